@@ -1,0 +1,34 @@
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import compression from 'compression';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AppConfig } from '@app/config';
+import { assignRequestId } from './common/logging';
+
+/**
+ * Everything about the HTTP layer that is not a module: shared by main.ts and the e2e
+ * helpers so that tests exercise the production pipeline (limits, headers, docs).
+ */
+export function configureApp(app: NestExpressApplication, config: AppConfig): NestExpressApplication {
+  app.useLogger(app.get(Logger));
+  app.use(assignRequestId);
+  app.disable('x-powered-by');
+  app.use(helmet({ contentSecurityPolicy: false }));
+  app.use(compression());
+  // Inflates `Content-Encoding: gzip` bodies; the limit applies to the inflated body.
+  app.useBodyParser('json', { limit: config.http.bodyLimitBytes, inflate: true });
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Delta Sync')
+      .setDescription('Offline-first delta sync: families, POST /sync/delta, health and metrics.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

@@ -1,0 +1,68 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainException } from './domain.exception';
+
+export interface ErrorBody {
+  statusCode: number;
+  /** Stable machine-readable code, e.g. `bad_request`, `not_a_member`. */
+  error: string;
+  message: string;
+  details?: unknown;
+  requestId?: string;
+}
+
+const snake = (text: string) =>
+  text
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '')
+    .toLowerCase();
+
+/** What body-parser throws for bad JSON, a too-large or a badly encoded body. */
+interface BodyParserError extends Error {
+  type: string;
+  status: number;
+}
+const isBodyParserError = (error: unknown): error is BodyParserError =>
+  error instanceof Error && typeof (error as BodyParserError).type === 'string' && typeof (error as BodyParserError).status === 'number';
+
+/** One JSON error shape for every failure; 5xx are logged with their stack, never sent. */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ApiExceptionFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request & { id?: string }>();
+    const response = http.getResponse<Response>();
+    const body = this.toBody(exception);
+    body.requestId = request.id === undefined ? undefined : String(request.id);
+    if (body.statusCode >= 500) {
+      this.logger.error({ err: exception, requestId: body.requestId }, 'request failed');
+    }
+    if (!response.headersSent) response.status(body.statusCode).json(body);
+  }
+
+  toBody(exception: unknown): ErrorBody {
+    if (exception instanceof DomainException) {
+      return { statusCode: exception.status, error: exception.code, message: exception.message, details: exception.details };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const payload = exception.getResponse();
+      const raw = typeof payload === 'string' ? payload : (payload as { message?: unknown }).message;
+      const messages = Array.isArray(raw) ? raw.map(String) : [String(raw ?? exception.message)];
+      return {
+        statusCode: status,
+        error: snake(HttpStatus[status] ?? 'error'),
+        message: messages.join('; '),
+        details: messages.length > 1 ? messages : undefined,
+      };
+    }
+    if (isBodyParserError(exception) && exception.status < 500) {
+      const message = exception.type === 'entity.too.large' ? 'request body is larger than the limit' : exception.message;
+      return { statusCode: exception.status, error: snake(HttpStatus[exception.status] ?? 'bad_request'), message };
+    }
+    return { statusCode: 500, error: 'internal_server_error', message: 'internal server error' };
+  }
+}

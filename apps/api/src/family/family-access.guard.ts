@@ -1,0 +1,55 @@
+import { applyDecorators, CanActivate, ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { Caller } from '../auth/caller';
+import { FAMILY_CALLER, FamilyCaller } from './family-caller';
+import { FamilyErrorCode, FamilyException } from './family.exception';
+import { FamilyMembershipRepository } from './family-membership.repository';
+import { FamilyRole } from './family-member.entity';
+
+export interface FamilyAccessOptions {
+  /** Where the family id comes from: a route parameter, or the token's `familyId` claim. */
+  from: { param: string } | 'token';
+  /** The least role the caller must hold. */
+  role?: FamilyRole;
+}
+
+const FAMILY_ACCESS = 'family:access';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class FamilyAccessGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly memberships: FamilyMembershipRepository,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const options = this.reflector.get<FamilyAccessOptions>(FAMILY_ACCESS, context.getHandler());
+    const request = context.switchToHttp().getRequest();
+    const caller: Caller = request.user;
+
+    let familyId: string;
+    if (options.from === 'token') {
+      if (!caller.familyId) throw new FamilyException(FamilyErrorCode.NoFamilyClaim);
+      familyId = caller.familyId;
+    } else {
+      familyId = request.params[options.from.param];
+      // Ids in a path never widen a token that is scoped to one family.
+      if (caller.familyId !== undefined && caller.familyId !== familyId) {
+        throw new FamilyException(FamilyErrorCode.OtherFamily);
+      }
+    }
+    // Not a uuid: no such family, so certainly not a member (and no 500 from a cast).
+    const role = UUID.test(familyId) ? await this.memberships.roleOf(familyId, caller.userId) : undefined;
+    if (!role) throw new FamilyException(FamilyErrorCode.NotMember);
+    if (options.role === 'owner' && role !== 'owner') throw new FamilyException(FamilyErrorCode.NotOwner);
+
+    const verified: FamilyCaller = { userId: caller.userId, familyId, role };
+    request[FAMILY_CALLER] = verified;
+    return true;
+  }
+}
+
+/** Admits members of the family (or owners with `role: 'owner'`); 403 otherwise. */
+export const FamilyAccess = (options: FamilyAccessOptions) =>
+  applyDecorators(SetMetadata(FAMILY_ACCESS, options), UseGuards(FamilyAccessGuard));

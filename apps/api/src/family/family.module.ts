@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { FamilyAccessGuard } from './family-access.guard';
+import { FamilyController } from './family.controller';
+import { FamilyMembershipRepository } from './family-membership.repository';
+import { FamilyService } from './family.service';
+
+@Module({
+  controllers: [FamilyController],
+  providers: [FamilyService, FamilyMembershipRepository, FamilyAccessGuard],
+  exports: [FamilyMembershipRepository, FamilyAccessGuard],
+})
+export class FamilyModule {}

@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { ConfigValidationError, loadConfig } from '@app/config';
+import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
+
+async function bootstrap(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigValidationError)) throw error;
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: error.message, problems: error.problems })}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  configureApp(app, config);
+  await app.listen(config.http.port, config.http.host);
+
+  const url = `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${config.http.port}`;
+  app.get(Logger).log(
+    `Delta Sync listening on ${url} (docs ${url}/docs, health ${url}/health/ready, metrics ${url}/metrics)` +
+      (config.auth.secret || config.auth.publicKey || config.auth.jwksUri ? '' : '; mint a dev token: npm run token -- --sub alice'),
+    'Bootstrap',
+  );
+}
+
+void bootstrap();

@@ -1,0 +1,45 @@
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  /** Largest accepted request body after decompression, in bytes. */
+  bodyLimitBytes: number;
+}
+
+export interface DatabaseConfig {
+  /** Absent: the service runs an embedded PostgreSQL in `dataDir`. */
+  url?: string;
+  embeddedPort: number;
+  poolSize: number;
+  statementTimeoutMs: number;
+  migrationsRun: boolean;
+}
+
+export interface AuthConfig {
+  secret?: string;
+  publicKey?: string;
+  jwksUri?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export interface SyncConfig {
+  maxBatch: number;
+  maxClockSkewMs: number;
+  tombstoneDays: number;
+  receiptDays: number;
+  /** Sync requests per user and minute; 0 disables the limit. */
+  rateLimitPerMinute: number;
+}
+
+export interface AppConfig {
+  env: NodeEnv;
+  logLevel: string;
+  /** Folder for the embedded database and the development JWT secret (git-ignored). */
+  dataDir: string;
+  http: HttpConfig;
+  database: DatabaseConfig;
+  auth: AuthConfig;
+  sync: SyncConfig;
+}

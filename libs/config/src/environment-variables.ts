@@ -1,0 +1,136 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** A size such as `5mb`, `512kb` or a number of bytes. */
+export const SIZE_PATTERN = /^\s*(\d+)\s*(b|kb|mb|gb)?\s*$/i;
+/** A duration such as `5m`, `300s`, `1500ms` or a number of seconds. */
+export const DURATION_PATTERN = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/i;
+
+/**
+ * Every environment variable the service reads, with its default. `.env.example` mirrors
+ * this class; `loadConfig` validates it once at start and turns it into `AppConfig`.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'PORT must be an integer between 0 and 65535' })
+  @Min(0, { message: 'PORT must be an integer between 0 and 65535' })
+  @Max(65535, { message: 'PORT must be an integer between 0 and 65535' })
+  PORT = 3000;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/[^\s]+$/, {
+    message: 'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
+  })
+  DATABASE_URL?: string;
+
+  @IsString()
+  DATA_DIR = '.data';
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  EMBEDDED_PG_PORT = 54329;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DB_POOL_SIZE = 10;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt()
+  @Min(0)
+  DB_STATEMENT_TIMEOUT_MS = 30000;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  DB_MIGRATIONS_RUN = true;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters (256 bits) for HS256' })
+  JWT_SECRET?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_PUBLIC_KEY?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'JWT_JWKS_URI must be an http(s) URL' })
+  JWT_JWKS_URI?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  SYNC_MAX_BATCH = 500;
+
+  @Matches(SIZE_PATTERN, { message: 'SYNC_MAX_BODY must be a size such as 5mb, 512kb or a number of bytes' })
+  SYNC_MAX_BODY = '5mb';
+
+  @Matches(DURATION_PATTERN, {
+    message: 'SYNC_MAX_CLOCK_SKEW must be a duration such as 5m, 300s, 1500ms or a number of seconds',
+  })
+  SYNC_MAX_CLOCK_SKEW = '5m';
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt()
+  @Min(1)
+  SYNC_TOMBSTONE_DAYS = 90;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt()
+  @Min(1)
+  SYNC_RECEIPT_DAYS = 30;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt()
+  @Min(0)
+  SYNC_RATE_LIMIT = 600;
+}

@@ -1,0 +1,104 @@
+import { createPublicKey } from 'node:crypto';
+import { resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { AppConfig } from './app-config';
+import { DURATION_PATTERN, EnvironmentVariables, SIZE_PATTERN } from './environment-variables';
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseSize(value: string): number {
+  const m = SIZE_PATTERN.exec(value);
+  if (!m) throw new Error(`not a size: ${value}`);
+  return Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()];
+}
+
+/** A bare number is seconds. */
+export function parseDuration(value: string): number {
+  const m = DURATION_PATTERN.exec(value);
+  if (!m) throw new Error(`not a duration: ${value}`);
+  return Number(m[1]) * DURATION_UNITS[(m[2] ?? 's').toLowerCase()];
+}
+
+/** PEM keys often arrive through env files with escaped newlines. */
+function normalisePem(pem: string | undefined): string | undefined {
+  return pem?.includes('\\n') ? pem.replace(/\\n/g, '\n') : pem;
+}
+
+/**
+ * Validates the environment once and returns the typed configuration. Every problem is
+ * collected and reported with the name of its variable, so a bad deployment fails at
+ * start with one readable message instead of at the first request.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const vars = plainToInstance(EnvironmentVariables, { ...env }, { exposeDefaultValues: true });
+  const problems = validateSync(vars, { forbidUnknownValues: false }).flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) =>
+      message.startsWith(error.property) ? message : `${error.property}: ${message}`,
+    ),
+  );
+
+  if (vars.DATABASE_URL && !problems.some((p) => p.startsWith('DATABASE_URL'))) {
+    try {
+      const url = new URL(vars.DATABASE_URL);
+      if (!url.hostname) problems.push('DATABASE_URL has no host name');
+    } catch {
+      problems.push('DATABASE_URL is not a valid URL');
+    }
+  }
+
+  const publicKey = normalisePem(vars.JWT_PUBLIC_KEY);
+  if (publicKey) {
+    try {
+      const type = createPublicKey(publicKey).asymmetricKeyType;
+      if (type !== 'rsa' && type !== 'ec') problems.push(`JWT_PUBLIC_KEY must be an RSA or EC key, got ${type}`);
+    } catch {
+      problems.push('JWT_PUBLIC_KEY is not a PEM public key');
+    }
+  }
+  const keySources = [vars.JWT_SECRET && 'JWT_SECRET', publicKey && 'JWT_PUBLIC_KEY', vars.JWT_JWKS_URI && 'JWT_JWKS_URI'].filter(Boolean);
+  if (keySources.length > 1) {
+    problems.push(`only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URI may be set (got ${keySources.join(', ')})`);
+  }
+  if (vars.NODE_ENV === 'production' && keySources.length === 0) {
+    problems.push('JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URI is required when NODE_ENV=production');
+  }
+
+  if (problems.length > 0) throw new ConfigValidationError([...new Set(problems)]);
+
+  return {
+    env: vars.NODE_ENV,
+    logLevel: vars.LOG_LEVEL,
+    dataDir: resolve(vars.DATA_DIR),
+    http: { host: vars.HOST, port: vars.PORT, bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY) },
+    database: {
+      url: vars.DATABASE_URL,
+      embeddedPort: vars.EMBEDDED_PG_PORT,
+      poolSize: vars.DB_POOL_SIZE,
+      statementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS,
+      migrationsRun: vars.DB_MIGRATIONS_RUN,
+    },
+    auth: {
+      secret: vars.JWT_SECRET,
+      publicKey,
+      jwksUri: vars.JWT_JWKS_URI,
+      issuer: vars.JWT_ISSUER,
+      audience: vars.JWT_AUDIENCE,
+    },
+    sync: {
+      maxBatch: vars.SYNC_MAX_BATCH,
+      maxClockSkewMs: parseDuration(vars.SYNC_MAX_CLOCK_SKEW),
+      tombstoneDays: vars.SYNC_TOMBSTONE_DAYS,
+      receiptDays: vars.SYNC_RECEIPT_DAYS,
+      rateLimitPerMinute: vars.SYNC_RATE_LIMIT,
+    },
+  };
+}

