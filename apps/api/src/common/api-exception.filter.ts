@@ -18,13 +18,17 @@ const snake = (text: string) =>
     .replace(/^_|_$/g, '')
     .toLowerCase();
 
-/** What body-parser throws for bad JSON, a too-large or a badly encoded body. */
-interface BodyParserError extends Error {
-  type: string;
+/** What body-parser (http-errors) throws for bad JSON, a too-large or a badly encoded body. */
+interface ClientHttpError extends Error {
+  type?: string;
   status: number;
+  expose: boolean;
 }
-const isBodyParserError = (error: unknown): error is BodyParserError =>
-  error instanceof Error && typeof (error as BodyParserError).type === 'string' && typeof (error as BodyParserError).status === 'number';
+const isClientHttpError = (error: unknown): error is ClientHttpError =>
+  error instanceof Error &&
+  (error as ClientHttpError).expose === true &&
+  typeof (error as ClientHttpError).status === 'number' &&
+  (error as ClientHttpError).status < 500;
 
 /** One JSON error shape for every failure; 5xx are logged with their stack, never sent. */
 @Catch()
@@ -35,12 +39,21 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request & { id?: string }>();
     const response = http.getResponse<Response>();
+    if (response.headersSent) return;
+    // Bodies that are not Nest's default error shape (terminus health reports) pass as they are.
+    if (exception instanceof HttpException) {
+      const payload = exception.getResponse();
+      if (typeof payload === 'object' && payload !== null && !('message' in payload)) {
+        response.status(exception.getStatus()).json(payload);
+        return;
+      }
+    }
     const body = this.toBody(exception);
     body.requestId = request.id === undefined ? undefined : String(request.id);
     if (body.statusCode >= 500) {
       this.logger.error({ err: exception, requestId: body.requestId }, 'request failed');
     }
-    if (!response.headersSent) response.status(body.statusCode).json(body);
+    response.status(body.statusCode).json(body);
   }
 
   toBody(exception: unknown): ErrorBody {
@@ -59,8 +72,13 @@ export class ApiExceptionFilter implements ExceptionFilter {
         details: messages.length > 1 ? messages : undefined,
       };
     }
-    if (isBodyParserError(exception) && exception.status < 500) {
-      const message = exception.type === 'entity.too.large' ? 'request body is larger than the limit' : exception.message;
+    if (isClientHttpError(exception)) {
+      const message =
+        exception.type === 'entity.too.large'
+          ? 'request body is larger than the limit'
+          : exception.type === undefined && 'code' in exception && String(exception.code).startsWith('Z_')
+            ? 'request body is not valid for its Content-Encoding'
+            : exception.message;
       return { statusCode: exception.status, error: snake(HttpStatus[exception.status] ?? 'bad_request'), message };
     }
     return { statusCode: 500, error: 'internal_server_error', message: 'internal server error' };

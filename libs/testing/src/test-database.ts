@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+
+/** Set by the e2e global setup: the server's admin URL and the migrated template database. */
+export const E2E_ADMIN_URL = 'E2E_ADMIN_URL';
+export const E2E_TEMPLATE_DB = 'E2E_TEMPLATE_DB';
+export const E2E_DB_PREFIX = 'ds_e2e_';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  /** Runs SQL on the server's maintenance database (to cut connections, for example). */
+  admin<T = unknown>(sql: string, params?: unknown[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+export function databaseUrl(adminUrl: string, database: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A database of its own for one suite, copied from the template that global setup
+ * migrated once: suites run in parallel without seeing each other's rows.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = process.env[E2E_ADMIN_URL];
+  const template = process.env[E2E_TEMPLATE_DB];
+  if (!adminUrl || !template) throw new Error('e2e global setup did not run (E2E_ADMIN_URL/E2E_TEMPLATE_DB unset)');
+  const name = `${template.replace(/_tmpl$/, '')}_${randomBytes(4).toString('hex')}`;
+  const admin = <T>(sql: string, params?: unknown[]) =>
+    withClient(adminUrl, async (c) => (await c.query(sql, params)).rows as T[]);
+  await admin(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+  return {
+    name,
+    url: databaseUrl(adminUrl, name),
+    admin,
+    drop: async () => {
+      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}

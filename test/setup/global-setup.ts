@@ -1,0 +1,48 @@
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { appSchema } from '../../apps/api/src/app.schema';
+import { startEmbeddedPostgres } from '../../libs/database/src/embedded-postgres';
+import { databaseUrl, E2E_ADMIN_URL, E2E_DB_PREFIX, E2E_TEMPLATE_DB, withClient } from '../../libs/testing/src/test-database';
+
+/**
+ * Once per `npm test`: find a PostgreSQL (TEST_DATABASE_URL, DATABASE_URL, else an embedded
+ * one in .data/pg-test), migrate a template database, and hand both to the suites, which
+ * each copy the template into a database of their own.
+ */
+export default async function globalSetup(): Promise<void> {
+  let adminUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+  if (!adminUrl) {
+    const server = await startEmbeddedPostgres({
+      dataDir: join(__dirname, '..', '..', '.data', 'pg-test'),
+      port: Number(process.env.EMBEDDED_TEST_PG_PORT ?? 54330),
+      database: 'postgres',
+      fast: true,
+    });
+    (globalThis as { embeddedPostgres?: typeof server }).embeddedPostgres = server;
+    adminUrl = server.url;
+  }
+  const template = `${E2E_DB_PREFIX}${process.pid}_tmpl`;
+  await withClient(adminUrl, async (client) => {
+    // Databases left by an interrupted earlier run.
+    const stale = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE '${E2E_DB_PREFIX}%' AND datname NOT LIKE $1`,
+      [`${E2E_DB_PREFIX}${process.pid}_%`],
+    );
+    for (const { datname } of stale.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+    await client.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${template}"`);
+  });
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: databaseUrl(adminUrl, template),
+    entities: appSchema.entities,
+    migrations: appSchema.migrations,
+    migrationsTableName: 'migrations',
+  });
+  await dataSource.initialize();
+  await dataSource.runMigrations({ transaction: 'each' });
+  await dataSource.destroy();
+  process.env[E2E_ADMIN_URL] = adminUrl;
+  process.env[E2E_TEMPLATE_DB] = template;
+}
