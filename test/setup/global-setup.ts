@@ -1,3 +1,5 @@
+// globalSetup runs outside Jest's module mapper: resolve the @app/* aliases from tsconfig.json.
+import 'tsconfig-paths/register';
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';

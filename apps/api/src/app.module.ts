@@ -7,7 +7,13 @@ import { appSchema } from './app.schema';
 import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { loggerParams } from './common/logging';
+import { BadgeModule } from './badge/badge.module';
+import { EventModule } from './event/event.module';
 import { FamilyModule } from './family/family.module';
+import { PointsLedgerModule } from './points-ledger/points-ledger.module';
+import { SyncModule } from './sync/sync.module';
+import { TaskModule } from './task/task.module';
+import { UserStreakModule } from './user-streak/user-streak.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 
@@ -28,6 +34,12 @@ export class AppModule {
         AuthModule,
         HealthModule,
         FamilyModule,
+        TaskModule,
+        EventModule,
+        PointsLedgerModule,
+        UserStreakModule,
+        BadgeModule,
+        SyncModule,
       ],
       providers: [
         {

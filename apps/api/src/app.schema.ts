@@ -1,13 +1,32 @@
 import { SchemaDefinition } from '@app/database';
+import { BadgeEntity } from './badge/badge.entity';
+import { CreateBadges1764115300004 } from './badge/migrations/1764115300004-create-badges';
+import { EventEntity } from './event/event.entity';
+import { CreateEvents1764115300001 } from './event/migrations/1764115300001-create-events';
 import { FamilyMemberEntity } from './family/family-member.entity';
 import { FamilyEntity } from './family/family.entity';
 import { CreateFamilies1764115200000 } from './family/migrations/1764115200000-create-families';
+import { CreatePointsLedger1764115300002 } from './points-ledger/migrations/1764115300002-create-points-ledger';
+import { PointsLedgerEntity } from './points-ledger/points-ledger.entity';
+import { CreateSyncState1764115400000 } from './sync/migrations/1764115400000-create-sync-state';
+import { CreateTasks1764115300000 } from './task/migrations/1764115300000-create-tasks';
+import { TaskEntity } from './task/task.entity';
+import { CreateUserStreaks1764115300003 } from './user-streak/migrations/1764115300003-create-user-streaks';
+import { UserStreakEntity } from './user-streak/user-streak.entity';
 
 /**
  * Every entity and migration of the service, listed explicitly (globs break once compiled
  * or bundled). Shared by the app and the TypeORM CLI (`ormconfig.ts`).
  */
 export const appSchema: SchemaDefinition = {
-  entities: [FamilyEntity, FamilyMemberEntity],
-  migrations: [CreateFamilies1764115200000],
+  entities: [FamilyEntity, FamilyMemberEntity, TaskEntity, EventEntity, PointsLedgerEntity, UserStreakEntity, BadgeEntity],
+  migrations: [
+    CreateFamilies1764115200000,
+    CreateTasks1764115300000,
+    CreateEvents1764115300001,
+    CreatePointsLedger1764115300002,
+    CreateUserStreaks1764115300003,
+    CreateBadges1764115300004,
+    CreateSyncState1764115400000,
+  ],
 };

@@ -1,0 +1,49 @@
+import {
+  ConflictResolver,
+  createEntity,
+  Decision,
+  deletedConflict,
+  deleteWins,
+  EntityData,
+  EntityState,
+  mergeDecision,
+  mergeFields,
+  SyncAction,
+  SyncChange,
+  SyncChangeErrorCode,
+  SyncEntity,
+  validateWithDto,
+  ValidationResult,
+} from '@app/sync-contract';
+import { CreateEventDto, EVENT_DEFAULTS, PatchEventDto } from './dto/event-data.dto';
+
+/** Events carry no version: every update is decided field by field, last writer wins (rule 4). */
+@SyncEntity('event')
+export class EventConflictResolver implements ConflictResolver {
+  readonly table = 'events';
+  readonly versioned = false;
+
+  validate(action: Exclude<SyncAction, 'delete'>, data: unknown): ValidationResult {
+    const result = action === 'create' ? validateWithDto(CreateEventDto, data, EVENT_DEFAULTS) : validateWithDto(PatchEventDto, data);
+    if (!result.ok) return result;
+    const problem = this.checkState(result.data);
+    return problem ? { ok: false, message: problem } : result;
+  }
+
+  /** `end` must not be before `start`, also after a patch merged one of them. */
+  checkState(data: EntityData): string | undefined {
+    const { start, end } = data as { start?: string; end?: string | null };
+    return start && end && Date.parse(end) < Date.parse(start) ? 'end must not be before start' : undefined;
+  }
+
+  resolve(current: EntityState | undefined, change: SyncChange): Decision {
+    if (change.action === 'delete') return deleteWins(current);
+    if (!current) {
+      return change.action === 'create'
+        ? createEntity(change.data!, change.clientUs)
+        : { kind: 'error', code: SyncChangeErrorCode.NotFound, message: `event ${change.entityId} does not exist` };
+    }
+    if (current.deleted) return deletedConflict();
+    return mergeDecision(mergeFields(current, change.data!, change.clientUs), 'Last writer wins');
+  }
+}

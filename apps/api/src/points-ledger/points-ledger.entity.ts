@@ -1,0 +1,5 @@
+import { Entity } from 'typeorm';
+import { SyncedRowEntity } from '@app/sync-contract';
+
+@Entity({ name: 'points_ledger' })
+export class PointsLedgerEntity extends SyncedRowEntity {}

@@ -1,0 +1,484 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { DataSource, QueryRunner } from 'typeorm';
+import type { AppConfig } from '@app/config';
+import {
+  clampClientTime,
+  ConflictResolver,
+  Decision,
+  EntityData,
+  EntityState,
+  NextState,
+  sameValue,
+  SyncChange,
+  SyncChangeErrorCode,
+} from '@app/sync-contract';
+import { FamilyCaller } from '../family/family-caller';
+import { changeKey } from './change-key';
+import { DeltaRequestDto, SyncChangeDto } from './dto/delta-request.dto';
+import { AppliedDto, ChangeErrorDto, ConflictDto, DeltaResponseDto, ServerChangeDto } from './dto/delta-response.dto';
+import { SyncErrorCode, SyncException } from './sync.exception';
+import { SyncMetrics } from './sync-metrics';
+import { SyncRegistry } from './sync-registry.service';
+import { FamilyClock, PulledRow, StoredRow, SyncRepository } from './sync.repository';
+import { isoToMicros, microsToIso } from './sync-time';
+
+const DEFAULT_LIMIT = 1000;
+
+/** One entity touched by the batch: as loaded, and as the changes so far left it. */
+interface Working {
+  type: string;
+  id: string;
+  resolver: ConflictResolver;
+  loaded?: StoredRow;
+  state?: EntityState;
+  clientUs: number;
+  dirty: boolean;
+  lastIndex: number;
+  /** Changed after the client's watermark by someone else: it goes back in server_changes. */
+  changedByOthers: boolean;
+  /** Some change of this request was merged or lost: it goes back in server_changes. */
+  notFullyApplied: boolean;
+}
+
+/** The outcome of one change, as kept in its receipt and replayed to a retry. */
+interface StoredOutcome {
+  applied?: AppliedDto;
+  conflict?: ConflictDto;
+  error?: Omit<ChangeErrorDto, 'index'>;
+}
+
+type Evaluated =
+  | { kind: 'decided'; key: string; change: SyncChangeDto; w: Working; decision: Decision; version: number }
+  | { kind: 'error'; key: string; change: SyncChangeDto; code: SyncChangeErrorCode; message: string }
+  | { kind: 'replay'; key: string; change: SyncChangeDto; outcome: StoredOutcome; fresh: boolean };
+
+interface BatchResult {
+  outcomes: StoredOutcome[];
+  failed: boolean;
+  workings: Map<string, Working>;
+  positionUs: number;
+}
+
+const workingKey = (type: string, id: string) => `${type}\u0000${id}`;
+
+/**
+ * POST /sync/delta: applies a batch of client changes in one transaction and answers with
+ * everything the device has missed. Owns the QueryRunner for the whole request: begin,
+ * family lock, bulk load, resolve in memory in array order, bulk write, receipts, pull,
+ * commit; on any error rollback and rethrow; always release.
+ */
+@Injectable()
+export class DeltaService {
+  private readonly maxBatch: number;
+  private readonly maxSkewUs: number;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly registry: SyncRegistry,
+    private readonly repo: SyncRepository,
+    private readonly metrics: SyncMetrics,
+    @InjectPinoLogger(DeltaService.name) private readonly logger: PinoLogger,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    const sync = config.get('sync', { infer: true });
+    this.maxBatch = sync.maxBatch;
+    this.maxSkewUs = sync.maxClockSkewMs * 1000;
+  }
+
+  async sync(caller: FamilyCaller, request: DeltaRequestDto): Promise<DeltaResponseDto> {
+    const started = process.hrtime.bigint();
+    const changes = request.changes ?? [];
+    const clientUs = this.checkEnvelope(changes);
+    const since = this.parseWatermark(request.last_sync_at);
+    const limit = request.limit ?? DEFAULT_LIMIT;
+
+    const response =
+      changes.length === 0
+        ? await this.pullOnly(caller, request.device_id, since, limit)
+        : await this.push(caller, request, changes, clientUs, since, limit);
+
+    this.observe(caller, request, changes, response, started);
+    return response;
+  }
+
+  /** Rules of the envelope that need the registry or a parse: 400, nothing applied. */
+  private checkEnvelope(changes: SyncChangeDto[]): number[] {
+    if (changes.length > this.maxBatch) {
+      throw new SyncException(SyncErrorCode.BatchTooLarge, `changes: at most ${this.maxBatch} changes per request (got ${changes.length})`, {
+        max: this.maxBatch,
+      });
+    }
+    return changes.map((change, i) => {
+      const resolver = this.registry.find(change.entity_type);
+      if (resolver?.versioned && change.action !== 'create' && change.version === undefined) {
+        throw new SyncException(
+          SyncErrorCode.VersionRequired,
+          `changes.${i}.version is required for ${change.entity_type} ${change.action} (optimistic locking)`,
+        );
+      }
+      const us = isoToMicros(change.client_timestamp);
+      if (us === undefined) {
+        throw new SyncException(SyncErrorCode.BadClientTimestamp, `changes.${i}.client_timestamp is not a valid date-time`);
+      }
+      return us;
+    });
+  }
+
+  private parseWatermark(value: string | null | undefined): number | null {
+    if (value === null || value === undefined) return null;
+    const us = isoToMicros(value);
+    if (us === undefined) throw new SyncException(SyncErrorCode.BadWatermark, 'last_sync_at is not a valid date-time');
+    return us;
+  }
+
+  /** No changes: no lock; the watermark and the changes come from one snapshot. */
+  private async pullOnly(caller: FamilyCaller, deviceId: string, since: number | null, limit: number): Promise<DeltaResponseDto> {
+    await this.repo.touchDevice(this.dataSource, caller.familyId, deviceId, caller.userId);
+    return this.inTransaction('REPEATABLE READ', async (qr) => {
+      const clock = await this.repo.readFamilyClock(qr, caller.familyId);
+      return this.respond(qr, caller.familyId, clock, since, limit, { outcomes: [], failed: false, workings: new Map(), positionUs: clock.lastUs });
+    });
+  }
+
+  private async push(
+    caller: FamilyCaller,
+    request: DeltaRequestDto,
+    changes: SyncChangeDto[],
+    clientUs: number[],
+    since: number | null,
+    limit: number,
+  ): Promise<DeltaResponseDto> {
+    const atomic = request.atomic === true;
+    const result = await this.inTransaction('READ COMMITTED', async (qr) => {
+      // Every change of a family is applied under this lock, held until commit. Commit
+      // positions (changed_us) are taken under it too, as max(now, last + 1µs): so positions
+      // are strictly increasing in commit order, and a reader that sees the family's
+      // last_us in its snapshot sees every row at or below it. `last_sync_at` is that
+      // position, an exact high-watermark: the next pull (`changed_us > last_sync_at`) gets
+      // every later commit exactly once, whatever order requests started in and whatever
+      // the device clocks say. Other families have their own lock row and never wait.
+      const clock = await this.repo.lockFamily(qr, caller.familyId);
+      const batch = await this.applyBatch(qr, caller, request.device_id, changes, clientUs, since, clock);
+      if (atomic && batch.failed) return { rolledBack: true as const, batch };
+      await this.repo.touchDevice(qr, caller.familyId, request.device_id, caller.userId);
+      const response = await this.respond(qr, caller.familyId, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
+      return { rolledBack: false as const, response };
+    }, (value) => value.rolledBack);
+
+    if (!result.rolledBack) return result.response;
+    // atomic: nothing of the batch is stored; only the offending changes are reported, with
+    // the server state as it is (the state before the batch).
+    const { workings, outcomes } = result.batch;
+    const failures = outcomes.map((o, index) => {
+      if (!o.conflict) return { index, error: o.error };
+      const loaded = workings.get(workingKey(o.conflict.entity_type, o.conflict.entity_id))?.loaded;
+      const conflict = { ...o.conflict, server_version: loaded?.version ?? null, server_data: loaded && !loaded.deleted ? loaded.data : null };
+      return { index, error: o.error, conflict };
+    });
+    const response = await this.pullOnly(caller, request.device_id, since, limit);
+    return this.assemble(response, failures);
+  }
+
+  /** Runs resolvers in array order over the rows of the batch, then writes what changed. */
+  private async applyBatch(
+    qr: QueryRunner,
+    caller: FamilyCaller,
+    deviceId: string,
+    changes: SyncChangeDto[],
+    clientUs: number[],
+    since: number | null,
+    clock: FamilyClock,
+  ): Promise<BatchResult> {
+    const keys = changes.map((c) => changeKey(deviceId, c));
+    const receipts = await this.repo.loadReceipts(qr, caller.familyId, deviceId, [...new Set(keys)]);
+    const workings = await this.loadWorkings(qr, caller.familyId, changes, keys, receipts, since);
+
+    const evaluated: Evaluated[] = [];
+    const firstByKey = new Map<string, number>();
+    changes.forEach((change, index) => {
+      const key = keys[index];
+      const stored = receipts.get(key) as StoredOutcome | undefined;
+      if (stored) return evaluated.push({ kind: 'replay', key, change, outcome: stored, fresh: false });
+      const first = firstByKey.get(key);
+      if (first !== undefined) return evaluated.push({ kind: 'replay', key, change, outcome: {}, fresh: true });
+      firstByKey.set(key, index);
+      evaluated.push(this.evaluate(change, index, key, clientUs[index], clock, workings));
+    });
+
+    // Commit positions, in the order of each entity's last change.
+    const dirty = [...workings.values()].filter((w) => w.dirty).sort((a, b) => a.lastIndex - b.lastIndex);
+    let position = Math.max(clock.nowUs, clock.lastUs + 1);
+    const rowsByTable = new Map<string, StoredRow[]>();
+    for (const w of dirty) {
+      const changedUs = position++;
+      const state = w.state!;
+      const row: StoredRow = {
+        ...state,
+        id: w.id,
+        clientUs: w.clientUs,
+        createdUs: w.loaded?.createdUs ?? changedUs,
+        changedUs,
+        deletedUs: state.deleted ? (w.loaded?.deletedUs ?? changedUs) : null,
+      };
+      rowsByTable.set(w.resolver.table, [...(rowsByTable.get(w.resolver.table) ?? []), row]);
+    }
+
+    const outcomes = evaluated.map((e) => (e.kind === 'replay' ? e.outcome : this.toOutcome(e)));
+    evaluated.forEach((e, i) => {
+      if (e.kind === 'replay' && e.fresh) outcomes[i] = outcomes[firstByKey.get(e.key)!];
+    });
+    // For `atomic`, a merged change is a failure too: part of the client's intent was lost.
+    const failed = outcomes.some((o) => o.error || o.conflict);
+
+    for (const [table, rows] of rowsByTable) await this.repo.writeRows(qr, table, caller.familyId, rows);
+    const lastPosition = dirty.length > 0 ? position - 1 : clock.lastUs;
+    if (dirty.length > 0) await this.repo.setFamilyPosition(qr, caller.familyId, lastPosition);
+    await this.repo.writeReceipts(
+      qr,
+      caller.familyId,
+      deviceId,
+      evaluated.flatMap((e, i) => (e.kind === 'replay' ? [] : [{ key: e.key, outcome: outcomes[i] }])),
+    );
+    return {
+      outcomes,
+      failed,
+      workings,
+      positionUs: lastPosition,
+    };
+  }
+
+  /** One query per entity type for every row the batch touches (retries excepted). */
+  private async loadWorkings(
+    qr: QueryRunner,
+    familyId: string,
+    changes: SyncChangeDto[],
+    keys: string[],
+    receipts: Map<string, unknown>,
+    since: number | null,
+  ): Promise<Map<string, Working>> {
+    const idsByType = new Map<string, Set<string>>();
+    changes.forEach((c, i) => {
+      if (receipts.has(keys[i]) || !this.registry.find(c.entity_type)) return;
+      idsByType.set(c.entity_type, (idsByType.get(c.entity_type) ?? new Set()).add(c.entity_id));
+    });
+    const workings = new Map<string, Working>();
+    for (const [type, ids] of idsByType) {
+      const resolver = this.registry.find(type)!;
+      const rows = await this.repo.loadRows(qr, resolver.table, familyId, [...ids]);
+      for (const id of ids) {
+        const loaded = rows.get(id);
+        workings.set(workingKey(type, id), {
+          type,
+          id,
+          resolver,
+          loaded,
+          state: loaded && { version: loaded.version, data: loaded.data, fieldClocks: loaded.fieldClocks, deleted: loaded.deleted },
+          clientUs: loaded?.clientUs ?? 0,
+          dirty: false,
+          lastIndex: -1,
+          changedByOthers: loaded !== undefined && (since === null || loaded.changedUs > since),
+          notFullyApplied: false,
+        });
+      }
+    }
+    return workings;
+  }
+
+  private evaluate(
+    change: SyncChangeDto,
+    index: number,
+    key: string,
+    rawClientUs: number,
+    clock: FamilyClock,
+    workings: Map<string, Working>,
+  ): Evaluated {
+    const resolver = this.registry.find(change.entity_type);
+    if (!resolver) {
+      return { kind: 'error', key, change, code: SyncChangeErrorCode.UnknownEntityType, message: `unknown entity_type "${change.entity_type}"` };
+    }
+    let data: EntityData | undefined;
+    if (change.action !== 'delete') {
+      const valid = resolver.validate(change.action, change.data);
+      if (!valid.ok) return { kind: 'error', key, change, code: SyncChangeErrorCode.Validation, message: valid.message };
+      data = valid.data;
+    }
+    const w = workings.get(workingKey(change.entity_type, change.entity_id))!;
+    const syncChange: SyncChange = {
+      index,
+      entityType: change.entity_type,
+      entityId: change.entity_id,
+      action: change.action,
+      data,
+      version: change.version,
+      clientUs: clampClientTime(rawClientUs, clock.nowUs, this.maxSkewUs),
+    };
+    const decision = resolver.resolve(w.state, syncChange, { nowUs: clock.nowUs });
+    if (decision.kind === 'error') return { kind: 'error', key, change, code: decision.code, message: decision.message };
+    if (decision.kind === 'apply' || decision.kind === 'merge') {
+      const next = decision.next;
+      const problem = next?.data && resolver.checkState?.(next.data);
+      if (problem) return { kind: 'error', key, change, code: SyncChangeErrorCode.Validation, message: problem };
+      if (next && !sameState(w.state, next)) {
+        w.state = { ...next, version: (w.state?.version ?? 0) + 1 };
+        w.dirty = true;
+        w.lastIndex = index;
+        w.clientUs = syncChange.clientUs;
+      }
+    }
+    if (decision.kind !== 'apply') w.notFullyApplied = true;
+    return { kind: 'decided', key, change, w, decision, version: w.state?.version ?? 0 };
+  }
+
+  /** The wire entries of one change; states are read after the whole batch (SPEC: "after the request"). */
+  private toOutcome(e: Exclude<Evaluated, { kind: 'replay' }>): StoredOutcome {
+    const { change } = e;
+    if (e.kind === 'error') {
+      return { error: { entity_type: change.entity_type, entity_id: change.entity_id, code: e.code, message: e.message } };
+    }
+    const { w, decision } = e;
+    const finalData = w.state && !w.state.deleted ? w.state.data : null;
+    const conflict = (resolution: ConflictDto['resolution'], reason: string, rejected: string[] = []): ConflictDto => ({
+      entity_type: change.entity_type,
+      entity_id: change.entity_id,
+      conflict_reason: reason,
+      resolution,
+      client_version: change.version ?? null,
+      server_version: w.state?.version ?? null,
+      server_data: finalData,
+      rejected_fields: rejected,
+    });
+    if (decision.kind === 'conflict') return { conflict: conflict(decision.resolution, decision.reason, decision.rejectedFields) };
+    const applied: AppliedDto = { entity_type: change.entity_type, entity_id: change.entity_id, version: e.version };
+    if (decision.kind === 'merge') {
+      return { applied: { ...applied, data: finalData }, conflict: conflict('merged', decision.reason, decision.rejectedFields) };
+    }
+    return { applied: decision.kind === 'apply' && decision.basedOnCurrent ? applied : { ...applied, data: finalData } };
+  }
+
+  private async respond(
+    qr: QueryRunner,
+    familyId: string,
+    clock: FamilyClock,
+    since: number | null,
+    limit: number,
+    batch: BatchResult,
+  ): Promise<DeltaResponseDto> {
+    const resync = since !== null && since < clock.horizonUs;
+    const effectiveSince = resync ? null : since;
+    const excluded = new Map<string, string[]>();
+    for (const w of batch.workings.values()) {
+      if (w.changedByOthers || w.notFullyApplied || w.lastIndex < 0) continue;
+      excluded.set(w.type, [...(excluded.get(w.type) ?? []), w.id]);
+    }
+    const rows = await this.repo.pull(qr, {
+      familyId,
+      sinceUs: effectiveSince,
+      limit,
+      tables: this.registry.all().map(({ type, resolver }) => ({ entityType: type, table: resolver.table, excludeIds: excluded.get(type) ?? [] })),
+    });
+    const hasMore = rows.length > limit;
+    const page = hasMore ? rows.slice(0, limit) : rows;
+    const watermark = hasMore ? page[page.length - 1].changedUs : Math.max(clock.lastUs, batch.positionUs);
+    return this.assemble(
+      {
+        server_changes: page.map((row) => toServerChange(row, effectiveSince)),
+        conflicts: [],
+        errors: [],
+        applied: [],
+        last_sync_at: microsToIso(watermark),
+        has_more: hasMore,
+        resync_required: resync,
+        success: true,
+        applied_count: 0,
+        error_count: 0,
+      },
+      batch.outcomes.map((o, i) => ({ ...o, index: i })),
+    );
+  }
+
+  private assemble(base: DeltaResponseDto, outcomes: (StoredOutcome & { index: number })[]): DeltaResponseDto {
+    const applied = [...base.applied, ...outcomes.flatMap((o) => (o.applied ? [o.applied] : []))];
+    const conflicts = outcomes.flatMap((o) => (o.conflict ? [o.conflict] : []));
+    const errors: ChangeErrorDto[] = outcomes.flatMap((o) => (o.error ? [{ index: o.index, ...o.error }] : []));
+    return {
+      ...base,
+      applied,
+      conflicts,
+      errors,
+      success: conflicts.length === 0 && errors.length === 0,
+      applied_count: applied.length,
+      error_count: errors.length,
+    };
+  }
+
+  private async inTransaction<T>(
+    isolation: 'READ COMMITTED' | 'REPEATABLE READ',
+    work: (qr: QueryRunner) => Promise<T>,
+    rollbackWhen: (value: T) => boolean = () => false,
+  ): Promise<T> {
+    const qr = this.dataSource.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction(isolation);
+      const value = await work(qr);
+      if (rollbackWhen(value)) await qr.rollbackTransaction();
+      else await qr.commitTransaction();
+      return value;
+    } catch (error) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      throw error;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  private observe(caller: FamilyCaller, request: DeltaRequestDto, changes: SyncChangeDto[], response: DeltaResponseDto, started: bigint): void {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics.batchSize.observe(changes.length);
+    this.metrics.serverChanges.inc(response.server_changes.length);
+    const typeLabel = (type: string) => (this.registry.find(type) ? type : 'unknown');
+    for (const c of response.conflicts) this.metrics.conflicts.inc({ entity_type: typeLabel(c.entity_type), resolution: c.resolution });
+    const merged = new Set(response.conflicts.filter((c) => c.resolution === 'merged').map((c) => `${c.entity_type}\u0000${c.entity_id}`));
+    for (const a of response.applied) {
+      this.metrics.changes.inc({ entity_type: typeLabel(a.entity_type), outcome: merged.has(`${a.entity_type}\u0000${a.entity_id}`) ? 'merged' : 'applied' });
+    }
+    for (const c of response.conflicts.filter((c) => c.resolution !== 'merged')) {
+      this.metrics.changes.inc({ entity_type: typeLabel(c.entity_type), outcome: 'conflict' });
+    }
+    for (const e of response.errors) this.metrics.changes.inc({ entity_type: typeLabel(e.entity_type), outcome: 'error' });
+    this.logger.info(
+      {
+        userId: caller.userId,
+        familyId: caller.familyId,
+        deviceId: request.device_id,
+        changes: changes.length,
+        applied: response.applied_count,
+        conflicts: response.conflicts.length,
+        errors: response.error_count,
+        serverChanges: response.server_changes.length,
+        hasMore: response.has_more,
+        atomic: request.atomic === true,
+        durationMs: Math.round(seconds * 1e4) / 10,
+      },
+      'sync',
+    );
+  }
+}
+
+function sameState(current: EntityState | undefined, next: NextState): boolean {
+  return current !== undefined && current.deleted === next.deleted && sameValue(current.data, next.data);
+}
+
+function toServerChange(row: PulledRow, since: number | null): ServerChangeDto {
+  return {
+    entity_type: row.entityType,
+    entity_id: row.id,
+    action: row.deleted ? 'delete' : since === null || row.createdUs > since ? 'create' : 'update',
+    data: row.deleted ? null : row.data,
+    version: row.version,
+    client_timestamp: microsToIso(row.clientUs),
+    server_timestamp: microsToIso(row.changedUs),
+  };
+}

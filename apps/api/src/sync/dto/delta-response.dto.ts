@@ -1,0 +1,57 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class ServerChangeDto {
+  @ApiProperty() entity_type: string;
+  @ApiProperty() entity_id: string;
+  @ApiProperty({ enum: ['create', 'update', 'delete'] }) action: 'create' | 'update' | 'delete';
+  @ApiProperty({ type: 'object', nullable: true, additionalProperties: true }) data: Record<string, unknown> | null;
+  @ApiProperty() version: number;
+  @ApiProperty({ example: '2025-11-11T14:00:00.000000Z' }) client_timestamp: string;
+  @ApiProperty({ example: '2025-11-11T15:00:00.123456Z', description: 'Commit position (same kind as last_sync_at)' })
+  server_timestamp: string;
+}
+
+export class ConflictDto {
+  @ApiProperty() entity_type: string;
+  @ApiProperty() entity_id: string;
+  @ApiProperty({ example: 'Version mismatch' }) conflict_reason: string;
+  @ApiProperty({ enum: ['server_wins', 'merged', 'delete_wins', 'done_wins'] }) resolution: string;
+  @ApiProperty({ nullable: true, type: Number }) client_version: number | null;
+  @ApiProperty({ nullable: true, type: Number }) server_version: number | null;
+  @ApiProperty({ type: 'object', nullable: true, additionalProperties: true }) server_data: Record<string, unknown> | null;
+  @ApiProperty({ type: [String] }) rejected_fields: string[];
+}
+
+export class ChangeErrorDto {
+  @ApiProperty() index: number;
+  @ApiProperty() entity_type: string;
+  @ApiProperty() entity_id: string;
+  @ApiProperty({ enum: ['validation', 'unknown_entity_type', 'not_found'] }) code: string;
+  @ApiProperty() message: string;
+}
+
+export class AppliedDto {
+  @ApiProperty() entity_type: string;
+  @ApiProperty() entity_id: string;
+  @ApiProperty({ description: 'The new version (0: delete of an unknown id)' }) version: number;
+  @ApiPropertyOptional({
+    type: 'object',
+    nullable: true,
+    additionalProperties: true,
+    description: 'Full state after the request, when the change was not based on it (stale task version, any event change)',
+  })
+  data?: Record<string, unknown> | null;
+}
+
+export class DeltaResponseDto {
+  @ApiProperty({ type: [ServerChangeDto] }) server_changes: ServerChangeDto[];
+  @ApiProperty({ type: [ConflictDto] }) conflicts: ConflictDto[];
+  @ApiProperty({ type: [ChangeErrorDto] }) errors: ChangeErrorDto[];
+  @ApiProperty({ type: [AppliedDto] }) applied: AppliedDto[];
+  @ApiProperty({ example: '2025-11-11T15:00:00.123456Z' }) last_sync_at: string;
+  @ApiProperty() has_more: boolean;
+  @ApiProperty() resync_required: boolean;
+  @ApiProperty() success: boolean;
+  @ApiProperty() applied_count: number;
+  @ApiProperty() error_count: number;
+}

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Histogram, register } from 'prom-client';
+
+function metric<T>(name: string, create: () => T): T {
+  return (register.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+/** The sync metrics of SPEC section 3, on the default registry that `/metrics` serves. */
+@Injectable()
+export class SyncMetrics {
+  readonly requests = metric(
+    'sync_requests_total',
+    () => new Counter({ name: 'sync_requests_total', help: 'POST /sync/delta requests by HTTP status', labelNames: ['status'] }),
+  );
+  readonly duration = metric(
+    'sync_request_duration_seconds',
+    () =>
+      new Histogram({
+        name: 'sync_request_duration_seconds',
+        help: 'POST /sync/delta duration (seconds)',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      }),
+  );
+  readonly changes = metric(
+    'sync_changes_total',
+    () =>
+      new Counter({
+        name: 'sync_changes_total',
+        help: 'Client changes by entity type and outcome (applied, merged, conflict, error, replayed)',
+        labelNames: ['entity_type', 'outcome'],
+      }),
+  );
+  readonly conflicts = metric(
+    'sync_conflicts_total',
+    () =>
+      new Counter({ name: 'sync_conflicts_total', help: 'Conflicts by entity type and resolution', labelNames: ['entity_type', 'resolution'] }),
+  );
+  readonly batchSize = metric(
+    'sync_batch_size',
+    () =>
+      new Histogram({ name: 'sync_batch_size', help: 'Changes per sync request', buckets: [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000] }),
+  );
+  readonly serverChanges = metric(
+    'sync_server_changes_total',
+    () => new Counter({ name: 'sync_server_changes_total', help: 'Entities sent to clients in server_changes' }),
+  );
+}

@@ -1,0 +1,46 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, Reflector } from '@nestjs/core';
+import { ConflictResolver, SYNC_ENTITY } from '@app/sync-contract';
+
+export interface RegisteredEntity {
+  type: string;
+  resolver: ConflictResolver;
+}
+
+/**
+ * Finds every provider marked `@SyncEntity(type)` at start-up. Nest keeps only the last of
+ * several providers with one token, so the entity types are discovered instead, and the
+ * start fails on a duplicate type, on a resolver without a table, or when none is found.
+ */
+@Injectable()
+export class SyncRegistry implements OnModuleInit {
+  private readonly byType = new Map<string, RegisteredEntity>();
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      if (!wrapper.metatype || !wrapper.instance) continue;
+      const type = this.reflector.get<string | undefined>(SYNC_ENTITY, wrapper.metatype);
+      if (!type) continue;
+      const resolver = wrapper.instance as ConflictResolver;
+      if (this.byType.has(type)) throw new Error(`two ConflictResolvers are registered for entity type "${type}"`);
+      if (!/^[a-z_][a-z0-9_]*$/.test(resolver.table ?? '')) {
+        throw new Error(`the ConflictResolver of "${type}" must name its table (got ${String(resolver.table)})`);
+      }
+      this.byType.set(type, { type, resolver });
+    }
+    if (this.byType.size === 0) throw new Error('no entity type is registered: import the entity modules');
+  }
+
+  find(type: string): ConflictResolver | undefined {
+    return this.byType.get(type)?.resolver;
+  }
+
+  all(): RegisteredEntity[] {
+    return [...this.byType.values()];
+  }
+}

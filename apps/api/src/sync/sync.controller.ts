@@ -1,0 +1,41 @@
+import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+import { FamilyAccess } from '../family/family-access.guard';
+import { FamilyCaller } from '../family/family-caller';
+import { DeltaService } from './delta.service';
+import { DeltaRequestDto } from './dto/delta-request.dto';
+import { DeltaResponseDto } from './dto/delta-response.dto';
+import { DELTA_REQUEST_EXAMPLES } from './dto/delta-examples';
+import { SyncRepository, DeviceRow } from './sync.repository';
+import { UserThrottlerGuard } from './user-throttler.guard';
+
+@ApiTags('sync')
+@ApiBearerAuth()
+@Controller('sync')
+export class SyncController {
+  constructor(
+    private readonly delta: DeltaService,
+    private readonly repo: SyncRepository,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  @Post('delta')
+  @HttpCode(200)
+  @UseGuards(UserThrottlerGuard)
+  @FamilyAccess({ from: 'token' })
+  @ApiOperation({ summary: 'Push changes and pull everything the device has missed, in one transaction' })
+  @ApiBody({ type: DeltaRequestDto, examples: DELTA_REQUEST_EXAMPLES })
+  @ApiOkResponse({ type: DeltaResponseDto, description: 'Also when there are conflicts or per-change errors' })
+  @ApiTooManyRequestsResponse({ description: 'Above SYNC_RATE_LIMIT requests per user and minute (see Retry-After)' })
+  sync(@FamilyCaller() caller: FamilyCaller, @Body() request: DeltaRequestDto): Promise<DeltaResponseDto> {
+    return this.delta.sync(caller, request);
+  }
+
+  @Get('devices')
+  @FamilyAccess({ from: 'token' })
+  @ApiOperation({ summary: "The family's devices: last seen and number of syncs" })
+  devices(@FamilyCaller() caller: FamilyCaller): Promise<DeviceRow[]> {
+    return this.repo.devices(caller.familyId, this.dataSource);
+  }
+}

@@ -1,0 +1,35 @@
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { DiscoveryModule } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import type { AppConfig } from '@app/config';
+import { FamilyModule } from '../family/family.module';
+import { DeltaService } from './delta.service';
+import { SyncController } from './sync.controller';
+import { SyncMaintenanceService } from './sync-maintenance.service';
+import { SyncMetrics } from './sync-metrics';
+import { SyncMetricsMiddleware } from './sync-metrics.middleware';
+import { SyncRegistry } from './sync-registry.service';
+import { SyncRepository } from './sync.repository';
+import { UserThrottlerGuard } from './user-throttler.guard';
+
+@Module({
+  imports: [
+    DiscoveryModule,
+    FamilyModule,
+    ThrottlerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>) => {
+        const limit = config.get('sync', { infer: true }).rateLimitPerMinute;
+        return { throttlers: [{ ttl: 60_000, limit: limit || 1, skipIf: () => limit === 0 }] };
+      },
+    }),
+  ],
+  controllers: [SyncController],
+  providers: [SyncRegistry, SyncRepository, DeltaService, SyncMetrics, SyncMaintenanceService, UserThrottlerGuard],
+})
+export class SyncModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(SyncMetricsMiddleware).forRoutes('sync/delta');
+  }
+}

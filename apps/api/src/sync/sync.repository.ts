@@ -1,0 +1,211 @@
+import { Injectable } from '@nestjs/common';
+import { QueryRunner } from 'typeorm';
+import { EntityData, EntityState, FieldClocks } from '@app/sync-contract';
+
+/** A row of a synced entity table, with its positions as numbers of microseconds. */
+export interface StoredRow extends EntityState {
+  id: string;
+  clientUs: number;
+  createdUs: number;
+  changedUs: number;
+  deletedUs: number | null;
+}
+
+export interface PulledRow {
+  entityType: string;
+  id: string;
+  version: number;
+  data: EntityData | null;
+  clientUs: number;
+  createdUs: number;
+  changedUs: number;
+  deleted: boolean;
+}
+
+export interface FamilyClock {
+  /** Commit position of the family's latest change (0: none yet). */
+  lastUs: number;
+  /** Tombstones up to this position were purged: an older watermark needs a full resync. */
+  horizonUs: number;
+  /** The database clock when the lock was granted. */
+  nowUs: number;
+}
+
+/** A QueryRunner or the DataSource (pool): what runs one statement. */
+export interface Queryable {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  query(sql: string, params?: unknown[]): Promise<any>;
+}
+
+export interface DeviceRow {
+  device_id: string;
+  user_id: string;
+  sync_count: number;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
+export interface PullQuery {
+  familyId: string;
+  /** null: first sync (or resync) = the current state without tombstones. */
+  sinceUs: number | null;
+  limit: number;
+  tables: { entityType: string; table: string; excludeIds: string[] }[];
+}
+
+const ROW_COLUMNS = 'id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us';
+
+const toRow = (r: Record<string, unknown>): StoredRow => ({
+  id: r.id as string,
+  version: r.version as number,
+  data: r.data as EntityData | null,
+  fieldClocks: r.field_clocks as FieldClocks,
+  deleted: r.deleted_us !== null,
+  clientUs: Number(r.client_us),
+  createdUs: Number(r.created_us),
+  changedUs: Number(r.changed_us),
+  deletedUs: r.deleted_us === null ? null : Number(r.deleted_us),
+});
+
+/**
+ * The SQL of the sync path. Every method takes the request's QueryRunner: one connection,
+ * one transaction, statements one after another. Set-based: one statement per entity type
+ * to load, one to write, one for all receipts, one for the pull.
+ */
+@Injectable()
+export class SyncRepository {
+  /**
+   * Takes the family's sync lock. Creates the lock row on the family's first sync (the
+   * insert races harmlessly: ON CONFLICT DO NOTHING, then the locking read).
+   */
+  async lockFamily(qr: QueryRunner, familyId: string): Promise<FamilyClock> {
+    const select = `SELECT last_us, horizon_us, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us
+                    FROM family_sync_state WHERE family_id = $1 FOR UPDATE`;
+    let rows = await qr.query(select, [familyId]);
+    if (rows.length === 0) {
+      await qr.query('INSERT INTO family_sync_state (family_id) VALUES ($1) ON CONFLICT DO NOTHING', [familyId]);
+      rows = await qr.query(select, [familyId]);
+    }
+    return { lastUs: Number(rows[0].last_us), horizonUs: Number(rows[0].horizon_us), nowUs: Number(rows[0].now_us) };
+  }
+
+  /** The family's clock without a lock, for a pull-only request (inside its snapshot). */
+  async readFamilyClock(qr: QueryRunner, familyId: string): Promise<FamilyClock> {
+    const rows = await qr.query(
+      `SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us,
+              (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us
+       FROM (SELECT 1) AS one LEFT JOIN family_sync_state s ON s.family_id = $1`,
+      [familyId],
+    );
+    return { lastUs: Number(rows[0].last_us), horizonUs: Number(rows[0].horizon_us), nowUs: Number(rows[0].now_us) };
+  }
+
+  async setFamilyPosition(qr: QueryRunner, familyId: string, lastUs: number): Promise<void> {
+    await qr.query('UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1', [familyId, lastUs]);
+  }
+
+  async loadRows(qr: QueryRunner, table: string, familyId: string, ids: string[]): Promise<Map<string, StoredRow>> {
+    const rows: Record<string, unknown>[] = await qr.query(
+      `SELECT ${ROW_COLUMNS} FROM ${table} WHERE family_id = $1 AND id = ANY($2::text[]) FOR UPDATE`,
+      [familyId, ids],
+    );
+    return new Map(rows.map((r) => [r.id as string, toRow(r)]));
+  }
+
+  /** One multi-row upsert per entity type. */
+  async writeRows(qr: QueryRunner, table: string, familyId: string, rows: StoredRow[]): Promise<void> {
+    const payload = rows.map((r) => ({
+      id: r.id,
+      version: r.version,
+      data: r.data,
+      field_clocks: r.fieldClocks,
+      client_us: r.clientUs,
+      created_us: r.createdUs,
+      changed_us: r.changedUs,
+      deleted_us: r.deletedUs,
+    }));
+    await qr.query(
+      `INSERT INTO ${table} (family_id, ${ROW_COLUMNS})
+       SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us
+       FROM jsonb_to_recordset($2::jsonb) AS r(id text, version integer, data jsonb, field_clocks jsonb,
+            client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint)
+       ON CONFLICT (family_id, id) DO UPDATE SET
+         version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
+         client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us`,
+      [familyId, JSON.stringify(payload)],
+    );
+  }
+
+  async loadReceipts(qr: QueryRunner, familyId: string, deviceId: string, keys: string[]): Promise<Map<string, unknown>> {
+    const rows: { change_key: string; outcome: unknown }[] = await qr.query(
+      'SELECT change_key, outcome FROM sync_receipts WHERE family_id = $1 AND device_id = $2 AND change_key = ANY($3::text[])',
+      [familyId, deviceId, keys],
+    );
+    return new Map(rows.map((r) => [r.change_key, r.outcome]));
+  }
+
+  async writeReceipts(qr: QueryRunner, familyId: string, deviceId: string, receipts: { key: string; outcome: unknown }[]): Promise<void> {
+    if (receipts.length === 0) return;
+    await qr.query(
+      `INSERT INTO sync_receipts (family_id, device_id, change_key, outcome)
+       SELECT $1, $2, r.key, r.outcome FROM jsonb_to_recordset($3::jsonb) AS r(key text, outcome jsonb)
+       ON CONFLICT DO NOTHING`,
+      [familyId, deviceId, JSON.stringify(receipts)],
+    );
+  }
+
+  /**
+   * Everything of the family changed after `sinceUs`, in commit order: one index range scan
+   * per entity table, merged. Reads `limit + 1` rows so the caller knows whether more remain.
+   */
+  async pull(qr: QueryRunner, query: PullQuery): Promise<PulledRow[]> {
+    const params: unknown[] = [query.familyId, query.limit + 1];
+    if (query.sinceUs !== null) params.push(query.sinceUs);
+    const branches = query.tables.map(({ entityType, table, excludeIds }) => {
+      const where = [
+        'family_id = $1',
+        query.sinceUs === null ? 'deleted_us IS NULL' : 'changed_us > $3',
+      ];
+      if (excludeIds.length > 0) {
+        params.push(excludeIds);
+        where.push(`id <> ALL($${params.length}::text[])`);
+      }
+      return `(SELECT '${entityType}' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
+               FROM ${table} WHERE ${where.join(' AND ')} ORDER BY changed_us LIMIT $2)`;
+    });
+    const rows: Record<string, unknown>[] = await qr.query(
+      `SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT $2`,
+      params,
+    );
+    return rows.map((r) => ({
+      entityType: r.entity_type as string,
+      id: r.id as string,
+      version: r.version as number,
+      data: r.data as EntityData | null,
+      clientUs: Number(r.client_us),
+      createdUs: Number(r.created_us),
+      changedUs: Number(r.changed_us),
+      deleted: r.deleted_us !== null,
+    }));
+  }
+
+  /** Per-device last-seen and sync count (GET /sync/devices); on the request's connection or the pool. */
+  async touchDevice(qr: Queryable, familyId: string, deviceId: string, userId: string): Promise<void> {
+    await qr.query(
+      `INSERT INTO sync_devices (family_id, device_id, user_id) VALUES ($1, $2, $3)
+       ON CONFLICT (family_id, device_id) DO UPDATE
+       SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1`,
+      [familyId, deviceId, userId],
+    );
+  }
+
+  async devices(familyId: string, qr: Queryable): Promise<DeviceRow[]> {
+    return qr.query(
+      `SELECT device_id, user_id, sync_count::int AS sync_count,
+              to_char(first_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS first_seen_at,
+              to_char(last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS last_seen_at
+       FROM sync_devices WHERE family_id = $1 ORDER BY last_seen_at DESC`,
+      [familyId],
+    );
+  }
+}

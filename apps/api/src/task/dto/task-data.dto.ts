@@ -1,0 +1,51 @@
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+
+export const TASK_STATUSES = ['open', 'in_progress', 'done'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** `data` of a task update: a partial patch; fields that are present must be valid. */
+export class PatchTaskDto {
+  @ValidateIf((o) => o.title !== undefined)
+  @IsString()
+  @Length(1, 500)
+  title?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
+  desc?: string | null;
+
+  @ValidateIf((o) => o.status !== undefined)
+  @IsIn(TASK_STATUSES)
+  status?: TaskStatus;
+
+  @ValidateIf((o) => o.assignees !== undefined)
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @Length(1, 128, { each: true })
+  assignees?: string[];
+
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  due?: string | null;
+
+  @ValidateIf((o) => o.points !== undefined)
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  points?: number;
+
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  completedAt?: string | null;
+}
+
+/** `data` of a task create: `title` is required. */
+export class CreateTaskDto extends PatchTaskDto {
+  @IsString()
+  @Length(1, 500)
+  declare title: string;
+}
+
+export const TASK_DEFAULTS = { desc: null, status: 'open', assignees: [], due: null, points: 0, completedAt: null };

@@ -1,0 +1,64 @@
+import {
+  applyPatch,
+  ConflictResolver,
+  createEntity,
+  Decision,
+  deletedConflict,
+  deleteWins,
+  EntityState,
+  mergeDecision,
+  mergeFields,
+  SyncAction,
+  SyncChange,
+  SyncChangeErrorCode,
+  SyncEntity,
+  validateWithDto,
+  ValidationResult,
+} from '@app/sync-contract';
+import { CreateTaskDto, PatchTaskDto, TASK_DEFAULTS } from './dto/task-data.dto';
+
+/**
+ * Tasks are versioned (rule 1). On a stale version each field is decided by last writer
+ * wins (rule 4), except the status: setting `done` wins with its `completedAt` (rule 3),
+ * and a stale change can never move a done task back.
+ */
+@SyncEntity('task')
+export class TaskConflictResolver implements ConflictResolver {
+  readonly table = 'tasks';
+  readonly versioned = true;
+
+  validate(action: Exclude<SyncAction, 'delete'>, data: unknown): ValidationResult {
+    return action === 'create' ? validateWithDto(CreateTaskDto, data, TASK_DEFAULTS) : validateWithDto(PatchTaskDto, data);
+  }
+
+  resolve(current: EntityState | undefined, change: SyncChange): Decision {
+    if (change.action === 'delete') return deleteWins(current);
+    if (!current) {
+      return change.action === 'create'
+        ? createEntity(change.data!, change.clientUs)
+        : { kind: 'error', code: SyncChangeErrorCode.NotFound, message: `task ${change.entityId} does not exist` };
+    }
+    if (current.deleted) return deletedConflict();
+    if (change.version === current.version) return applyPatch(current, change.data!, change.clientUs);
+    return resolveStale(current, change);
+  }
+}
+
+function resolveStale(current: EntityState, change: SyncChange): Decision {
+  const serverDone = current.data?.status === 'done';
+  const clientDone = change.data!.status === 'done';
+  const completes = clientDone && !serverDone;
+  let statusLostToDone = false;
+  const merge = mergeFields(current, change.data!, change.clientUs, (field, value) => {
+    if (field === 'status') {
+      if (completes) return true;
+      if (serverDone && value !== 'done') {
+        statusLostToDone = true;
+        return false;
+      }
+    }
+    if (field === 'completedAt' && completes) return true;
+    return undefined;
+  });
+  return mergeDecision(merge, statusLostToDone ? 'Done wins' : 'Version mismatch', statusLostToDone ? 'done_wins' : 'server_wins');
+}

@@ -1,0 +1,5 @@
+import { Entity } from 'typeorm';
+import { SyncedRowEntity } from '@app/sync-contract';
+
+@Entity({ name: 'user_streaks' })
+export class UserStreakEntity extends SyncedRowEntity {}

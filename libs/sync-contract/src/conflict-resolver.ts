@@ -1,0 +1,21 @@
+import { Decision } from './decision';
+import { EntityData, EntityState, ResolveContext, SyncAction, SyncChange } from './sync-change';
+
+export type ValidationResult = { ok: true; data: EntityData } | { ok: false; message: string };
+
+/**
+ * What an entity module gives the sync engine about its type: where its rows live, how its
+ * `data` is validated, and the pure conflict rules. Registered with `@SyncEntity('type')`.
+ */
+export interface ConflictResolver {
+  /** The table with the sync columns (family_id, id, version, data, field_clocks, ...). */
+  readonly table: string;
+  /** Whether clients must send `version` on update/delete (optimistic locking). */
+  readonly versioned: boolean;
+  /** Checks and normalises a change's `data` (create: full object; update: partial patch). */
+  validate(action: Exclude<SyncAction, 'delete'>, data: unknown): ValidationResult;
+  /** Pure: current state (undefined = the family never had this id) + change -> decision. */
+  resolve(current: EntityState | undefined, change: SyncChange, ctx: ResolveContext): Decision;
+  /** Re-checks invariants across fields on the merged state (e.g. end >= start); a message on failure. */
+  checkState?(data: EntityData): string | undefined;
+}

@@ -1,0 +1,95 @@
+import { Decision, NextState } from '../decision';
+import { EntityData, EntityState, FieldClocks } from '../sync-change';
+
+/** JSON values compare by their serialisation: entity data is plain JSON. */
+export const sameValue = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+/** Rule 5: a clock running ahead cannot win every future conflict. */
+export function clampClientTime(clientUs: number, nowUs: number, maxSkewUs: number): number {
+  return Math.min(clientUs, nowUs + maxSkewUs);
+}
+
+/** A new entity: every field (defaults included) written at the change's time. */
+export function createEntity(data: EntityData, clientUs: number): Decision {
+  return {
+    kind: 'apply',
+    basedOnCurrent: true,
+    next: { data, fieldClocks: clocksFor(Object.keys(data), clientUs), deleted: false },
+  };
+}
+
+/** Rule 2: a delete is applied whatever the version; deleting a tombstone or an unknown id changes nothing. */
+export function deleteWins(current: EntityState | undefined): Decision {
+  if (!current || current.deleted) return { kind: 'apply', basedOnCurrent: true };
+  return { kind: 'apply', basedOnCurrent: true, next: { data: null, fieldClocks: current.fieldClocks, deleted: true } };
+}
+
+/** Rule 2: an update or create of a deleted entity loses; the entity stays deleted. */
+export const deletedConflict = (): Decision => ({ kind: 'conflict', resolution: 'delete_wins', reason: 'Entity deleted' });
+
+export const serverWins = (reason: string): Decision => ({ kind: 'conflict', resolution: 'server_wins', reason });
+
+/** A patch based on the current version (rule 1): every field is written at the change's time. */
+export function applyPatch(current: EntityState, patch: EntityData, clientUs: number): Decision {
+  return {
+    kind: 'apply',
+    basedOnCurrent: true,
+    next: {
+      data: { ...current.data, ...patch },
+      fieldClocks: { ...current.fieldClocks, ...clocksFor(Object.keys(patch), clientUs) },
+      deleted: false,
+    },
+  };
+}
+
+/** Per field: true = the client wins, false = the server keeps it, undefined = decide by time (rule 4). */
+export type FieldRule = (field: string, value: unknown) => boolean | undefined;
+
+export interface MergeResult {
+  next: NextState;
+  won: string[];
+  lost: string[];
+}
+
+/**
+ * Rule 4, last writer wins per field: a field of the patch wins when its time is newer
+ * than the time that field was last written; a tie goes to the server. A value equal to
+ * the server's counts as won (the client's intent is already the state) and writes nothing.
+ */
+export function mergeFields(current: EntityState, patch: EntityData, clientUs: number, rule?: FieldRule): MergeResult {
+  const data: EntityData = { ...current.data };
+  const fieldClocks: FieldClocks = { ...current.fieldClocks };
+  const won: string[] = [];
+  const lost: string[] = [];
+  for (const [field, value] of Object.entries(patch)) {
+    const forced = rule?.(field, value);
+    if (forced === undefined && sameValue(data[field], value)) {
+      won.push(field);
+      continue;
+    }
+    const wins = forced ?? clientUs > (fieldClocks[field] ?? Number.NEGATIVE_INFINITY);
+    if (!wins) {
+      lost.push(field);
+      continue;
+    }
+    won.push(field);
+    data[field] = value;
+    fieldClocks[field] = clientUs;
+  }
+  return { next: { data, fieldClocks, deleted: false }, won, lost };
+}
+
+/** Turns a merge into the change's outcome: all won = applied, some = merged, none = conflict. */
+export function mergeDecision(
+  merge: MergeResult,
+  reason: string,
+  lostResolution: 'server_wins' | 'done_wins' = 'server_wins',
+): Decision {
+  if (merge.lost.length === 0) return { kind: 'apply', basedOnCurrent: false, next: merge.next };
+  if (merge.won.length > 0) return { kind: 'merge', next: merge.next, rejectedFields: merge.lost, reason };
+  return { kind: 'conflict', resolution: lostResolution, reason, rejectedFields: merge.lost };
+}
+
+function clocksFor(fields: string[], us: number): FieldClocks {
+  return Object.fromEntries(fields.map((field) => [field, us]));
+}

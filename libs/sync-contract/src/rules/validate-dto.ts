@@ -1,0 +1,26 @@
+import { ClassConstructor, plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { ValidationResult } from '../conflict-resolver';
+import { EntityData } from '../sync-change';
+
+const flatten = (errors: ValidationError[], prefix = ''): string[] =>
+  errors.flatMap((e) => [
+    ...Object.values(e.constraints ?? {}).map((m) => (prefix ? `${prefix}.${m}` : m)),
+    ...flatten(e.children ?? [], prefix ? `${prefix}.${e.property}` : e.property),
+  ]);
+
+/**
+ * Validates `data` against a class-validator DTO: unknown fields, wrong types and
+ * out-of-range values are refused with messages naming the field.
+ */
+export function validateWithDto(dto: ClassConstructor<object>, data: unknown, defaults: EntityData = {}): ValidationResult {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, message: 'data must be an object' };
+  const errors = validateSync(plainToInstance(dto, data), {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: false,
+    validationError: { target: false, value: false },
+  });
+  if (errors.length > 0) return { ok: false, message: flatten(errors).join('; ') };
+  return { ok: true, data: { ...defaults, ...(data as EntityData) } };
+}

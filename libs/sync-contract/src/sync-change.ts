@@ -1,0 +1,35 @@
+/** Entity data on the wire and in storage: a JSON object of the type's fields. */
+export type EntityData = Record<string, unknown>;
+
+/** When each field was last written: clamped client time (or server time), in microseconds since the epoch. */
+export type FieldClocks = Record<string, number>;
+
+export type SyncAction = 'create' | 'update' | 'delete';
+
+/** One change of a request, after envelope validation and clock clamping. */
+export interface SyncChange {
+  /** Position in the request's `changes`. */
+  index: number;
+  entityType: string;
+  entityId: string;
+  action: SyncAction;
+  /** Validated and normalised by the type's `validate` (absent for a delete). */
+  data?: EntityData;
+  version?: number;
+  /** The change's `client_timestamp`, clamped to at most server-now + the allowed skew (µs). */
+  clientUs: number;
+}
+
+/** The server state of one entity as the resolvers see it (the current row, or the result of earlier changes of the same batch). */
+export interface EntityState {
+  version: number;
+  /** Null once deleted. */
+  data: EntityData | null;
+  fieldClocks: FieldClocks;
+  deleted: boolean;
+}
+
+export interface ResolveContext {
+  /** Server time of the request (µs). */
+  nowUs: number;
+}
