@@ -26,12 +26,13 @@ export default async function globalSetup(): Promise<void> {
   }
   const template = `${E2E_DB_PREFIX}${process.pid}_tmpl`;
   await withClient(adminUrl, async (client) => {
-    // Databases left by an interrupted earlier run.
-    const stale = await client.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE '${E2E_DB_PREFIX}%' AND datname NOT LIKE $1`,
-      [`${E2E_DB_PREFIX}${process.pid}_%`],
-    );
-    for (const { datname } of stale.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+    // Databases left by an interrupted earlier run (its process is gone; a parallel run's are kept).
+    const stale = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE '${E2E_DB_PREFIX}%'`);
+    for (const { datname } of stale.rows) {
+      const owner = Number(/^ds_e2e_(\d+)_/.exec(datname)?.[1]);
+      if (owner && isAlive(owner)) continue;
+      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+    }
     await client.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
     await client.query(`CREATE DATABASE "${template}"`);
   });
@@ -47,4 +48,13 @@ export default async function globalSetup(): Promise<void> {
   await dataSource.destroy();
   process.env[E2E_ADMIN_URL] = adminUrl;
   process.env[E2E_TEMPLATE_DB] = template;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
