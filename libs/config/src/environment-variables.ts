@@ -20,6 +20,13 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
   return value;
 };
 
+/**
+ * `Number('')` is 0: a variable left blank (`PORT=` in an env file) would silently mean port 0,
+ * no rate limit or no statement timeout. Blank is therefore not a number and fails validation.
+ */
+const toNumber = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? (value.trim() === '' ? undefined : Number(value)) : value;
+
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
@@ -39,7 +46,7 @@ export class EnvironmentVariables {
   @IsString()
   HOST = '0.0.0.0';
 
-  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @Transform(toNumber)
   @IsInt({ message: 'PORT must be an integer between 0 and 65535' })
   @Min(0, { message: 'PORT must be an integer between 0 and 65535' })
   @Max(65535, { message: 'PORT must be an integer between 0 and 65535' })
@@ -58,19 +65,19 @@ export class EnvironmentVariables {
   @IsString()
   DATA_DIR = '.data';
 
-  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @Transform(toNumber)
   @IsInt()
   @Min(1)
   @Max(65535)
   EMBEDDED_PG_PORT = 54329;
 
-  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @Transform(toNumber)
   @IsInt()
   @Min(1)
   @Max(1000)
   DB_POOL_SIZE = 10;
 
-  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @Transform(toNumber)
   @IsInt()
   @Min(0)
   DB_STATEMENT_TIMEOUT_MS = 30000;
@@ -105,7 +112,7 @@ export class EnvironmentVariables {
   @IsString()
   JWT_AUDIENCE?: string;
 
-  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @Transform(toNumber)
   @IsInt()
   @Min(1)
   @Max(10000)
@@ -119,17 +126,17 @@ export class EnvironmentVariables {
   })
   SYNC_MAX_CLOCK_SKEW = '5m';
 
-  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @Transform(toNumber)
   @IsInt()
   @Min(1)
   SYNC_TOMBSTONE_DAYS = 90;
 
-  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @Transform(toNumber)
   @IsInt()
   @Min(1)
   SYNC_RECEIPT_DAYS = 30;
 
-  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @Transform(toNumber)
   @IsInt()
   @Min(0)
   SYNC_RATE_LIMIT = 600;

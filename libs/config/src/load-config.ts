@@ -58,8 +58,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const publicKey = normalisePem(vars.JWT_PUBLIC_KEY);
   if (publicKey) {
     try {
-      const type = createPublicKey(publicKey).asymmetricKeyType;
+      const key = createPublicKey(publicKey);
+      const type = key.asymmetricKeyType;
       if (type !== 'rsa' && type !== 'ec') problems.push(`JWT_PUBLIC_KEY must be an RSA or EC key, got ${type}`);
+      // Only ES256 is accepted for EC keys, and ES256 needs P-256: any other curve would start
+      // a service that rejects every token.
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      if (type === 'ec' && curve !== 'prime256v1') problems.push(`JWT_PUBLIC_KEY must be an EC key on P-256 (ES256), got ${curve}`);
     } catch {
       problems.push('JWT_PUBLIC_KEY is not a PEM public key');
     }

@@ -53,6 +53,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await run(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C'], runAs);
   }
 
+  removeZombieLock(dataDir, log);
   let reused = false;
   const running = spawnSync(join(bin, 'pg_ctl'), ['status', '-D', dataDir], { ...runAs, encoding: 'utf8' });
   if (running.status === 0) {
@@ -132,6 +133,36 @@ function runningPort(dataDir: string): number | undefined {
     return Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A postmaster killed with SIGKILL leaves its postmaster.pid behind. PostgreSQL ignores a lock
+ * whose pid no longer exists, but not one whose pid is a zombie: where nothing reaps orphans
+ * (a container whose PID 1 is not an init), the dead postmaster stays a zombie, `pg_ctl status`
+ * reports it running, and a new postmaster refuses the lock forever. Such a lock is stale.
+ */
+function removeZombieLock(dataDir: string, log: (message: string) => void): void {
+  const lockFile = join(dataDir, 'postmaster.pid');
+  let pid: number;
+  try {
+    pid = Number(readFileSync(lockFile, 'utf8').split('\n')[0]);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isZombie(pid)) return;
+  rmSync(lockFile, { force: true });
+  log(`removed the lock of the dead PostgreSQL postmaster ${pid} (killed without a shutdown)`);
+}
+
+/** Linux only: elsewhere `pg_ctl status` alone decides. */
+function isZombie(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ...", and comm may itself contain ") ".
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
   }
 }
 

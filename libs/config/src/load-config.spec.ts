@@ -1,0 +1,260 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { resolve } from 'node:path';
+import { AppConfig } from './app-config';
+import { ConfigValidationError, loadConfig, parseDuration, parseSize } from './load-config';
+
+const SECRET = 'x'.repeat(32);
+const pemOf = (type: 'rsa' | 'ec' | 'ed25519', namedCurve = 'P-256') => {
+  const { publicKey } =
+    type === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : type === 'ec'
+        ? generateKeyPairSync('ec', { namedCurve })
+        : generateKeyPairSync('ed25519');
+  return publicKey.export({ type: 'spki', format: 'pem' }).toString();
+};
+const RSA_PEM = pemOf('rsa');
+const EC_PEM = pemOf('ec');
+
+/** The problems `loadConfig` reports for `env`, or [] when it accepts it. */
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    return (error as ConfigValidationError).problems;
+  }
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    expect(loadConfig({})).toEqual<AppConfig>({
+      env: 'development',
+      logLevel: 'info',
+      dataDir: resolve('.data'),
+      http: { host: '0.0.0.0', port: 3000, bodyLimitBytes: 5 * 1024 * 1024 },
+      database: {
+        url: undefined,
+        embeddedPort: 54329,
+        poolSize: 10,
+        statementTimeoutMs: 30_000,
+        migrationsRun: true,
+      },
+      auth: { secret: undefined, publicKey: undefined, jwksUri: undefined, issuer: undefined, audience: undefined },
+      sync: {
+        maxBatch: 500,
+        maxClockSkewMs: 5 * 60_000,
+        tombstoneDays: 90,
+        receiptDays: 30,
+        rateLimitPerMinute: 600,
+      },
+    });
+  });
+
+  it('reads every variable it is given', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: '8080',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: 'postgresql://app:pw@db.internal:5433/sync',
+      DATA_DIR: '/var/lib/delta-sync',
+      EMBEDDED_PG_PORT: '6000',
+      DB_POOL_SIZE: '25',
+      DB_STATEMENT_TIMEOUT_MS: '0',
+      DB_MIGRATIONS_RUN: 'off',
+      JWT_SECRET: SECRET,
+      JWT_ISSUER: 'https://id.example.com/',
+      JWT_AUDIENCE: 'delta-sync',
+      SYNC_MAX_BATCH: '100',
+      SYNC_MAX_BODY: '512kb',
+      SYNC_MAX_CLOCK_SKEW: '90s',
+      SYNC_TOMBSTONE_DAYS: '7',
+      SYNC_RECEIPT_DAYS: '3',
+      SYNC_RATE_LIMIT: '0',
+    });
+    expect(config).toEqual<AppConfig>({
+      env: 'production',
+      logLevel: 'warn',
+      dataDir: '/var/lib/delta-sync',
+      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 512 * 1024 },
+      database: {
+        url: 'postgresql://app:pw@db.internal:5433/sync',
+        embeddedPort: 6000,
+        poolSize: 25,
+        statementTimeoutMs: 0,
+        migrationsRun: false,
+      },
+      auth: {
+        secret: SECRET,
+        publicKey: undefined,
+        jwksUri: undefined,
+        issuer: 'https://id.example.com/',
+        audience: 'delta-sync',
+      },
+      sync: { maxBatch: 100, maxClockSkewMs: 90_000, tombstoneDays: 7, receiptDays: 3, rateLimitPerMinute: 0 },
+    });
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['YES', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+  ])('reads DB_MIGRATIONS_RUN=%s as %s', (value, expected) => {
+    expect(loadConfig({ DB_MIGRATIONS_RUN: value }).database.migrationsRun).toBe(expected);
+  });
+
+  it.each([
+    ['a blank JWT_SECRET', { JWT_SECRET: '' }],
+    ['a blank DATABASE_URL', { DATABASE_URL: '  ' }],
+    ['a blank JWT_JWKS_URI', { JWT_JWKS_URI: '' }],
+  ])('treats %s as unset', (_, env) => {
+    const config = loadConfig(env);
+    expect(config.auth.secret).toBeUndefined();
+    expect(config.auth.jwksUri).toBeUndefined();
+    expect(config.database.url).toBeUndefined();
+  });
+
+  describe('stops with a message naming the variable', () => {
+    it.each<[string, NodeJS.ProcessEnv, string | string[]]>([
+      ['PORT=abc', { PORT: 'abc' }, 'PORT must be an integer between 0 and 65535'],
+      ['PORT=70000', { PORT: '70000' }, 'PORT must be an integer between 0 and 65535'],
+      ['PORT=-1', { PORT: '-1' }, 'PORT must be an integer between 0 and 65535'],
+      ['PORT=80.5', { PORT: '80.5' }, 'PORT must be an integer between 0 and 65535'],
+      // Number('') is 0: a blank PORT must not mean "any free port".
+      ['PORT= (blank)', { PORT: '' }, 'PORT must be an integer between 0 and 65535'],
+      [
+        'SYNC_RATE_LIMIT= (blank)',
+        { SYNC_RATE_LIMIT: ' ' },
+        ['SYNC_RATE_LIMIT must not be less than 0', 'SYNC_RATE_LIMIT must be an integer number'],
+      ],
+      ['NODE_ENV=staging', { NODE_ENV: 'staging' }, 'NODE_ENV must be one of the following values: development, production, test'],
+      ['LOG_LEVEL=loud', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of the following values: fatal, error, warn, info, debug, trace, silent'],
+      ['DATABASE_URL=mysql://x', { DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must be a postgres:// or postgresql:// connection URL'],
+      ['DATABASE_URL=postgres://', { DATABASE_URL: 'postgres://' }, 'DATABASE_URL must be a postgres:// or postgresql:// connection URL'],
+      ['DATABASE_URL without a host', { DATABASE_URL: 'postgres://:5432/db' }, 'DATABASE_URL is not a valid URL'],
+      ['EMBEDDED_PG_PORT=0', { EMBEDDED_PG_PORT: '0' }, 'EMBEDDED_PG_PORT must not be less than 1'],
+      ['DB_POOL_SIZE=5000', { DB_POOL_SIZE: '5000' }, 'DB_POOL_SIZE must not be greater than 1000'],
+      ['DB_MIGRATIONS_RUN=maybe', { DB_MIGRATIONS_RUN: 'maybe' }, 'DB_MIGRATIONS_RUN must be a boolean value'],
+      ['SYNC_MAX_BATCH=0', { SYNC_MAX_BATCH: '0' }, 'SYNC_MAX_BATCH must not be less than 1'],
+      ['SYNC_MAX_BODY=lots', { SYNC_MAX_BODY: 'lots' }, 'SYNC_MAX_BODY must be a size such as 5mb, 512kb or a number of bytes'],
+      ['SYNC_MAX_BODY=5tb', { SYNC_MAX_BODY: '5tb' }, 'SYNC_MAX_BODY must be a size such as 5mb, 512kb or a number of bytes'],
+      [
+        'SYNC_MAX_CLOCK_SKEW=soon',
+        { SYNC_MAX_CLOCK_SKEW: 'soon' },
+        'SYNC_MAX_CLOCK_SKEW must be a duration such as 5m, 300s, 1500ms or a number of seconds',
+      ],
+      ['SYNC_TOMBSTONE_DAYS=0', { SYNC_TOMBSTONE_DAYS: '0' }, 'SYNC_TOMBSTONE_DAYS must not be less than 1'],
+      [
+        'SYNC_RECEIPT_DAYS=a week',
+        { SYNC_RECEIPT_DAYS: 'a week' },
+        ['SYNC_RECEIPT_DAYS must not be less than 1', 'SYNC_RECEIPT_DAYS must be an integer number'],
+      ],
+      ['a JWT_SECRET shorter than 32 characters', { JWT_SECRET: 'x'.repeat(31) }, 'JWT_SECRET must be at least 32 characters (256 bits) for HS256'],
+      ['a JWT_PUBLIC_KEY that is not a PEM', { JWT_PUBLIC_KEY: 'not a key' }, 'JWT_PUBLIC_KEY is not a PEM public key'],
+      ['an Ed25519 JWT_PUBLIC_KEY', { JWT_PUBLIC_KEY: pemOf('ed25519') }, 'JWT_PUBLIC_KEY must be an RSA or EC key, got ed25519'],
+      // Only ES256 is accepted: a P-384 key would start a service that rejects every token.
+      ['an EC JWT_PUBLIC_KEY on P-384', { JWT_PUBLIC_KEY: pemOf('ec', 'P-384') }, 'JWT_PUBLIC_KEY must be an EC key on P-256 (ES256), got secp384r1'],
+      ['a JWT_JWKS_URI that is not http(s)', { JWT_JWKS_URI: 'ftp://id.example.com/jwks' }, 'JWT_JWKS_URI must be an http(s) URL'],
+      [
+        'JWT_SECRET and JWT_PUBLIC_KEY at once',
+        { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: RSA_PEM },
+        'only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URI may be set (got JWT_SECRET, JWT_PUBLIC_KEY)',
+      ],
+      [
+        'JWT_PUBLIC_KEY and JWT_JWKS_URI at once',
+        { JWT_PUBLIC_KEY: EC_PEM, JWT_JWKS_URI: 'https://id.example.com/.well-known/jwks.json' },
+        'only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URI may be set (got JWT_PUBLIC_KEY, JWT_JWKS_URI)',
+      ],
+      [
+        'NODE_ENV=production without any key',
+        { NODE_ENV: 'production' },
+        'JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URI is required when NODE_ENV=production',
+      ],
+    ])('%s', (_, env, messages) => {
+      expect(problemsOf(env)).toEqual(typeof messages === 'string' ? [messages] : messages);
+    });
+
+    it('reports every problem at once, in one readable error', () => {
+      let error: unknown;
+      try {
+        loadConfig({ PORT: 'abc', SYNC_MAX_BODY: 'lots', JWT_SECRET: 'short' });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigValidationError);
+      expect((error as ConfigValidationError).problems).toEqual([
+        'PORT must be an integer between 0 and 65535',
+        'JWT_SECRET must be at least 32 characters (256 bits) for HS256',
+        'SYNC_MAX_BODY must be a size such as 5mb, 512kb or a number of bytes',
+      ]);
+      expect((error as Error).message).toBe(
+        'Invalid configuration:\n' +
+          '  - PORT must be an integer between 0 and 65535\n' +
+          '  - JWT_SECRET must be at least 32 characters (256 bits) for HS256\n' +
+          '  - SYNC_MAX_BODY must be a size such as 5mb, 512kb or a number of bytes',
+      );
+    });
+  });
+
+  describe('key sources', () => {
+    it.each([
+      ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: SECRET }],
+      ['an RSA JWT_PUBLIC_KEY', { NODE_ENV: 'production', JWT_PUBLIC_KEY: RSA_PEM }],
+      ['an EC P-256 JWT_PUBLIC_KEY', { NODE_ENV: 'production', JWT_PUBLIC_KEY: EC_PEM }],
+      ['JWT_JWKS_URI', { NODE_ENV: 'production', JWT_JWKS_URI: 'http://localhost:8080/jwks.json' }],
+    ])('accepts %s alone in production', (_, env) => {
+      expect(problemsOf(env)).toEqual([]);
+    });
+
+    it('accepts a PEM whose newlines arrive as literal \\n escapes (one-line env files)', () => {
+      const escaped = RSA_PEM.trim().split('\n').join('\\n');
+      expect(escaped).not.toContain('\n');
+      expect(loadConfig({ JWT_PUBLIC_KEY: escaped }).auth.publicKey).toBe(RSA_PEM.trim());
+    });
+
+    it('keeps a PEM with real newlines as it is', () => {
+      expect(loadConfig({ JWT_PUBLIC_KEY: EC_PEM }).auth.publicKey).toBe(EC_PEM);
+    });
+  });
+});
+
+describe('parseSize', () => {
+  it.each<[string, number]>([
+    ['0', 0],
+    ['1024', 1024],
+    ['10b', 10],
+    ['512kb', 512 * 1024],
+    ['5mb', 5 * 1024 ** 2],
+    ['5MB', 5 * 1024 ** 2],
+    [' 2 gb ', 2 * 1024 ** 3],
+  ])('%s is %d bytes', (value, bytes) => {
+    expect(parseSize(value)).toBe(bytes);
+  });
+
+  it.each(['lots', '', '1.5mb', '-1', '5tb', 'mb'])('rejects %p', (value) => {
+    expect(() => parseSize(value)).toThrow(`not a size: ${value}`);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each<[string, number]>([
+    ['300', 300_000],
+    ['1500ms', 1500],
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['2h', 7_200_000],
+    ['1d', 86_400_000],
+    [' 5 M ', 300_000],
+  ])('%s is %d ms', (value, ms) => {
+    expect(parseDuration(value)).toBe(ms);
+  });
+
+  it.each(['soon', '', '1.5s', '-5m', '5w', 'ms'])('rejects %p', (value) => {
+    expect(() => parseDuration(value)).toThrow(`not a duration: ${value}`);
+  });
+});

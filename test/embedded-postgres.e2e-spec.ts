@@ -1,0 +1,153 @@
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { EmbeddedPostgres, startEmbeddedPostgres } from '../libs/database/src/embedded-postgres';
+
+/**
+ * The embedded PostgreSQL driver against a real cluster of its own: a fresh data folder under
+ * .data (as root, the postgres OS user must be able to traverse every parent folder, which
+ * rules out some temp folders) and a port nobody else uses.
+ */
+jest.setTimeout(180_000);
+
+const DATABASE = 'embedded_spec';
+const dataDir = join(__dirname, '..', '.data', `pg-embedded-spec-${process.pid}`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function query<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+const postmasterPid = () => Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A killed process that nothing has reaped yet (a zombie) still answers kill(pid, 0).
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('embedded PostgreSQL (pg_ctl)', () => {
+  let port: number;
+  /** Every handle started here, stopped (in reverse) in afterAll whatever happened. */
+  const handles: EmbeddedPostgres[] = [];
+  const start = async (options: { port?: number } = {}) => {
+    const server = await startEmbeddedPostgres({ dataDir, port: options.port ?? port, database: DATABASE });
+    handles.push(server);
+    return server;
+  };
+
+  beforeAll(async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    port = await freePort();
+  });
+
+  afterAll(async () => {
+    for (const server of handles.reverse()) await server.stop().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('initialises a fresh data folder, creates the database and answers SELECT 1', async () => {
+    expect(existsSync(dataDir)).toBe(false);
+    const server = await start();
+    expect(server.reused).toBe(false);
+    expect(server.url).toBe(`postgres://postgres@127.0.0.1:${port}/${DATABASE}`);
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+
+    expect(await query(server.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    const [info] = await query<{ db: string; version: string }>(server.url, 'SELECT current_database() AS db, current_setting($1) AS version', [
+      'server_version_num',
+    ]);
+    expect(info.db).toBe(DATABASE);
+    expect(Number(info.version)).toBeGreaterThanOrEqual(150000);
+  });
+
+  it('keeps its data across stop and start', async () => {
+    const first = handles[handles.length - 1];
+    await query(first.url, 'CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)');
+    await query(first.url, `INSERT INTO notes VALUES (1, 'kept')`);
+    await first.stop();
+    await expect(query(first.url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+    await first.stop(); // a second stop is a no-op
+
+    const again = await start();
+    expect(again.reused).toBe(false);
+    expect(await query(again.url, 'SELECT id, body FROM notes')).toEqual([{ id: 1, body: 'kept' }]);
+  });
+
+  it('takes over a server left running by a process that never stopped it', async () => {
+    const pid = postmasterPid();
+    // The previous handle is deliberately not stopped: as if its process had crashed.
+    const taken = await start();
+    expect(taken.reused).toBe(true);
+    expect(postmasterPid()).toBe(pid);
+    expect(await query(taken.url, 'SELECT body FROM notes WHERE id = 1')).toEqual([{ body: 'kept' }]);
+    await query(taken.url, `INSERT INTO notes VALUES (2, 'after take-over')`);
+  });
+
+  it('restarts a server left running on another port on the configured one', async () => {
+    const oldPort = port;
+    const newPort = await freePort();
+    const moved = await start({ port: newPort });
+    expect(moved.reused).toBe(false);
+    expect(await query(moved.url, 'SELECT count(*)::int AS n FROM notes')).toEqual([{ n: 2 }]);
+    await expect(query(`postgres://postgres@127.0.0.1:${oldPort}/${DATABASE}`, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+    port = newPort;
+  });
+
+  it('starts again after the postmaster was killed with SIGKILL, with the committed data', async () => {
+    const pid = postmasterPid();
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => !isAlive(pid), 10_000, `postmaster ${pid} to die`);
+    await expect(query(`postgres://postgres@127.0.0.1:${port}/${DATABASE}`, 'SELECT 1')).rejects.toThrow();
+
+    const recovered = await start();
+    expect(recovered.reused).toBe(false);
+    expect(postmasterPid()).not.toBe(pid);
+    expect(await query(recovered.url, 'SELECT id, body FROM notes ORDER BY id')).toEqual([
+      { id: 1, body: 'kept' },
+      { id: 2, body: 'after take-over' },
+    ]);
+  });
+
+  it('stop shuts the server down and frees the port', async () => {
+    const last = handles[handles.length - 1];
+    await last.stop();
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+    await expect(query(last.url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
