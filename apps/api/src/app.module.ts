@@ -10,6 +10,7 @@ import { loggerParams } from './common/logging';
 import { BadgeModule } from './badge/badge.module';
 import { EventModule } from './event/event.module';
 import { FamilyModule } from './family/family.module';
+import { GamificationModule } from './gamification/gamification.module';
 import { PointsLedgerModule } from './points-ledger/points-ledger.module';
 import { SyncModule } from './sync/sync.module';
 import { TaskModule } from './task/task.module';
@@ -39,6 +40,7 @@ export class AppModule {
         PointsLedgerModule,
         UserStreakModule,
         BadgeModule,
+        GamificationModule,
         SyncModule,
       ],
       providers: [

@@ -3,6 +3,7 @@ import { BadgeEntity } from './badge/badge.entity';
 import { CreateBadges1764115300004 } from './badge/migrations/1764115300004-create-badges';
 import { EventEntity } from './event/event.entity';
 import { CreateEvents1764115300001 } from './event/migrations/1764115300001-create-events';
+import { CreateTaskCompletions1764115500000 } from './gamification/migrations/1764115500000-create-task-completions';
 import { FamilyMemberEntity } from './family/family-member.entity';
 import { FamilyEntity } from './family/family.entity';
 import { CreateFamilies1764115200000 } from './family/migrations/1764115200000-create-families';
@@ -28,5 +29,6 @@ export const appSchema: SchemaDefinition = {
     CreateUserStreaks1764115300003,
     CreateBadges1764115300004,
     CreateSyncState1764115400000,
+    CreateTaskCompletions1764115500000,
   ],
 };

@@ -6,3 +6,4 @@ export * from './sync-change';
 export * from './sync-entity.decorator';
 export * from './synced-row.entity';
 export * from './synced-table.migration';
+export * from './sync-batch-hook';

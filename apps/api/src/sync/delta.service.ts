@@ -11,6 +11,8 @@ import {
   EntityState,
   NextState,
   sameValue,
+  StateTransition,
+  SyncBatchContext,
   SyncChange,
   SyncChangeErrorCode,
 } from '@app/sync-contract';
@@ -62,6 +64,25 @@ interface BatchResult {
 }
 
 const workingKey = (type: string, id: string) => `${type}\u0000${id}`;
+
+/** Hands out the batch's commit positions: strictly after the family's last one and not before now. */
+class PositionAllocator {
+  private nextUs: number;
+  private readonly startUs: number;
+
+  constructor(private readonly clock: FamilyClock) {
+    this.nextUs = this.startUs = Math.max(clock.nowUs, clock.lastUs + 1);
+  }
+
+  next(): number {
+    return this.nextUs++;
+  }
+
+  /** The family's position after the batch (unchanged when nothing was written). */
+  last(): number {
+    return this.nextUs === this.startUs ? this.clock.lastUs : this.nextUs - 1;
+  }
+}
 
 /**
  * POST /sync/delta: applies a batch of client changes in one transaction and answers with
@@ -160,7 +181,7 @@ export class DeltaService {
       // every later commit exactly once, whatever order requests started in and whatever
       // the device clocks say. Other families have their own lock row and never wait.
       const clock = await this.repo.lockFamily(qr, caller.familyId);
-      const batch = await this.applyBatch(qr, caller, request.device_id, changes, clientUs, since, clock);
+      const batch = await this.applyBatch(qr, caller, request.device_id, changes, clientUs, since, clock, atomic);
       if (atomic && batch.failed) return { rolledBack: true as const, batch };
       await this.repo.touchDevice(qr, caller.familyId, request.device_id, caller.userId);
       const response = await this.respond(qr, caller.familyId, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
@@ -190,12 +211,14 @@ export class DeltaService {
     clientUs: number[],
     since: number | null,
     clock: FamilyClock,
+    atomic: boolean,
   ): Promise<BatchResult> {
     const keys = changes.map((c) => changeKey(deviceId, c));
     const receipts = await this.repo.loadReceipts(qr, caller.familyId, deviceId, [...new Set(keys)]);
     const workings = await this.loadWorkings(qr, caller.familyId, changes, keys, receipts, since);
 
     const evaluated: Evaluated[] = [];
+    const transitions: StateTransition[] = [];
     const firstByKey = new Map<string, number>();
     changes.forEach((change, index) => {
       const key = keys[index];
@@ -204,15 +227,25 @@ export class DeltaService {
       const first = firstByKey.get(key);
       if (first !== undefined) return evaluated.push({ kind: 'replay', key, change, outcome: {}, fresh: true });
       firstByKey.set(key, index);
-      evaluated.push(this.evaluate(change, index, key, clientUs[index], clock, workings));
+      evaluated.push(this.evaluate(change, index, key, clientUs[index], clock, workings, transitions));
     });
 
-    // Commit positions, in the order of each entity's last change.
+    const outcomes = evaluated.map((e) => (e.kind === 'replay' ? e.outcome : this.toOutcome(e)));
+    evaluated.forEach((e, i) => {
+      if (e.kind === 'replay' && e.fresh) outcomes[i] = outcomes[firstByKey.get(e.key)!];
+    });
+    // For `atomic`, a merged change is a failure too: part of the client's intent was lost.
+    const failed = outcomes.some((o) => o.error || o.conflict);
+    // The transaction is rolled back: nothing to write.
+    if (atomic && failed) return { outcomes, failed, workings, positionUs: clock.lastUs };
+
+    // Commit positions, in the order of each entity's last change; server computations
+    // (hooks) take the positions after them.
+    const positions = new PositionAllocator(clock);
     const dirty = [...workings.values()].filter((w) => w.dirty).sort((a, b) => a.lastIndex - b.lastIndex);
-    let position = Math.max(clock.nowUs, clock.lastUs + 1);
     const rowsByTable = new Map<string, StoredRow[]>();
     for (const w of dirty) {
-      const changedUs = position++;
+      const changedUs = positions.next();
       const state = w.state!;
       const row: StoredRow = {
         ...state,
@@ -222,19 +255,16 @@ export class DeltaService {
         changedUs,
         deletedUs: state.deleted ? (w.loaded?.deletedUs ?? changedUs) : null,
       };
-      rowsByTable.set(w.resolver.table, [...(rowsByTable.get(w.resolver.table) ?? []), row]);
+      const rows = rowsByTable.get(w.resolver.table) ?? [];
+      rowsByTable.set(w.resolver.table, rows);
+      rows.push(row);
     }
-
-    const outcomes = evaluated.map((e) => (e.kind === 'replay' ? e.outcome : this.toOutcome(e)));
-    evaluated.forEach((e, i) => {
-      if (e.kind === 'replay' && e.fresh) outcomes[i] = outcomes[firstByKey.get(e.key)!];
-    });
-    // For `atomic`, a merged change is a failure too: part of the client's intent was lost.
-    const failed = outcomes.some((o) => o.error || o.conflict);
-
     for (const [table, rows] of rowsByTable) await this.repo.writeRows(qr, table, caller.familyId, rows);
-    const lastPosition = dirty.length > 0 ? position - 1 : clock.lastUs;
-    if (dirty.length > 0) await this.repo.setFamilyPosition(qr, caller.familyId, lastPosition);
+    for (const hook of this.registry.hooks()) {
+      await hook.afterBatch(this.hookContext(qr, caller, clock, transitions, positions));
+    }
+    const lastPosition = positions.last();
+    if (lastPosition > clock.lastUs) await this.repo.setFamilyPosition(qr, caller.familyId, lastPosition);
     await this.repo.writeReceipts(
       qr,
       caller.familyId,
@@ -246,6 +276,53 @@ export class DeltaService {
       failed,
       workings,
       positionUs: lastPosition,
+    };
+  }
+
+  private hookContext(
+    qr: QueryRunner,
+    caller: FamilyCaller,
+    clock: FamilyClock,
+    transitions: StateTransition[],
+    positions: PositionAllocator,
+  ): SyncBatchContext {
+    const resolverOf = (type: string) => {
+      const resolver = this.registry.find(type);
+      if (!resolver) throw new Error(`no entity type "${type}" is registered`);
+      return resolver;
+    };
+    return {
+      familyId: caller.familyId,
+      userId: caller.userId,
+      nowUs: clock.nowUs,
+      clampUs: (us) => clampClientTime(us, clock.nowUs, this.maxSkewUs),
+      transitions,
+      query: (sql, params) => qr.query(sql, params),
+      load: async (type, ids) => (ids.length === 0 ? new Map() : this.repo.loadRows(qr, resolverOf(type).table, caller.familyId, ids)),
+      write: async (type, states) => {
+        const table = resolverOf(type).table;
+        const current = states.length === 0 ? new Map<string, StoredRow>() : await this.repo.loadRows(qr, table, caller.familyId, states.map((s) => s.id));
+        const rows: StoredRow[] = [];
+        for (const { id, data } of states) {
+          const row = current.get(id);
+          if (row && !row.deleted && sameValue(row.data, data)) continue;
+          const changedUs = positions.next();
+          const fieldClocks = { ...row?.fieldClocks };
+          for (const [field, value] of Object.entries(data)) if (!sameValue(row?.data?.[field], value)) fieldClocks[field] = clock.nowUs;
+          rows.push({
+            id,
+            version: (row?.version ?? 0) + 1,
+            data,
+            fieldClocks,
+            deleted: false,
+            clientUs: clock.nowUs,
+            createdUs: row && !row.deleted ? row.createdUs : changedUs,
+            changedUs,
+            deletedUs: null,
+          });
+        }
+        if (rows.length > 0) await this.repo.writeRows(qr, table, caller.familyId, rows);
+      },
     };
   }
 
@@ -293,6 +370,7 @@ export class DeltaService {
     rawClientUs: number,
     clock: FamilyClock,
     workings: Map<string, Working>,
+    transitions: StateTransition[],
   ): Evaluated {
     const resolver = this.registry.find(change.entity_type);
     if (!resolver) {
@@ -321,7 +399,9 @@ export class DeltaService {
       const problem = next?.data && resolver.checkState?.(next.data);
       if (problem) return { kind: 'error', key, change, code: SyncChangeErrorCode.Validation, message: problem };
       if (next && !sameState(w.state, next)) {
+        const before = w.state;
         w.state = { ...next, version: (w.state?.version ?? 0) + 1 };
+        transitions.push({ entityType: w.type, entityId: w.id, before, after: w.state, clientUs: syncChange.clientUs });
         w.dirty = true;
         w.lastIndex = index;
         w.clientUs = syncChange.clientUs;

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import { ConflictResolver, SYNC_ENTITY } from '@app/sync-contract';
+import { ConflictResolver, SYNC_BATCH_HOOK, SYNC_ENTITY, SyncBatchHook } from '@app/sync-contract';
 
 export interface RegisteredEntity {
   type: string;
@@ -15,6 +15,7 @@ export interface RegisteredEntity {
 @Injectable()
 export class SyncRegistry implements OnModuleInit {
   private readonly byType = new Map<string, RegisteredEntity>();
+  private readonly batchHooks: SyncBatchHook[] = [];
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -24,6 +25,9 @@ export class SyncRegistry implements OnModuleInit {
   onModuleInit(): void {
     for (const wrapper of this.discovery.getProviders()) {
       if (!wrapper.metatype || !wrapper.instance) continue;
+      if (this.reflector.get<boolean | undefined>(SYNC_BATCH_HOOK, wrapper.metatype)) {
+        this.batchHooks.push(wrapper.instance as SyncBatchHook);
+      }
       const type = this.reflector.get<string | undefined>(SYNC_ENTITY, wrapper.metatype);
       if (!type) continue;
       const resolver = wrapper.instance as ConflictResolver;
@@ -42,5 +46,10 @@ export class SyncRegistry implements OnModuleInit {
 
   all(): RegisteredEntity[] {
     return [...this.byType.values()];
+  }
+
+  /** Providers marked `@SyncHook()`, run inside every write transaction. */
+  hooks(): readonly SyncBatchHook[] {
+    return this.batchHooks;
   }
 }

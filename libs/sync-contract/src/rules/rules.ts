@@ -1,8 +1,22 @@
 import { Decision, NextState } from '../decision';
 import { EntityData, EntityState, FieldClocks } from '../sync-change';
 
-/** JSON values compare by their serialisation: entity data is plain JSON. */
-export const sameValue = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Deep equality of plain JSON values. Object key order does not matter: data read back from
+ * a jsonb column has its keys reordered, and must still equal the same data sent by a client.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined);
+  const kx = keys(x);
+  return kx.length === keys(y).length && kx.every((k) => Object.hasOwn(y, k) && sameValue(x[k], y[k]));
+}
 
 /** Rule 5: a clock running ahead cannot win every future conflict. */
 export function clampClientTime(clientUs: number, nowUs: number, maxSkewUs: number): number {

@@ -1,0 +1,114 @@
+import { EntityData, StateTransition, SyncBatchContext, SyncBatchHook, SyncHook } from '@app/sync-contract';
+import { isoToMicros, microsToIso } from '../sync/sync-time';
+import { badgeId, earnedBadges } from './badge.rules';
+import { computeStreak, utcDay } from './streak.rules';
+
+interface Completion {
+  task_id: string;
+  user_id: string;
+  day: string;
+  points: number;
+}
+
+interface UserStats {
+  user_id: string;
+  tasks: string;
+  days: number[];
+  points: string;
+}
+
+const isDone = (data: EntityData | null | undefined) => data?.status === 'done';
+
+/**
+ * SPEC 2.3, server-computed points, streaks and badges. Runs inside the sync transaction
+ * after the batch is applied; writes through the sync write path, so the rows reach every
+ * device (the requesting one included) in commit order. Set-based: one statement records
+ * the completions, one reads every affected user's totals, one load and one write per type.
+ */
+@SyncHook()
+export class GamificationHook implements SyncBatchHook {
+  async afterBatch(ctx: SyncBatchContext): Promise<void> {
+    const completions = this.completions(ctx);
+    const ledgerUsers = ctx.transitions
+      .filter((t) => t.entityType === 'points_ledger' && !t.before && typeof t.after.data?.userId === 'string')
+      .map((t) => t.after.data!.userId as string);
+    if (completions.length === 0 && ledgerUsers.length === 0) return;
+
+    const credited =
+      completions.length === 0
+        ? []
+        : await ctx.query<{ task_id: string; user_id: string }>(
+            `INSERT INTO task_completions (family_id, task_id, user_id, completed_day)
+             SELECT $1, c.task_id, c.user_id, c.day FROM jsonb_to_recordset($2::jsonb) AS c(task_id text, user_id text, day date)
+             ON CONFLICT DO NOTHING RETURNING task_id, user_id`,
+            [ctx.familyId, JSON.stringify(completions)],
+          );
+    await this.awardPoints(ctx, completions, credited);
+
+    const streakUsers = [...new Set(completions.map((c) => c.user_id))];
+    const users = [...new Set([...streakUsers, ...ledgerUsers])];
+    const stats = await ctx.query<UserStats>(
+      `SELECT u.user_id,
+              (SELECT count(*) FROM task_completions c WHERE c.family_id = $1 AND c.user_id = u.user_id) AS tasks,
+              (SELECT coalesce(array_agg(DISTINCT c.completed_day - date '1970-01-01'), '{}')
+                 FROM task_completions c WHERE c.family_id = $1 AND c.user_id = u.user_id) AS days,
+              (SELECT coalesce(sum((l.data->>'delta')::bigint), 0)
+                 FROM points_ledger l WHERE l.family_id = $1 AND l.data->>'userId' = u.user_id AND l.deleted_us IS NULL) AS points
+       FROM unnest($2::text[]) AS u(user_id)`,
+      [ctx.familyId, users],
+    );
+
+    const today = utcDay(ctx.nowUs);
+    const streaks = new Map(stats.map((s) => [s.user_id, computeStreak(s.days, today)]));
+    await ctx.write(
+      'user_streak',
+      streakUsers.map((userId) => ({ id: userId, data: { ...streaks.get(userId)! } })),
+    );
+
+    const candidates = stats.flatMap((s) =>
+      earnedBadges({ completedTasks: Number(s.tasks), longestStreak: streaks.get(s.user_id)!.longestStreak, points: Number(s.points) }).map(
+        (code) => ({ id: badgeId(s.user_id, code), data: { userId: s.user_id, code, awardedAt: microsToIso(ctx.nowUs) } }),
+      ),
+    );
+    const owned = await ctx.load('badge', candidates.map((b) => b.id));
+    await ctx.write('badge', candidates.filter((b) => !owned.has(b.id)));
+  }
+
+  /** Every (task, user) a transition to done credits: the assignees, or the user who completed it. */
+  private completions(ctx: SyncBatchContext): Completion[] {
+    const seen = new Set<string>();
+    const out: Completion[] = [];
+    for (const t of ctx.transitions) {
+      if (!this.completes(t)) continue;
+      const data = t.after.data!;
+      const assignees = Array.isArray(data.assignees) ? (data.assignees as string[]) : [];
+      const completedUs = typeof data.completedAt === 'string' ? isoToMicros(data.completedAt) : undefined;
+      const day = utcDay(completedUs === undefined ? ctx.nowUs : ctx.clampUs(completedUs));
+      for (const userId of assignees.length > 0 ? assignees : [ctx.userId]) {
+        const key = `${t.entityId}\u0000${userId}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ task_id: t.entityId, user_id: userId, day: new Date(day * 86_400_000).toISOString().slice(0, 10), points: Number(data.points ?? 0) });
+      }
+    }
+    return out;
+  }
+
+  private completes(t: StateTransition): boolean {
+    return t.entityType === 'task' && !t.after.deleted && isDone(t.after.data) && !isDone(t.before?.data);
+  }
+
+  /** One ledger row per first completion with points, unless a row with that id exists. */
+  private async awardPoints(ctx: SyncBatchContext, completions: Completion[], credited: { task_id: string; user_id: string }[]): Promise<void> {
+    const points = new Map(completions.map((c) => [`${c.task_id}\u0000${c.user_id}`, c.points]));
+    const rows = credited
+      .map((c) => ({ ...c, points: points.get(`${c.task_id}\u0000${c.user_id}`) ?? 0 }))
+      .filter((c) => c.points > 0)
+      .map((c) => ({
+        id: `task_completed:${c.task_id}:${c.user_id}`,
+        data: { userId: c.user_id, delta: c.points, reason: 'task_completed', taskId: c.task_id },
+      }));
+    const existing = await ctx.load('points_ledger', rows.map((r) => r.id));
+    await ctx.write('points_ledger', rows.filter((r) => !existing.has(r.id)));
+  }
+}

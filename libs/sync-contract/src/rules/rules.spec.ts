@@ -1,0 +1,282 @@
+import { IsInt, IsOptional, IsString, Length } from 'class-validator';
+import { Decision } from '../decision';
+import { EntityData, EntityState, FieldClocks } from '../sync-change';
+import {
+  applyPatch,
+  clampClientTime,
+  createEntity,
+  deletedConflict,
+  deleteWins,
+  FieldRule,
+  mergeDecision,
+  MergeResult,
+  mergeFields,
+  sameValue,
+  serverWins,
+} from './rules';
+import { validateWithDto } from './validate-dto';
+
+/** Times are microseconds since the epoch; `t(n)` is n seconds after a fixed instant. */
+const BASE = 1_762_000_000_000_000;
+const t = (seconds: number) => BASE + seconds * 1_000_000;
+const MIN5 = 5 * 60 * 1_000_000;
+
+const state = (data: EntityData, fieldClocks: FieldClocks, version = 3): EntityState => ({ version, data, fieldClocks, deleted: false });
+
+/** Server state used by the merge tables: every field written at t(10), except points at t(20). */
+const server = () =>
+  state(
+    { title: 'Server title', status: 'open', points: 5, assignees: ['u1'], desc: null },
+    { title: t(10), status: t(10), points: t(20), assignees: t(10), desc: t(10) },
+  );
+
+describe('sameValue', () => {
+  it.each<[string, unknown, unknown, boolean]>([
+    ['equal strings', 'a', 'a', true],
+    ['different strings', 'a', 'b', false],
+    ['equal numbers', 5, 5, true],
+    ['number vs numeric string', 5, '5', false],
+    ['null vs null', null, null, true],
+    ['null vs undefined', null, undefined, false],
+    ['undefined vs a value', undefined, 'a', false],
+    ['null vs empty string', null, '', false],
+    ['0 vs false', 0, false, false],
+    ['equal arrays', ['a', 'b'], ['a', 'b'], true],
+    ['arrays in another order', ['a', 'b'], ['b', 'a'], false],
+    ['array vs longer array', ['a'], ['a', 'b'], false],
+    ['equal objects', { a: 1, b: 'x' }, { a: 1, b: 'x' }, true],
+    ['objects with another key order (as read back from jsonb)', { a: 1, b: 'x' }, { b: 'x', a: 1 }, true],
+    ['nested objects with another key order', { o: { a: 1, b: [1, { c: 2, d: 3 }] } }, { o: { b: [1, { d: 3, c: 2 }], a: 1 } }, true],
+    ['objects with a different value', { a: 1, b: 'x' }, { a: 1, b: 'y' }, false],
+    ['object with an extra key', { a: 1 }, { a: 1, b: null }, false],
+    ['an undefined property counts as absent (as in JSON)', { a: 1, b: undefined }, { a: 1 }, true],
+    ['objects with the same key count but other keys', { a: 1, b: undefined }, { a: 1, c: 2 }, false],
+    ['object vs array', {}, [], false],
+    ['object vs null', {}, null, false],
+  ])('%s', (_name, a, b, expected) => {
+    expect(sameValue(a, b)).toBe(expected);
+    expect(sameValue(b, a)).toBe(expected);
+  });
+});
+
+describe('clampClientTime (rule 5: clock skew)', () => {
+  const now = t(1000);
+  it.each<[string, number, number, number]>([
+    ['a time in the past is kept', t(0), MIN5, t(0)],
+    ['the server clock itself is kept', now, MIN5, now],
+    ['a time ahead within the skew is kept', now + MIN5 - 1, MIN5, now + MIN5 - 1],
+    ['a time exactly at the skew limit is kept', now + MIN5, MIN5, now + MIN5],
+    ['1 µs beyond the skew counts as now + skew', now + MIN5 + 1, MIN5, now + MIN5],
+    ['a clock a year ahead counts as now + skew', now + 365 * 24 * 3600 * 1_000_000, MIN5, now + MIN5],
+    ['with zero skew a time ahead counts as now', now + 1, 0, now],
+  ])('%s', (_name, clientUs, skewUs, expected) => {
+    expect(clampClientTime(clientUs, now, skewUs)).toBe(expected);
+  });
+});
+
+describe('createEntity', () => {
+  it.each<[string, EntityData]>([
+    ['a task with its defaults', { title: 'A', desc: null, status: 'open', assignees: [], due: null, points: 0, completedAt: null }],
+    ['a single field', { title: 'A' }],
+    ['an empty object', {}],
+  ])('applies %s with every field written at the change time', (_name, data) => {
+    expect(createEntity(data, t(7))).toEqual<Decision>({
+      kind: 'apply',
+      basedOnCurrent: true,
+      next: { data, fieldClocks: Object.fromEntries(Object.keys(data).map((k) => [k, t(7)])), deleted: false },
+    });
+  });
+});
+
+describe('deleteWins (rule 2)', () => {
+  const live = server();
+  it.each<[string, EntityState | undefined, Decision]>([
+    ['an unknown id: applied, nothing to write', undefined, { kind: 'apply', basedOnCurrent: true }],
+    ['a tombstone: applied, nothing to write', { version: 4, data: null, fieldClocks: { title: t(1) }, deleted: true }, { kind: 'apply', basedOnCurrent: true }],
+    [
+      'a live entity: a tombstone that keeps the field clocks',
+      live,
+      { kind: 'apply', basedOnCurrent: true, next: { data: null, fieldClocks: live.fieldClocks, deleted: true } },
+    ],
+  ])('%s', (_name, current, expected) => {
+    expect(deleteWins(current)).toEqual(expected);
+  });
+});
+
+describe('conflict helpers', () => {
+  it.each<[string, Decision, Decision]>([
+    ['deletedConflict -> delete_wins', deletedConflict(), { kind: 'conflict', resolution: 'delete_wins', reason: 'Entity deleted' }],
+    ['serverWins(Immutable)', serverWins('Immutable'), { kind: 'conflict', resolution: 'server_wins', reason: 'Immutable' }],
+    ['serverWins(Server calculated)', serverWins('Server calculated'), { kind: 'conflict', resolution: 'server_wins', reason: 'Server calculated' }],
+  ])('%s', (_name, actual, expected) => {
+    expect(actual).toEqual(expected);
+  });
+});
+
+describe('applyPatch (rule 1: version match)', () => {
+  it.each<[string, EntityData, number, EntityData, FieldClocks]>([
+    [
+      'a newer patch writes its fields',
+      { title: 'New' },
+      t(30),
+      { title: 'New', status: 'open', points: 5, assignees: ['u1'], desc: null },
+      { title: t(30), status: t(10), points: t(20), assignees: t(10), desc: t(10) },
+    ],
+    [
+      'an older patch is applied too (no time comparison on a version match)',
+      { points: 9, status: 'done' },
+      t(1),
+      { title: 'Server title', status: 'done', points: 9, assignees: ['u1'], desc: null },
+      { title: t(10), status: t(1), points: t(1), assignees: t(10), desc: t(10) },
+    ],
+    [
+      'a new field is added with its clock',
+      { due: '2025-12-01T00:00:00Z' },
+      t(15),
+      { title: 'Server title', status: 'open', points: 5, assignees: ['u1'], desc: null, due: '2025-12-01T00:00:00Z' },
+      { title: t(10), status: t(10), points: t(20), assignees: t(10), desc: t(10), due: t(15) },
+    ],
+    [
+      'an empty patch changes nothing',
+      {},
+      t(15),
+      { title: 'Server title', status: 'open', points: 5, assignees: ['u1'], desc: null },
+      { title: t(10), status: t(10), points: t(20), assignees: t(10), desc: t(10) },
+    ],
+  ])('%s', (_name, patch, clientUs, data, fieldClocks) => {
+    const current = server();
+    const before = structuredClone(current);
+    expect(applyPatch(current, patch, clientUs)).toEqual<Decision>({ kind: 'apply', basedOnCurrent: true, next: { data, fieldClocks, deleted: false } });
+    expect(current).toEqual(before);
+  });
+});
+
+describe('mergeFields (rule 4: last writer wins per field)', () => {
+  it.each<[string, EntityData, number, string[], string[], EntityData, FieldClocks]>([
+    ['a newer field wins', { title: 'Client' }, t(11), ['title'], [], { title: 'Client' }, { title: t(11) }],
+    ['an older field loses', { title: 'Client' }, t(9), [], ['title'], {}, {}],
+    ['a tie goes to the server', { title: 'Client' }, t(10), [], ['title'], {}, {}],
+    ['1 µs newer wins', { title: 'Client' }, t(10) + 1, ['title'], [], { title: 'Client' }, { title: t(10) + 1 }],
+    ['an equal value counts as won and writes nothing, even when older', { title: 'Server title' }, t(1), ['title'], [], {}, {}],
+    ['an equal array counts as won', { assignees: ['u1'] }, t(1), ['assignees'], [], {}, {}],
+    ['an equal null counts as won', { desc: null }, t(1), ['desc'], [], {}, {}],
+    ['a field never written before wins', { due: '2025-01-01T00:00:00Z' }, t(1), ['due'], [], { due: '2025-01-01T00:00:00Z' }, { due: t(1) }],
+    [
+      'fields are decided one by one',
+      { title: 'Client', points: 7, status: 'in_progress' },
+      t(15),
+      ['title', 'status'],
+      ['points'],
+      { title: 'Client', status: 'in_progress' },
+      { title: t(15), status: t(15) },
+    ],
+    ['a null replacing a value is a write like any other', { desc: 'x', assignees: [] }, t(15), ['desc', 'assignees'], [], { desc: 'x', assignees: [] }, { desc: t(15), assignees: t(15) }],
+    ['an empty patch wins nothing and loses nothing', {}, t(15), [], [], {}, {}],
+  ])('%s', (_name, patch, clientUs, won, lost, changedData, changedClocks) => {
+    const current = server();
+    const before = structuredClone(current);
+    const result = mergeFields(current, patch, clientUs);
+    expect(result).toEqual<MergeResult>({
+      won,
+      lost,
+      next: { data: { ...before.data, ...changedData }, fieldClocks: { ...before.fieldClocks, ...changedClocks }, deleted: false },
+    });
+    expect(current).toEqual(before);
+  });
+
+  it.each<[string, FieldRule, EntityData, number, string[], string[], EntityData, FieldClocks]>([
+    ['a rule forcing a win beats a newer server field', () => true, { points: 1 }, t(1), ['points'], [], { points: 1 }, { points: t(1) }],
+    ['a rule forcing a win on an equal value still writes the clock', () => true, { points: 5 }, t(1), ['points'], [], {}, { points: t(1) }],
+    ['a rule forcing a loss beats an older server field', () => false, { title: 'Client' }, t(99), [], ['title'], {}, {}],
+    ['a rule forcing a loss on an equal value loses it', () => false, { title: 'Server title' }, t(99), [], ['title'], {}, {}],
+    ['undefined falls back to the time rule', () => undefined, { title: 'Client', points: 1 }, t(15), ['title'], ['points'], { title: 'Client' }, { title: t(15) }],
+    [
+      'the rule sees field and value',
+      (field, value) => (field === 'status' && value === 'done' ? true : undefined),
+      { status: 'done', title: 'Client' },
+      t(5),
+      ['status'],
+      ['title'],
+      { status: 'done' },
+      { status: t(5) },
+    ],
+  ])('%s', (_name, rule, patch, clientUs, won, lost, changedData, changedClocks) => {
+    const current = server();
+    expect(mergeFields(current, patch, clientUs, rule)).toEqual<MergeResult>({
+      won,
+      lost,
+      next: { data: { ...current.data, ...changedData }, fieldClocks: { ...current.fieldClocks, ...changedClocks }, deleted: false },
+    });
+  });
+
+  it('merges into a state without data as into an empty object', () => {
+    const current: EntityState = { version: 1, data: null, fieldClocks: {}, deleted: false };
+    expect(mergeFields(current, { title: 'A' }, t(1))).toEqual<MergeResult>({
+      won: ['title'],
+      lost: [],
+      next: { data: { title: 'A' }, fieldClocks: { title: t(1) }, deleted: false },
+    });
+  });
+});
+
+describe('mergeDecision', () => {
+  const next = { data: { title: 'x' }, fieldClocks: { title: t(1) }, deleted: false };
+  it.each<[string, string[], string[], 'server_wins' | 'done_wins' | undefined, Decision]>([
+    ['all won -> applied, not based on the current state', ['title', 'points'], [], undefined, { kind: 'apply', basedOnCurrent: false, next }],
+    ['an empty patch -> applied', [], [], undefined, { kind: 'apply', basedOnCurrent: false, next }],
+    ['some won -> merged with the rejected fields', ['title'], ['points', 'desc'], undefined, { kind: 'merge', next, rejectedFields: ['points', 'desc'], reason: 'R' }],
+    ['some won with done_wins -> still merged', ['title'], ['status'], 'done_wins', { kind: 'merge', next, rejectedFields: ['status'], reason: 'R' }],
+    ['none won -> server_wins by default', [], ['title'], undefined, { kind: 'conflict', resolution: 'server_wins', reason: 'R', rejectedFields: ['title'] }],
+    ['none won with done_wins -> done_wins', [], ['status', 'title'], 'done_wins', { kind: 'conflict', resolution: 'done_wins', reason: 'R', rejectedFields: ['status', 'title'] }],
+  ])('%s', (_name, won, lost, resolution, expected) => {
+    expect(mergeDecision({ next, won, lost }, 'R', resolution)).toEqual(expected);
+  });
+});
+
+class SampleDto {
+  @IsString()
+  @Length(1, 5)
+  name: string;
+
+  @IsOptional()
+  @IsInt()
+  count?: number;
+}
+
+describe('validateWithDto', () => {
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['an array', [{ name: 'a' }]],
+    ['a string', 'name'],
+    ['a number', 5],
+    ['undefined', undefined],
+  ])('refuses %s as data', (_name, data) => {
+    expect(validateWithDto(SampleDto, data)).toEqual({ ok: false, message: 'data must be an object' });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown field', { name: 'a', extra: 1 }, 'extra'],
+    ['a wrong type', { name: 5 }, 'name'],
+    ['an out-of-range value', { name: 'toolong' }, 'name'],
+    ['a missing required field', {}, 'name'],
+    ['a wrong optional type', { name: 'a', count: 1.5 }, 'count'],
+  ])('refuses %s with a message naming the field', (_name, data, field) => {
+    const result = validateWithDto(SampleDto, data);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toContain(field);
+  });
+
+  it.each<[string, unknown, EntityData, EntityData]>([
+    ['without defaults', { name: 'a' }, {}, { name: 'a' }],
+    ['with defaults filled in', { name: 'a' }, { count: 0 }, { count: 0, name: 'a' }],
+    ['with data overriding defaults', { name: 'a', count: 3 }, { count: 0 }, { count: 3, name: 'a' }],
+  ])('accepts valid data %s', (_name, data, defaults, expected) => {
+    expect(validateWithDto(SampleDto, data, defaults)).toEqual({ ok: true, data: expected });
+  });
+
+  it('does not mutate the input', () => {
+    const data = { name: 'a' };
+    validateWithDto(SampleDto, data, { count: 0 });
+    expect(data).toEqual({ name: 'a' });
+  });
+});
