@@ -13,8 +13,13 @@ export interface SyncChange {
   entityType: string;
   entityId: string;
   action: SyncAction;
-  /** Validated and normalised by the type's `validate` (absent for a delete). */
+  /** Validated and normalised by the type's `validate`, defaults included on create (absent for a delete). */
   data?: EntityData;
+  /**
+   * Only the fields the client sent (validated). A create of an id that exists is an update
+   * of these fields: the create's defaults must not overwrite the server's values.
+   */
+  patch?: EntityData;
   version?: number;
   /** The change's `client_timestamp`, clamped to at most server-now + the allowed skew (µs). */
   clientUs: number;

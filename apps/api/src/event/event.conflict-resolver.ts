@@ -6,6 +6,7 @@ import {
   deleteWins,
   EntityData,
   EntityState,
+  ResolveContext,
   mergeDecision,
   mergeFields,
   SyncAction,
@@ -15,7 +16,11 @@ import {
   validateWithDto,
   ValidationResult,
 } from '@app/sync-contract';
+import { isoToMicros } from '../sync/sync-time';
 import { CreateEventDto, EVENT_DEFAULTS, PatchEventDto } from './dto/event-data.dto';
+
+/** Compared to the microsecond (Date.parse keeps milliseconds only); other ISO forms (a date alone) via Date.parse. */
+const instantUs = (iso: string): number => isoToMicros(iso) ?? Date.parse(iso) * 1000;
 
 /** Events carry no version: every update is decided field by field, last writer wins (rule 4). */
 @SyncEntity('event')
@@ -33,10 +38,10 @@ export class EventConflictResolver implements ConflictResolver {
   /** `end` must not be before `start`, also after a patch merged one of them. */
   checkState(data: EntityData): string | undefined {
     const { start, end } = data as { start?: string; end?: string | null };
-    return start && end && Date.parse(end) < Date.parse(start) ? 'end must not be before start' : undefined;
+    return start && end && instantUs(end) < instantUs(start) ? 'end must not be before start' : undefined;
   }
 
-  resolve(current: EntityState | undefined, change: SyncChange): Decision {
+  resolve(current: EntityState | undefined, change: SyncChange, _ctx?: ResolveContext): Decision {
     if (change.action === 'delete') return deleteWins(current);
     if (!current) {
       return change.action === 'create'
@@ -44,6 +49,6 @@ export class EventConflictResolver implements ConflictResolver {
         : { kind: 'error', code: SyncChangeErrorCode.NotFound, message: `event ${change.entityId} does not exist` };
     }
     if (current.deleted) return deletedConflict();
-    return mergeDecision(mergeFields(current, change.data!, change.clientUs), 'Last writer wins');
+    return mergeDecision(mergeFields(current, change.patch ?? change.data!, change.clientUs), 'Last writer wins');
   }
 }

@@ -3,6 +3,7 @@ import {
   createEntity,
   Decision,
   EntityState,
+  ResolveContext,
   sameValue,
   serverWins,
   SyncAction,
@@ -27,7 +28,7 @@ export class PointsLedgerConflictResolver implements ConflictResolver {
     return action === 'create' ? validateWithDto(CreatePointsLedgerDto, data, POINTS_LEDGER_DEFAULTS) : { ok: true, data: {} };
   }
 
-  resolve(current: EntityState | undefined, change: SyncChange): Decision {
+  resolve(current: EntityState | undefined, change: SyncChange, _ctx?: ResolveContext): Decision {
     if (change.action !== 'create') return serverWins('Immutable');
     if (!current) return createEntity(change.data!, change.clientUs);
     if (!current.deleted && sameValue(current.data, change.data)) return { kind: 'apply', basedOnCurrent: true };

@@ -377,10 +377,13 @@ export class DeltaService {
       return { kind: 'error', key, change, code: SyncChangeErrorCode.UnknownEntityType, message: `unknown entity_type "${change.entity_type}"` };
     }
     let data: EntityData | undefined;
+    let patch: EntityData | undefined;
     if (change.action !== 'delete') {
       const valid = resolver.validate(change.action, change.data);
       if (!valid.ok) return { kind: 'error', key, change, code: SyncChangeErrorCode.Validation, message: valid.message };
       data = valid.data;
+      const sent = new Set(Object.keys(change.data ?? {}));
+      patch = Object.fromEntries(Object.entries(data).filter(([field]) => sent.has(field)));
     }
     const w = workings.get(workingKey(change.entity_type, change.entity_id))!;
     const syncChange: SyncChange = {
@@ -389,6 +392,7 @@ export class DeltaService {
       entityId: change.entity_id,
       action: change.action,
       data,
+      patch,
       version: change.version,
       clientUs: clampClientTime(rawClientUs, clock.nowUs, this.maxSkewUs),
     };

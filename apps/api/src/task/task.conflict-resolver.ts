@@ -6,6 +6,7 @@ import {
   deletedConflict,
   deleteWins,
   EntityState,
+  ResolveContext,
   mergeDecision,
   mergeFields,
   SyncAction,
@@ -31,7 +32,7 @@ export class TaskConflictResolver implements ConflictResolver {
     return action === 'create' ? validateWithDto(CreateTaskDto, data, TASK_DEFAULTS) : validateWithDto(PatchTaskDto, data);
   }
 
-  resolve(current: EntityState | undefined, change: SyncChange): Decision {
+  resolve(current: EntityState | undefined, change: SyncChange, _ctx?: ResolveContext): Decision {
     if (change.action === 'delete') return deleteWins(current);
     if (!current) {
       return change.action === 'create'
@@ -39,8 +40,9 @@ export class TaskConflictResolver implements ConflictResolver {
         : { kind: 'error', code: SyncChangeErrorCode.NotFound, message: `task ${change.entityId} does not exist` };
     }
     if (current.deleted) return deletedConflict();
-    if (change.version === current.version) return applyPatch(current, change.data!, change.clientUs);
-    return resolveStale(current, change);
+    const patch = change.patch ?? change.data!;
+    if (change.version === current.version) return applyPatch(current, patch, change.clientUs);
+    return resolveStale(current, { ...change, data: patch });
   }
 }
 
