@@ -12,6 +12,11 @@ export interface ConflictResolver {
   readonly table: string;
   /** Whether clients must send `version` on update/delete (optimistic locking). */
   readonly versioned: boolean;
+  /**
+   * A client cannot show that its change of this type was based on the server's state (no
+   * version): every applied entry then carries the entity's state (SPEC 2: "any `event` change").
+   */
+  readonly appliedCarriesState?: boolean;
   /** Checks and normalises a change's `data` (create: full object; update: partial patch). */
   validate(action: Exclude<SyncAction, 'delete'>, data: unknown): ValidationResult;
   /** Pure: current state (undefined = the family never had this id) + change -> decision. */

@@ -30,6 +30,22 @@ const isClientHttpError = (error: unknown): error is ClientHttpError =>
   typeof (error as ClientHttpError).status === 'number' &&
   (error as ClientHttpError).status < 500;
 
+/**
+ * What a 5xx log keeps of an error: its type, message, code and stack. Never its own other
+ * properties: a TypeORM QueryFailedError carries the SQL `parameters` (entity data) and the
+ * driver error, which must not reach the logs (SPEC 3: no entity data in logs).
+ */
+function loggableError(exception: unknown): Record<string, unknown> {
+  if (!(exception instanceof Error)) return { type: typeof exception, message: 'non-error thrown' };
+  const code = (exception as { code?: unknown }).code;
+  return {
+    type: exception.constructor?.name ?? exception.name,
+    message: exception.message,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    stack: exception.stack,
+  };
+}
+
 /** One JSON error shape for every failure; 5xx are logged with their stack, never sent. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -51,7 +67,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     body.requestId = request.id === undefined ? undefined : String(request.id);
     if (body.statusCode >= 500) {
-      this.logger.error({ err: exception, requestId: body.requestId }, 'request failed');
+      this.logger.error({ err: loggableError(exception), requestId: body.requestId }, 'request failed');
     }
     response.status(body.statusCode).json(body);
   }

@@ -27,6 +27,7 @@ const instantUs = (iso: string): number => isoToMicros(iso) ?? Date.parse(iso) *
 export class EventConflictResolver implements ConflictResolver {
   readonly table = 'events';
   readonly versioned = false;
+  readonly appliedCarriesState = true;
 
   validate(action: Exclude<SyncAction, 'delete'>, data: unknown): ValidationResult {
     const result = action === 'create' ? validateWithDto(CreateEventDto, data, EVENT_DEFAULTS) : validateWithDto(PatchEventDto, data);

@@ -19,6 +19,12 @@ interface UserStats {
 
 const isDone = (data: EntityData | null | undefined) => data?.status === 'done';
 
+/** `completedAt` in µs: an ISO date-time, or a date alone (`YYYY-MM-DD`, valid for tasks) as its UTC midnight. */
+const completedAtUs = (value: unknown): number | undefined => {
+  if (typeof value !== 'string') return undefined;
+  return isoToMicros(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+};
+
 /**
  * SPEC 2.3, server-computed points, streaks and badges. Runs inside the sync transaction
  * after the batch is applied; writes through the sync write path, so the rows reach every
@@ -34,16 +40,15 @@ export class GamificationHook implements SyncBatchHook {
       .map((t) => t.after.data!.userId as string);
     if (completions.length === 0 && ledgerUsers.length === 0) return;
 
-    const credited =
-      completions.length === 0
-        ? []
-        : await ctx.query<{ task_id: string; user_id: string }>(
-            `INSERT INTO task_completions (family_id, task_id, user_id, completed_day)
-             SELECT $1, c.task_id, c.user_id, c.day FROM jsonb_to_recordset($2::jsonb) AS c(task_id text, user_id text, day date)
-             ON CONFLICT DO NOTHING RETURNING task_id, user_id`,
-            [ctx.familyId, JSON.stringify(completions)],
-          );
-    await this.awardPoints(ctx, completions, credited);
+    if (completions.length > 0) {
+      await ctx.query(
+        `INSERT INTO task_completions (family_id, task_id, user_id, completed_day)
+         SELECT $1, c.task_id, c.user_id, c.day FROM jsonb_to_recordset($2::jsonb) AS c(task_id text, user_id text, day date)
+         ON CONFLICT DO NOTHING`,
+        [ctx.familyId, JSON.stringify(completions)],
+      );
+    }
+    await this.awardPoints(ctx, completions);
 
     const streakUsers = [...new Set(completions.map((c) => c.user_id))];
     const users = [...new Set([...streakUsers, ...ledgerUsers])];
@@ -76,19 +81,26 @@ export class GamificationHook implements SyncBatchHook {
 
   /** Every (task, user) a transition to done credits: the assignees, or the user who completed it. */
   private completions(ctx: SyncBatchContext): Completion[] {
-    const seen = new Set<string>();
+    const seen = new Map<string, Completion>();
     const out: Completion[] = [];
     for (const t of ctx.transitions) {
       if (!this.completes(t)) continue;
       const data = t.after.data!;
       const assignees = Array.isArray(data.assignees) ? (data.assignees as string[]) : [];
-      const completedUs = typeof data.completedAt === 'string' ? isoToMicros(data.completedAt) : undefined;
+      const completedUs = completedAtUs(data.completedAt);
       const day = utcDay(completedUs === undefined ? ctx.nowUs : ctx.clampUs(completedUs));
       for (const userId of assignees.length > 0 ? assignees : [ctx.userId]) {
         const key = `${t.entityId}\u0000${userId}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push({ task_id: t.entityId, user_id: userId, day: new Date(day * 86_400_000).toISOString().slice(0, 10), points: Number(data.points ?? 0) });
+        const points = Number(data.points ?? 0);
+        const earlier = seen.get(key);
+        if (earlier) {
+          // Completed again in the same batch: the first day counts, the first points > 0 are credited.
+          if (earlier.points <= 0) earlier.points = points;
+          continue;
+        }
+        const completion = { task_id: t.entityId, user_id: userId, day: new Date(day * 86_400_000).toISOString().slice(0, 10), points };
+        seen.set(key, completion);
+        out.push(completion);
       }
     }
     return out;
@@ -98,11 +110,13 @@ export class GamificationHook implements SyncBatchHook {
     return t.entityType === 'task' && !t.after.deleted && isDone(t.after.data) && !isDone(t.before?.data);
   }
 
-  /** One ledger row per first completion with points, unless a row with that id exists. */
-  private async awardPoints(ctx: SyncBatchContext, completions: Completion[], credited: { task_id: string; user_id: string }[]): Promise<void> {
-    const points = new Map(completions.map((c) => [`${c.task_id}\u0000${c.user_id}`, c.points]));
-    const rows = credited
-      .map((c) => ({ ...c, points: points.get(`${c.task_id}\u0000${c.user_id}`) ?? 0 }))
+  /**
+   * One ledger row per task and user, at the first completion with points > 0: the ledger id
+   * (not the completion record) is the "at most once", so a task first completed with
+   * points 0, then reopened with points and completed again, is credited then.
+   */
+  private async awardPoints(ctx: SyncBatchContext, completions: Completion[]): Promise<void> {
+    const rows = completions
       .filter((c) => c.points > 0)
       .map((c) => ({
         id: `task_completed:${c.task_id}:${c.user_id}`,

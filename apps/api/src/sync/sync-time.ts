@@ -15,12 +15,20 @@ export function isoToMicros(value: string): number | undefined {
   const [, date, time, fraction = '', zone = 'Z'] = m;
   const offset = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
   const ms = Date.parse(`${date}T${time.length === 5 ? `${time}:00` : time}${offset}`);
-  if (Number.isNaN(ms)) return undefined;
+  if (Number.isNaN(ms) || !isCalendarDate(date)) return undefined;
   return ms * 1000 + Number(fraction.slice(0, 6).padEnd(6, '0'));
 }
 
+/** Date.parse rolls an impossible day over (2025-02-30 -> March 2): such a date is no date. */
+function isCalendarDate(date: string): boolean {
+  const [year, month, day] = date.split('-').map(Number);
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  return d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+}
+
 export function microsToIso(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const micros = String(us - ms * 1000 + (ms % 1000) * 1000).padStart(6, '0');
-  return `${new Date(ms).toISOString().slice(0, 19)}.${micros}Z`;
+  const seconds = Math.floor(us / 1_000_000);
+  const micros = String(us - seconds * 1_000_000).padStart(6, '0');
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${micros}Z`;
 }

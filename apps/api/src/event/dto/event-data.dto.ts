@@ -1,20 +1,15 @@
 import { ArrayMaxSize, IsArray, IsISO8601, IsOptional, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
 
-/** `data` of an event update: a partial patch. */
-export class PatchEventDto {
-  @ValidateIf((o) => o.title !== undefined)
-  @IsString()
-  @Length(1, 500)
-  title?: string;
-
+/**
+ * The fields a create and a patch validate alike. `title` and `start` are declared by each
+ * subclass: a `@ValidateIf` on an inherited property would also skip the subclass's own
+ * validators, so a create without them would pass.
+ */
+abstract class EventFieldsDto {
   @IsOptional()
   @IsString()
   @MaxLength(10000)
   description?: string | null;
-
-  @ValidateIf((o) => o.start !== undefined)
-  @IsISO8601({ strict: true })
-  start?: string;
 
   @IsOptional()
   @IsISO8601({ strict: true })
@@ -28,14 +23,26 @@ export class PatchEventDto {
   attendees?: string[];
 }
 
-/** `data` of an event create: `title` and `start` are required. */
-export class CreateEventDto extends PatchEventDto {
+/** `data` of an event update: a partial patch. */
+export class PatchEventDto extends EventFieldsDto {
+  @ValidateIf((o) => o.title !== undefined)
   @IsString()
   @Length(1, 500)
-  declare title: string;
+  title?: string;
+
+  @ValidateIf((o) => o.start !== undefined)
+  @IsISO8601({ strict: true })
+  start?: string;
+}
+
+/** `data` of an event create: `title` and `start` are required. */
+export class CreateEventDto extends EventFieldsDto {
+  @IsString()
+  @Length(1, 500)
+  title: string;
 
   @IsISO8601({ strict: true })
-  declare start: string;
+  start: string;
 }
 
 export const EVENT_DEFAULTS = { description: null, end: null, attendees: [] };

@@ -3,13 +3,12 @@ import { ArrayMaxSize, IsArray, IsIn, IsInt, IsISO8601, IsOptional, IsString, Le
 export const TASK_STATUSES = ['open', 'in_progress', 'done'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-/** `data` of a task update: a partial patch; fields that are present must be valid. */
-export class PatchTaskDto {
-  @ValidateIf((o) => o.title !== undefined)
-  @IsString()
-  @Length(1, 500)
-  title?: string;
-
+/**
+ * The fields a create and a patch validate alike. `title` is declared by each subclass: a
+ * `@ValidateIf` on an inherited property would also skip the subclass's own validators, so a
+ * create without a title would pass.
+ */
+abstract class TaskFieldsDto {
   @IsOptional()
   @IsString()
   @MaxLength(10000)
@@ -41,11 +40,19 @@ export class PatchTaskDto {
   completedAt?: string | null;
 }
 
-/** `data` of a task create: `title` is required. */
-export class CreateTaskDto extends PatchTaskDto {
+/** `data` of a task update: a partial patch; fields that are present must be valid. */
+export class PatchTaskDto extends TaskFieldsDto {
+  @ValidateIf((o) => o.title !== undefined)
   @IsString()
   @Length(1, 500)
-  declare title: string;
+  title?: string;
+}
+
+/** `data` of a task create: `title` is required. */
+export class CreateTaskDto extends TaskFieldsDto {
+  @IsString()
+  @Length(1, 500)
+  title: string;
 }
 
 export const TASK_DEFAULTS = { desc: null, status: 'open', assignees: [], due: null, points: 0, completedAt: null };
