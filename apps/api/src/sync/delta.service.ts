@@ -159,7 +159,7 @@ export class DeltaService {
     await this.repo.touchDevice(this.dataSource, caller.familyId, deviceId, caller.userId);
     return this.inTransaction('REPEATABLE READ', async (qr) => {
       const clock = await this.repo.readFamilyClock(qr, caller.familyId);
-      return this.respond(qr, caller.familyId, clock, since, limit, { outcomes: [], failed: false, workings: new Map(), positionUs: clock.lastUs });
+      return this.respond(qr, caller.familyId, deviceId, clock, since, limit, { outcomes: [], failed: false, workings: new Map(), positionUs: clock.lastUs });
     });
   }
 
@@ -184,7 +184,7 @@ export class DeltaService {
       const batch = await this.applyBatch(qr, caller, request.device_id, changes, clientUs, since, clock, atomic);
       if (atomic && batch.failed) return { rolledBack: true as const, batch };
       await this.repo.touchDevice(qr, caller.familyId, request.device_id, caller.userId);
-      const response = await this.respond(qr, caller.familyId, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
+      const response = await this.respond(qr, caller.familyId, request.device_id, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
       return { rolledBack: false as const, response };
     }, (value) => value.rolledBack);
 
@@ -438,18 +438,25 @@ export class DeltaService {
     if (decision.kind === 'merge') {
       return { applied: { ...applied, data: finalData }, conflict: conflict('merged', decision.reason, decision.rejectedFields) };
     }
-    return { applied: decision.kind === 'apply' && decision.basedOnCurrent ? applied : { ...applied, data: finalData } };
+    const basedOnCurrent = decision.kind === 'apply' && decision.basedOnCurrent && !w.resolver.appliedCarriesState;
+    return { applied: basedOnCurrent ? applied : { ...applied, data: finalData } };
   }
 
   private async respond(
     qr: QueryRunner,
     familyId: string,
+    deviceId: string,
     clock: FamilyClock,
     since: number | null,
     limit: number,
     batch: BatchResult,
   ): Promise<DeltaResponseDto> {
-    const resync = since !== null && since < clock.horizonUs;
+    // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
+    // full state. The pages of a full state can end below the horizon; the device's own
+    // page cursor (kept per device) tells such a continuation from a stale client.
+    const behind = since !== null && since < clock.horizonUs;
+    const continuing = behind && (await this.repo.resyncCursor(qr, familyId, deviceId)) === since;
+    const resync = behind && !continuing;
     const effectiveSince = resync ? null : since;
     const excluded = new Map<string, string[]>();
     for (const w of batch.workings.values()) {
@@ -465,6 +472,7 @@ export class DeltaService {
     const hasMore = rows.length > limit;
     const page = hasMore ? rows.slice(0, limit) : rows;
     const watermark = hasMore ? page[page.length - 1].changedUs : Math.max(clock.lastUs, batch.positionUs);
+    if (hasMore && watermark < clock.horizonUs) await this.repo.setResyncCursor(qr, familyId, deviceId, watermark);
     return this.assemble(
       {
         server_changes: page.map((row) => toServerChange(row, effectiveSince)),
@@ -473,7 +481,7 @@ export class DeltaService {
         applied: [],
         last_sync_at: microsToIso(watermark),
         has_more: hasMore,
-        resync_required: resync,
+        resync_required: behind,
         success: true,
         applied_count: 0,
         error_count: 0,

@@ -199,6 +199,16 @@ export class SyncRepository {
     );
   }
 
+  /** Where a device's paging through a full state stands, when its pages end below the horizon. */
+  async resyncCursor(qr: Queryable, familyId: string, deviceId: string): Promise<number | undefined> {
+    const rows = await qr.query('SELECT resync_cursor_us FROM sync_devices WHERE family_id = $1 AND device_id = $2', [familyId, deviceId]);
+    return rows[0]?.resync_cursor_us == null ? undefined : Number(rows[0].resync_cursor_us);
+  }
+
+  async setResyncCursor(qr: Queryable, familyId: string, deviceId: string, cursorUs: number): Promise<void> {
+    await qr.query('UPDATE sync_devices SET resync_cursor_us = $3 WHERE family_id = $1 AND device_id = $2', [familyId, deviceId, cursorUs]);
+  }
+
   async devices(familyId: string, qr: Queryable): Promise<DeviceRow[]> {
     return qr.query(
       `SELECT device_id, user_id, sync_count::int AS sync_count,

@@ -31,6 +31,8 @@ export class CreateSyncState1764115400000 implements MigrationInterface {
         first_seen_at timestamptz NOT NULL DEFAULT now(),
         last_seen_at timestamptz NOT NULL DEFAULT now(),
         sync_count bigint NOT NULL DEFAULT 1,
+        -- the device's cursor while it pages through a full state that ends below the horizon
+        resync_cursor_us bigint,
         PRIMARY KEY (family_id, device_id)
       )`);
   }
