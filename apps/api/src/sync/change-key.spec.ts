@@ -1,9 +1,9 @@
 import { canonicalJson, changeKey } from './change-key';
-import type { SyncChangeDto } from './dto/delta-request.dto';
+import type { SyncChangeInput } from './dto/delta-request';
 
 const DEVICE = 'phone-123';
 
-const base = (): SyncChangeDto => ({
+const base = (): SyncChangeInput => ({
   entity_type: 'task',
   entity_id: 'task-1',
   action: 'update',
@@ -31,7 +31,7 @@ describe('canonicalJson', () => {
 });
 
 describe('changeKey', () => {
-  it.each<[string, Partial<SyncChangeDto>]>([
+  it.each<[string, Partial<SyncChangeInput>]>([
     ['a plain change', {}],
     ['other data', { data: { title: 'x' } }],
     ['a delete without data', { action: 'delete', data: undefined }],
@@ -56,7 +56,7 @@ describe('changeKey', () => {
 
   it('the digest does not depend on the key order of the change object itself', () => {
     const b = base();
-    const reordered: SyncChangeDto = {
+    const reordered: SyncChangeInput = {
       client_timestamp: b.client_timestamp,
       version: b.version,
       data: b.data,
@@ -67,7 +67,7 @@ describe('changeKey', () => {
     expect(changeKey(DEVICE, reordered)).toBe(changeKey(DEVICE, b));
   });
 
-  it.each<[string, string, Partial<SyncChangeDto>]>([
+  it.each<[string, string, Partial<SyncChangeInput>]>([
     ['device_id', 'tablet-9', {}],
     ['entity_type', DEVICE, { entity_type: 'event' }],
     ['entity_id', DEVICE, { entity_id: 'task-2' }],

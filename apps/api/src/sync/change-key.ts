@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SyncChangeDto } from './dto/delta-request.dto';
+import type { SyncChangeInput } from './dto/delta-request';
 
 /** JSON with sorted object keys, so equal data gives an equal digest whatever its key order. */
 export function canonicalJson(value: unknown): string {
@@ -17,7 +17,7 @@ export function canonicalJson(value: unknown): string {
  * The identity of a change for exactly-once retries (SPEC 2.4): its `change_id`, or a digest
  * of what the change says. Receipts are scoped to family and device.
  */
-export function changeKey(deviceId: string, change: SyncChangeDto): string {
+export function changeKey(deviceId: string, change: SyncChangeInput): string {
   if (change.change_id !== undefined) return `id:${change.change_id}`;
   const digest = createHash('sha256')
     .update(

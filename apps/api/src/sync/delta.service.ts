@@ -18,7 +18,7 @@ import {
 } from '@app/sync-contract';
 import { FamilyCaller } from '../family/family-caller';
 import { changeKey } from './change-key';
-import { DeltaRequestDto, SyncChangeDto } from './dto/delta-request.dto';
+import type { DeltaRequest, SyncChangeInput } from './dto/delta-request';
 import { AppliedDto, ChangeErrorDto, ConflictDto, DeltaResponseDto, ServerChangeDto } from './dto/delta-response.dto';
 import { SyncErrorCode, SyncException } from './sync.exception';
 import { SyncMetrics } from './sync-metrics';
@@ -52,9 +52,9 @@ interface StoredOutcome {
 }
 
 type Evaluated =
-  | { kind: 'decided'; key: string; change: SyncChangeDto; w: Working; decision: Decision; version: number }
-  | { kind: 'error'; key: string; change: SyncChangeDto; code: SyncChangeErrorCode; message: string }
-  | { kind: 'replay'; key: string; change: SyncChangeDto; outcome: StoredOutcome; fresh: boolean };
+  | { kind: 'decided'; key: string; change: SyncChangeInput; w: Working; decision: Decision; version: number }
+  | { kind: 'error'; key: string; change: SyncChangeInput; code: SyncChangeErrorCode; message: string }
+  | { kind: 'replay'; key: string; change: SyncChangeInput; outcome: StoredOutcome; fresh: boolean };
 
 interface BatchResult {
   outcomes: StoredOutcome[];
@@ -108,7 +108,7 @@ export class DeltaService {
     this.maxSkewUs = sync.maxClockSkewMs * 1000;
   }
 
-  async sync(caller: FamilyCaller, request: DeltaRequestDto): Promise<DeltaResponseDto> {
+  async sync(caller: FamilyCaller, request: DeltaRequest): Promise<DeltaResponseDto> {
     const started = process.hrtime.bigint();
     const changes = request.changes ?? [];
     const clientUs = this.checkEnvelope(changes);
@@ -125,7 +125,7 @@ export class DeltaService {
   }
 
   /** Rules of the envelope that need the registry or a parse: 400, nothing applied. */
-  private checkEnvelope(changes: SyncChangeDto[]): number[] {
+  private checkEnvelope(changes: SyncChangeInput[]): number[] {
     if (changes.length > this.maxBatch) {
       throw new SyncException(SyncErrorCode.BatchTooLarge, `changes: at most ${this.maxBatch} changes per request (got ${changes.length})`, {
         max: this.maxBatch,
@@ -165,8 +165,8 @@ export class DeltaService {
 
   private async push(
     caller: FamilyCaller,
-    request: DeltaRequestDto,
-    changes: SyncChangeDto[],
+    request: DeltaRequest,
+    changes: SyncChangeInput[],
     clientUs: number[],
     since: number | null,
     limit: number,
@@ -207,7 +207,7 @@ export class DeltaService {
     qr: QueryRunner,
     caller: FamilyCaller,
     deviceId: string,
-    changes: SyncChangeDto[],
+    changes: SyncChangeInput[],
     clientUs: number[],
     since: number | null,
     clock: FamilyClock,
@@ -330,7 +330,7 @@ export class DeltaService {
   private async loadWorkings(
     qr: QueryRunner,
     familyId: string,
-    changes: SyncChangeDto[],
+    changes: SyncChangeInput[],
     keys: string[],
     receipts: Map<string, unknown>,
     since: number | null,
@@ -364,7 +364,7 @@ export class DeltaService {
   }
 
   private evaluate(
-    change: SyncChangeDto,
+    change: SyncChangeInput,
     index: number,
     key: string,
     rawClientUs: number,
@@ -526,7 +526,7 @@ export class DeltaService {
     }
   }
 
-  private observe(caller: FamilyCaller, request: DeltaRequestDto, changes: SyncChangeDto[], response: DeltaResponseDto, started: bigint): void {
+  private observe(caller: FamilyCaller, request: DeltaRequest, changes: SyncChangeInput[], response: DeltaResponseDto, started: bigint): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics.batchSize.observe(changes.length);
     this.metrics.serverChanges.inc(response.server_changes.length);

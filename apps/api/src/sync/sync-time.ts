@@ -5,8 +5,13 @@
  */
 const ISO = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-/** ISO-8601 date-time with a zone (Z or an offset), as `client_timestamp` must be. */
-export const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/i;
+const DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}(:\\d{2}([.,]\\d{1,9})?)?';
+const ZONE = '([Zz]|[+-]\\d{2}(:?\\d{2})?)';
+/** `client_timestamp`: an ISO-8601 date-time with a zone (Z or an offset). Also the JSON Schema pattern. */
+export const CLIENT_TIMESTAMP_PATTERN = `${DATE_TIME}${ZONE}$`;
+/** `last_sync_at`: an ISO-8601 date-time; without a zone it is UTC. */
+export const WATERMARK_PATTERN = `${DATE_TIME}${ZONE}?$`;
+export const ISO_WITH_ZONE = new RegExp(CLIENT_TIMESTAMP_PATTERN);
 
 /** Parses an ISO-8601 date-time (a missing zone means UTC); undefined when it is not one. */
 export function isoToMicros(value: string): number | undefined {

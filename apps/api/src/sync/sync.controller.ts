@@ -4,7 +4,9 @@ import { DataSource } from 'typeorm';
 import { FamilyAccess } from '../family/family-access.guard';
 import { FamilyCaller } from '../family/family-caller';
 import { DeltaService } from './delta.service';
+import type { DeltaRequest } from './dto/delta-request';
 import { DeltaRequestDto } from './dto/delta-request.dto';
+import { DeltaRequestValidator } from './delta-request.validator';
 import { DeltaResponseDto } from './dto/delta-response.dto';
 import { DELTA_REQUEST_EXAMPLES } from './dto/delta-examples';
 import { SyncRepository, DeviceRow } from './sync.repository';
@@ -28,7 +30,7 @@ export class SyncController {
   @ApiBody({ type: DeltaRequestDto, examples: DELTA_REQUEST_EXAMPLES })
   @ApiOkResponse({ type: DeltaResponseDto, description: 'Also when there are conflicts or per-change errors' })
   @ApiTooManyRequestsResponse({ description: 'Above SYNC_RATE_LIMIT requests per user and minute (see Retry-After)' })
-  sync(@FamilyCaller() caller: FamilyCaller, @Body() request: DeltaRequestDto): Promise<DeltaResponseDto> {
+  sync(@FamilyCaller() caller: FamilyCaller, @Body(DeltaRequestValidator) request: DeltaRequest): Promise<DeltaResponseDto> {
     return this.delta.sync(caller, request);
   }
 

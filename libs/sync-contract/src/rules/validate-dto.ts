@@ -1,4 +1,3 @@
-import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { ValidationResult } from '../conflict-resolver';
 import { EntityData } from '../sync-change';
@@ -13,9 +12,10 @@ const flatten = (errors: ValidationError[], prefix = ''): string[] =>
  * Validates `data` against a class-validator DTO: unknown fields, wrong types and
  * out-of-range values are refused with messages naming the field.
  */
-export function validateWithDto(dto: ClassConstructor<object>, data: unknown, defaults: EntityData = {}): ValidationResult {
+export function validateWithDto(dto: new () => object, data: unknown, defaults: EntityData = {}): ValidationResult {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, message: 'data must be an object' };
-  const errors = validateSync(plainToInstance(dto, data), {
+  // Object.assign, not class-transformer: the DTOs are flat, and it is several times faster.
+  const errors = validateSync(Object.assign(new dto(), data), {
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: false,
