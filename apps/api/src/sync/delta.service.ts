@@ -481,7 +481,9 @@ export class DeltaService {
         applied: [],
         last_sync_at: microsToIso(watermark),
         has_more: hasMore,
-        resync_required: behind,
+        // Only the first page of a full state asks the device to replace its replica; a
+        // continuation (and any page of a first sync) just carries on.
+        resync_required: resync,
         success: true,
         applied_count: 0,
         error_count: 0,

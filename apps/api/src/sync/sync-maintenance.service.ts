@@ -73,6 +73,9 @@ export class SyncMaintenanceService implements OnApplicationBootstrap, OnApplica
           count += (rows as unknown[]).length;
         }
         await manager.query('UPDATE family_sync_state SET horizon_us = greatest(horizon_us, $2) WHERE family_id = $1', [familyId, horizon]);
+        // A device paging through a full state may have missed the deletes just purged: its
+        // cursor no longer vouches for a continuation, its next page restarts the resync.
+        if (count > 0) await manager.query('UPDATE sync_devices SET resync_cursor_us = NULL WHERE family_id = $1 AND resync_cursor_us IS NOT NULL', [familyId]);
         return count;
       });
     }
