@@ -1,0 +1,71 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** CPU seconds used so far by the service, the PostgreSQL processes and the bench itself (Linux /proc). */
+export interface CpuSnapshot {
+  at: number;
+  service: number;
+  postgres: number;
+  bench: number;
+}
+
+export interface CpuShare {
+  wallSeconds: number;
+  /** CPU seconds per wall second (1.0 = one core busy). */
+  serviceCores: number;
+  postgresCores: number;
+  benchCores: number;
+}
+
+const TICKS_PER_SECOND = 100;
+
+function statFields(pid: number | string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime (fields 14 and 15 of /proc/<pid>/stat). */
+function cpuSeconds(pid: number | string): number {
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND : 0;
+}
+
+/** Every process named `postgres` on this machine (the bench's server is local: loopback or embedded). */
+function postgresSeconds(): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return Number.NaN;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue;
+    }
+    total += cpuSeconds(entry);
+  }
+  return total;
+}
+
+export function cpuSnapshot(servicePid: number): CpuSnapshot {
+  const own = process.cpuUsage();
+  return { at: performance.now(), service: cpuSeconds(servicePid), postgres: postgresSeconds(), bench: (own.user + own.system) / 1e6 };
+}
+
+export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
+  const wall = (to.at - from.at) / 1000;
+  const r = (v: number) => Math.round((v / wall) * 100) / 100;
+  return {
+    wallSeconds: Math.round(wall * 10) / 10,
+    serviceCores: r(to.service - from.service),
+    postgresCores: r(to.postgres - from.postgres),
+    benchCores: r(to.bench - from.bench),
+  };
+}
