@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, createSecretKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import type { Request } from 'express';
 import { AuthConfig } from '@app/config';
 import { algorithmsFor, KeySource, keySourceOf, strategyOptions } from './jwt-verification';
@@ -72,8 +72,10 @@ describe('strategyOptions', () => {
     options.jwtFromRequest({ headers: authorization === undefined ? {} : { authorization } } as Request);
 
   it('verifies with the configured key, algorithms, issuer and audience, and checks expiry', () => {
+    const key = (options as unknown as { secretOrKey: KeyObject }).secretOrKey;
+    expect(key.type).toBe('secret');
+    expect(key.equals(createSecretKey(Buffer.from(SECRET)))).toBe(true);
     expect(options).toMatchObject({
-      secretOrKey: SECRET,
       algorithms: ['HS256'],
       issuer: 'https://id.example.com/',
       audience: 'delta-sync',
@@ -82,10 +84,11 @@ describe('strategyOptions', () => {
   });
 
   it('uses the public key for a public-key source and a key provider for a key set', () => {
-    expect(strategyOptions({ publicKey: RSA_PEM }, { kind: 'public-key', pem: RSA_PEM })).toMatchObject({
-      secretOrKey: RSA_PEM,
-      algorithms: ['RS256'],
-    });
+    const rsa = strategyOptions({ publicKey: RSA_PEM }, { kind: 'public-key', pem: RSA_PEM });
+    expect(rsa).toMatchObject({ algorithms: ['RS256'] });
+    const key = (rsa as unknown as { secretOrKey: KeyObject }).secretOrKey;
+    expect(key.type).toBe('public');
+    expect(key.export({ type: 'spki', format: 'pem' })).toBe(createPublicKey(RSA_PEM).export({ type: 'spki', format: 'pem' }));
     const jwks = strategyOptions({ jwksUri: JWKS_URI }, { kind: 'jwks', uri: JWKS_URI }) as unknown as Record<string, unknown>;
     expect(jwks.secretOrKey).toBeUndefined();
     expect(typeof jwks.secretOrKeyProvider).toBe('function');

@@ -1,7 +1,7 @@
 import { applyDecorators, CanActivate, ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Caller } from '../auth/caller';
-import { FAMILY_CALLER, FamilyCaller } from './family-caller';
+import { FAMILY_CALLER, FamilyCaller, FamilyScope } from './family-caller';
 import { FamilyErrorCode, FamilyException } from './family.exception';
 import { FamilyMembershipRepository } from './family-membership.repository';
 import { FamilyRole } from './family-member.entity';
@@ -11,6 +11,8 @@ export interface FamilyAccessOptions {
   from: { param: string } | 'token';
   /** The least role the caller must hold. */
   role?: FamilyRole;
+  /** `in-handler`: only the token's family is taken; the handler verifies membership itself (see FamilyScope). */
+  membership?: 'guard' | 'in-handler';
 }
 
 const FAMILY_ACCESS = 'family:access';
@@ -40,7 +42,13 @@ export class FamilyAccessGuard implements CanActivate {
       }
     }
     // Not a uuid: no such family, so certainly not a member (and no 500 from a cast).
-    const role = UUID.test(familyId) ? await this.memberships.roleOf(familyId, caller.userId) : undefined;
+    if (!UUID.test(familyId)) throw new FamilyException(FamilyErrorCode.NotMember);
+    if (options.membership === 'in-handler') {
+      const scope: FamilyScope = { userId: caller.userId, familyId };
+      request[FAMILY_CALLER] = scope;
+      return true;
+    }
+    const role = await this.memberships.roleOf(familyId, caller.userId);
     if (!role) throw new FamilyException(FamilyErrorCode.NotMember);
     if (options.role === 'owner' && role !== 'owner') throw new FamilyException(FamilyErrorCode.NotOwner);
 

@@ -16,7 +16,8 @@ import {
   SyncChange,
   SyncChangeErrorCode,
 } from '@app/sync-contract';
-import { FamilyCaller } from '../family/family-caller';
+import { FamilyScope } from '../family/family-caller';
+import { FamilyErrorCode, FamilyException } from '../family/family.exception';
 import { changeKey } from './change-key';
 import type { DeltaRequest, SyncChangeInput } from './dto/delta-request';
 import { AppliedDto, ChangeErrorDto, ConflictDto, DeltaResponseDto, ServerChangeDto } from './dto/delta-response.dto';
@@ -108,7 +109,7 @@ export class DeltaService {
     this.maxSkewUs = sync.maxClockSkewMs * 1000;
   }
 
-  async sync(caller: FamilyCaller, request: DeltaRequest): Promise<DeltaResponseDto> {
+  async sync(caller: FamilyScope, request: DeltaRequest): Promise<DeltaResponseDto> {
     const started = process.hrtime.bigint();
     const changes = request.changes ?? [];
     const clientUs = this.checkEnvelope(changes);
@@ -154,17 +155,28 @@ export class DeltaService {
     return us;
   }
 
-  /** No changes: no lock; the watermark and the changes come from one snapshot. */
-  private async pullOnly(caller: FamilyCaller, deviceId: string, since: number | null, limit: number): Promise<DeltaResponseDto> {
-    await this.repo.touchDevice(this.dataSource, caller.familyId, deviceId, caller.userId);
-    return this.inTransaction('REPEATABLE READ', async (qr) => {
-      const clock = await this.repo.readFamilyClock(qr, caller.familyId);
-      return this.respond(qr, caller.familyId, deviceId, clock, since, limit, { outcomes: [], failed: false, workings: new Map(), positionUs: clock.lastUs });
-    });
+  /**
+   * No changes: no lock; the watermark and the changes come from one snapshot. The device's
+   * last-seen is recorded meanwhile on another pooled connection.
+   */
+  private async pullOnly(caller: FamilyScope, deviceId: string, since: number | null, limit: number): Promise<DeltaResponseDto> {
+    const [pulled] = await Promise.all([
+      this.inTransaction('REPEATABLE READ', async (qr) => {
+        const clock = await this.repo.readFamilyClock(qr, caller.familyId, caller.userId);
+        if (!clock) throw new FamilyException(FamilyErrorCode.NotMember);
+        const empty: BatchResult = { outcomes: [], failed: false, workings: new Map(), positionUs: clock.lastUs };
+        return { clock, ...(await this.respond(qr, caller.familyId, deviceId, clock, since, limit, empty)) };
+      }),
+      this.repo.touchDevice(this.dataSource, caller.familyId, deviceId, caller.userId),
+    ]);
+    if (pulled.cursorUs !== undefined) {
+      await this.repo.setResyncCursor(this.dataSource, caller.familyId, deviceId, pulled.cursorUs, pulled.clock.horizonUs);
+    }
+    return pulled.response;
   }
 
   private async push(
-    caller: FamilyCaller,
+    caller: FamilyScope,
     request: DeltaRequest,
     changes: SyncChangeInput[],
     clientUs: number[],
@@ -180,11 +192,12 @@ export class DeltaService {
       // position, an exact high-watermark: the next pull (`changed_us > last_sync_at`) gets
       // every later commit exactly once, whatever order requests started in and whatever
       // the device clocks say. Other families have their own lock row and never wait.
-      const clock = await this.repo.lockFamily(qr, caller.familyId);
+      const clock = await this.repo.lockFamily(qr, caller.familyId, caller.userId);
+      if (!clock) throw new FamilyException(FamilyErrorCode.NotMember);
       const batch = await this.applyBatch(qr, caller, request.device_id, changes, clientUs, since, clock, atomic);
       if (atomic && batch.failed) return { rolledBack: true as const, batch };
-      await this.repo.touchDevice(qr, caller.familyId, request.device_id, caller.userId);
-      const response = await this.respond(qr, caller.familyId, request.device_id, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
+      const { response, cursorUs } = await this.respond(qr, caller.familyId, request.device_id, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
+      if (cursorUs !== undefined) await this.repo.setResyncCursor(qr, caller.familyId, request.device_id, cursorUs, clock.horizonUs);
       return { rolledBack: false as const, response };
     }, (value) => value.rolledBack);
 
@@ -205,7 +218,7 @@ export class DeltaService {
   /** Runs resolvers in array order over the rows of the batch, then writes what changed. */
   private async applyBatch(
     qr: QueryRunner,
-    caller: FamilyCaller,
+    caller: FamilyScope,
     deviceId: string,
     changes: SyncChangeInput[],
     clientUs: number[],
@@ -264,11 +277,12 @@ export class DeltaService {
       await hook.afterBatch(this.hookContext(qr, caller, clock, transitions, positions));
     }
     const lastPosition = positions.last();
-    if (lastPosition > clock.lastUs) await this.repo.setFamilyPosition(qr, caller.familyId, lastPosition);
-    await this.repo.writeReceipts(
+    await this.repo.finishBatch(
       qr,
       caller.familyId,
       deviceId,
+      caller.userId,
+      lastPosition > clock.lastUs ? lastPosition : null,
       evaluated.flatMap((e, i) => (e.kind === 'replay' ? [] : [{ key: e.key, outcome: outcomes[i] }])),
     );
     return {
@@ -281,7 +295,7 @@ export class DeltaService {
 
   private hookContext(
     qr: QueryRunner,
-    caller: FamilyCaller,
+    caller: FamilyScope,
     clock: FamilyClock,
     transitions: StateTransition[],
     positions: PositionAllocator,
@@ -450,7 +464,7 @@ export class DeltaService {
     since: number | null,
     limit: number,
     batch: BatchResult,
-  ): Promise<DeltaResponseDto> {
+  ): Promise<{ response: DeltaResponseDto; cursorUs?: number }> {
     // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
     // full state. The pages of a full state can end below the horizon; the device's own
     // page cursor (kept per device) tells such a continuation from a stale client.
@@ -472,8 +486,7 @@ export class DeltaService {
     const hasMore = rows.length > limit;
     const page = hasMore ? rows.slice(0, limit) : rows;
     const watermark = hasMore ? page[page.length - 1].changedUs : Math.max(clock.lastUs, batch.positionUs);
-    if (hasMore && watermark < clock.horizonUs) await this.repo.setResyncCursor(qr, familyId, deviceId, watermark);
-    return this.assemble(
+    const response = this.assemble(
       {
         server_changes: page.map((row) => toServerChange(row, effectiveSince)),
         conflicts: [],
@@ -490,6 +503,7 @@ export class DeltaService {
       },
       batch.outcomes.map((o, i) => ({ ...o, index: i })),
     );
+    return { response, cursorUs: hasMore && watermark < clock.horizonUs ? watermark : undefined };
   }
 
   private assemble(base: DeltaResponseDto, outcomes: (StoredOutcome & { index: number })[]): DeltaResponseDto {
@@ -507,28 +521,33 @@ export class DeltaService {
     };
   }
 
+  /**
+   * One transaction on one pooled connection. Plain BEGIN/COMMIT statements: TypeORM's
+   * startTransaction(level) costs two round trips where one does.
+   */
   private async inTransaction<T>(
     isolation: 'READ COMMITTED' | 'REPEATABLE READ',
     work: (qr: QueryRunner) => Promise<T>,
     rollbackWhen: (value: T) => boolean = () => false,
   ): Promise<T> {
     const qr = this.dataSource.createQueryRunner();
-    await qr.connect();
+    let open = false;
     try {
-      await qr.startTransaction(isolation);
+      await qr.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+      open = true;
       const value = await work(qr);
-      if (rollbackWhen(value)) await qr.rollbackTransaction();
-      else await qr.commitTransaction();
+      open = false;
+      await qr.query(rollbackWhen(value) ? 'ROLLBACK' : 'COMMIT');
       return value;
     } catch (error) {
-      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      if (open) await qr.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       await qr.release();
     }
   }
 
-  private observe(caller: FamilyCaller, request: DeltaRequest, changes: SyncChangeInput[], response: DeltaResponseDto, started: bigint): void {
+  private observe(caller: FamilyScope, request: DeltaRequest, changes: SyncChangeInput[], response: DeltaResponseDto, started: bigint): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics.batchSize.observe(changes.length);
     this.metrics.serverChanges.inc(response.server_changes.length);

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { FamilyAccess } from '../family/family-access.guard';
-import { FamilyCaller } from '../family/family-caller';
+import { FamilyCaller, FamilyScope } from '../family/family-caller';
 import { DeltaService } from './delta.service';
 import type { DeltaRequest } from './dto/delta-request';
 import { DeltaRequestDto } from './dto/delta-request.dto';
@@ -25,12 +25,12 @@ export class SyncController {
   @Post('delta')
   @HttpCode(200)
   @UseGuards(UserThrottlerGuard)
-  @FamilyAccess({ from: 'token' })
+  @FamilyAccess({ from: 'token', membership: 'in-handler' })
   @ApiOperation({ summary: 'Push changes and pull everything the device has missed, in one transaction' })
   @ApiBody({ type: DeltaRequestDto, examples: DELTA_REQUEST_EXAMPLES })
   @ApiOkResponse({ type: DeltaResponseDto, description: 'Also when there are conflicts or per-change errors' })
   @ApiTooManyRequestsResponse({ description: 'Above SYNC_RATE_LIMIT requests per user and minute (see Retry-After)' })
-  sync(@FamilyCaller() caller: FamilyCaller, @Body(DeltaRequestValidator) request: DeltaRequest): Promise<DeltaResponseDto> {
+  sync(@FamilyScope() caller: FamilyScope, @Body(DeltaRequestValidator) request: DeltaRequest): Promise<DeltaResponseDto> {
     return this.delta.sync(caller, request);
   }
 

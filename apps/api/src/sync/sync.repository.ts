@@ -53,6 +53,12 @@ export interface PullQuery {
   tables: { entityType: string; table: string; excludeIds: string[] }[];
 }
 
+const toClock = (r: Record<string, unknown>): FamilyClock => ({
+  lastUs: Number(r.last_us),
+  horizonUs: Number(r.horizon_us),
+  nowUs: Number(r.now_us),
+});
+
 const ROW_COLUMNS = 'id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us';
 
 const toRow = (r: Record<string, unknown>): StoredRow => ({
@@ -75,33 +81,65 @@ const toRow = (r: Record<string, unknown>): StoredRow => ({
 @Injectable()
 export class SyncRepository {
   /**
-   * Takes the family's sync lock. Creates the lock row on the family's first sync (the
-   * insert races harmlessly: ON CONFLICT DO NOTHING, then the locking read).
+   * Takes the family's sync lock and checks the caller's membership in the same statement
+   * (undefined: not a member). Creates the lock row on the family's first write (the insert
+   * races harmlessly: ON CONFLICT DO NOTHING, then the locking read again).
    */
-  async lockFamily(qr: QueryRunner, familyId: string): Promise<FamilyClock> {
+  async lockFamily(qr: QueryRunner, familyId: string, userId: string): Promise<FamilyClock | undefined> {
     const select = `SELECT last_us, horizon_us, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us
-                    FROM family_sync_state WHERE family_id = $1 FOR UPDATE`;
-    let rows = await qr.query(select, [familyId]);
+                    FROM family_sync_state
+                    WHERE family_id = $1 AND EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = $2)
+                    FOR UPDATE`;
+    let rows = await qr.query(select, [familyId, userId]);
     if (rows.length === 0) {
-      await qr.query('INSERT INTO family_sync_state (family_id) VALUES ($1) ON CONFLICT DO NOTHING', [familyId]);
-      rows = await qr.query(select, [familyId]);
+      await qr.query(
+        `INSERT INTO family_sync_state (family_id)
+         SELECT $1 WHERE EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = $2)
+         ON CONFLICT DO NOTHING`,
+        [familyId, userId],
+      );
+      rows = await qr.query(select, [familyId, userId]);
     }
-    return { lastUs: Number(rows[0].last_us), horizonUs: Number(rows[0].horizon_us), nowUs: Number(rows[0].now_us) };
+    return rows.length === 0 ? undefined : toClock(rows[0]);
   }
 
-  /** The family's clock without a lock, for a pull-only request (inside its snapshot). */
-  async readFamilyClock(qr: QueryRunner, familyId: string): Promise<FamilyClock> {
+  /** The family's clock without a lock, for a pull-only request (in its snapshot), with the membership check. */
+  async readFamilyClock(qr: QueryRunner, familyId: string, userId: string): Promise<FamilyClock | undefined> {
     const rows = await qr.query(
       `SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us,
               (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us
-       FROM (SELECT 1) AS one LEFT JOIN family_sync_state s ON s.family_id = $1`,
-      [familyId],
+       FROM family_members m LEFT JOIN family_sync_state s ON s.family_id = m.family_id
+       WHERE m.family_id = $1 AND m.user_id = $2`,
+      [familyId, userId],
     );
-    return { lastUs: Number(rows[0].last_us), horizonUs: Number(rows[0].horizon_us), nowUs: Number(rows[0].now_us) };
+    return rows.length === 0 ? undefined : toClock(rows[0]);
   }
 
-  async setFamilyPosition(qr: QueryRunner, familyId: string, lastUs: number): Promise<void> {
-    await qr.query('UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1', [familyId, lastUs]);
+  /**
+   * The end of a write: the family's new position, the device's last-seen and every receipt,
+   * in one statement (data-modifying CTEs run once whether referenced or not).
+   */
+  async finishBatch(
+    qr: QueryRunner,
+    familyId: string,
+    deviceId: string,
+    userId: string,
+    lastUs: number | null,
+    receipts: { key: string; outcome: unknown }[],
+  ): Promise<void> {
+    await qr.query(
+      `WITH position AS (
+         UPDATE family_sync_state SET last_us = $3 WHERE family_id = $1 AND $3::bigint IS NOT NULL
+       ), device AS (
+         INSERT INTO sync_devices (family_id, device_id, user_id) VALUES ($1, $2, $4)
+         ON CONFLICT (family_id, device_id) DO UPDATE
+         SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1
+       )
+       INSERT INTO sync_receipts (family_id, device_id, change_key, outcome)
+       SELECT $1, $2, r.key, r.outcome FROM jsonb_to_recordset($5::jsonb) AS r(key text, outcome jsonb)
+       ON CONFLICT DO NOTHING`,
+      [familyId, deviceId, lastUs, userId, JSON.stringify(receipts)],
+    );
   }
 
   async loadRows(qr: QueryRunner, table: string, familyId: string, ids: string[]): Promise<Map<string, StoredRow>> {
@@ -144,16 +182,6 @@ export class SyncRepository {
     return new Map(rows.map((r) => [r.change_key, r.outcome]));
   }
 
-  async writeReceipts(qr: QueryRunner, familyId: string, deviceId: string, receipts: { key: string; outcome: unknown }[]): Promise<void> {
-    if (receipts.length === 0) return;
-    await qr.query(
-      `INSERT INTO sync_receipts (family_id, device_id, change_key, outcome)
-       SELECT $1, $2, r.key, r.outcome FROM jsonb_to_recordset($3::jsonb) AS r(key text, outcome jsonb)
-       ON CONFLICT DO NOTHING`,
-      [familyId, deviceId, JSON.stringify(receipts)],
-    );
-  }
-
   /**
    * Everything of the family changed after `sinceUs`, in commit order: one index range scan
    * per entity table, merged. Reads `limit + 1` rows so the caller knows whether more remain.
@@ -191,8 +219,10 @@ export class SyncRepository {
 
   /** Per-device last-seen and sync count (GET /sync/devices); on the request's connection or the pool. */
   async touchDevice(qr: Queryable, familyId: string, deviceId: string, userId: string): Promise<void> {
+    // Only for a member: this runs beside the membership check of a pull, not after it.
     await qr.query(
-      `INSERT INTO sync_devices (family_id, device_id, user_id) VALUES ($1, $2, $3)
+      `INSERT INTO sync_devices (family_id, device_id, user_id)
+       SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = $3)
        ON CONFLICT (family_id, device_id) DO UPDATE
        SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1`,
       [familyId, deviceId, userId],
@@ -205,8 +235,13 @@ export class SyncRepository {
     return rows[0]?.resync_cursor_us == null ? undefined : Number(rows[0].resync_cursor_us);
   }
 
-  async setResyncCursor(qr: Queryable, familyId: string, deviceId: string, cursorUs: number): Promise<void> {
-    await qr.query('UPDATE sync_devices SET resync_cursor_us = $3 WHERE family_id = $1 AND device_id = $2', [familyId, deviceId, cursorUs]);
+  /** Saved only while the horizon is the one the page was read under: a purge in between restarts the resync. */
+  async setResyncCursor(qr: Queryable, familyId: string, deviceId: string, cursorUs: number, horizonUs: number): Promise<void> {
+    await qr.query(
+      `UPDATE sync_devices SET resync_cursor_us = $3 WHERE family_id = $1 AND device_id = $2
+         AND (SELECT horizon_us FROM family_sync_state WHERE family_id = $1) = $4`,
+      [familyId, deviceId, cursorUs, horizonUs],
+    );
   }
 
   async devices(familyId: string, qr: Queryable): Promise<DeviceRow[]> {
