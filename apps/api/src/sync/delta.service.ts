@@ -192,14 +192,14 @@ export class DeltaService {
       // position, an exact high-watermark: the next pull (`changed_us > last_sync_at`) gets
       // every later commit exactly once, whatever order requests started in and whatever
       // the device clocks say. Other families have their own lock row and never wait.
-      const clock = await this.repo.lockFamily(qr, caller.familyId, caller.userId);
+      const clock = await this.repo.beginAndLockFamily(qr, caller.familyId, caller.userId);
       if (!clock) throw new FamilyException(FamilyErrorCode.NotMember);
       const batch = await this.applyBatch(qr, caller, request.device_id, changes, clientUs, since, clock, atomic);
       if (atomic && batch.failed) return { rolledBack: true as const, batch };
       const { response, cursorUs } = await this.respond(qr, caller.familyId, request.device_id, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
       if (cursorUs !== undefined) await this.repo.setResyncCursor(qr, caller.familyId, request.device_id, cursorUs, clock.horizonUs);
       return { rolledBack: false as const, response };
-    }, (value) => value.rolledBack);
+    }, (value) => value.rolledBack, 'begun-by-work');
 
     if (!result.rolledBack) return result.response;
     // atomic: nothing of the batch is stored; only the offending changes are reported, with
@@ -227,8 +227,7 @@ export class DeltaService {
     atomic: boolean,
   ): Promise<BatchResult> {
     const keys = changes.map((c) => changeKey(deviceId, c));
-    const receipts = await this.repo.loadReceipts(qr, caller.familyId, deviceId, [...new Set(keys)]);
-    const workings = await this.loadWorkings(qr, caller.familyId, changes, keys, receipts, since);
+    const { receipts, workings } = await this.loadBatch(qr, caller.familyId, deviceId, changes, keys, since);
 
     const evaluated: Evaluated[] = [];
     const transitions: StateTransition[] = [];
@@ -272,19 +271,20 @@ export class DeltaService {
       rowsByTable.set(w.resolver.table, rows);
       rows.push(row);
     }
-    for (const [table, rows] of rowsByTable) await this.repo.writeRows(qr, table, caller.familyId, rows);
+    const clientPosition = positions.last();
+    await this.repo.writeBatch(qr, {
+      familyId: caller.familyId,
+      deviceId,
+      userId: caller.userId,
+      rowsByTable,
+      lastUs: clientPosition > clock.lastUs ? clientPosition : null,
+      receipts: evaluated.flatMap((e, i) => (e.kind === 'replay' ? [] : [{ key: e.key, outcome: outcomes[i] }])),
+    });
     for (const hook of this.registry.hooks()) {
       await hook.afterBatch(this.hookContext(qr, caller, clock, transitions, positions));
     }
     const lastPosition = positions.last();
-    await this.repo.finishBatch(
-      qr,
-      caller.familyId,
-      deviceId,
-      caller.userId,
-      lastPosition > clock.lastUs ? lastPosition : null,
-      evaluated.flatMap((e, i) => (e.kind === 'replay' ? [] : [{ key: e.key, outcome: outcomes[i] }])),
-    );
+    if (lastPosition > clientPosition) await this.repo.setFamilyPosition(qr, caller.familyId, lastPosition);
     return {
       outcomes,
       failed,
@@ -340,41 +340,47 @@ export class DeltaService {
     };
   }
 
-  /** One query per entity type for every row the batch touches (retries excepted). */
-  private async loadWorkings(
+  /** The batch's receipts and every row it touches, in one statement. */
+  private async loadBatch(
     qr: QueryRunner,
     familyId: string,
+    deviceId: string,
     changes: SyncChangeInput[],
     keys: string[],
-    receipts: Map<string, unknown>,
     since: number | null,
-  ): Promise<Map<string, Working>> {
+  ): Promise<{ receipts: Map<string, unknown>; workings: Map<string, Working> }> {
     const idsByType = new Map<string, Set<string>>();
-    changes.forEach((c, i) => {
-      if (receipts.has(keys[i]) || !this.registry.find(c.entity_type)) return;
-      idsByType.set(c.entity_type, (idsByType.get(c.entity_type) ?? new Set()).add(c.entity_id));
-    });
+    for (const c of changes) {
+      if (this.registry.find(c.entity_type)) idsByType.set(c.entity_type, (idsByType.get(c.entity_type) ?? new Set()).add(c.entity_id));
+    }
+    const types = [...idsByType.keys()];
+    const loaded = await this.repo.loadBatch(
+      qr,
+      familyId,
+      deviceId,
+      [...new Set(keys)],
+      types.map((type) => ({ table: this.registry.find(type)!.table, ids: [...idsByType.get(type)!] })),
+    );
     const workings = new Map<string, Working>();
-    for (const [type, ids] of idsByType) {
+    types.forEach((type, i) => {
       const resolver = this.registry.find(type)!;
-      const rows = await this.repo.loadRows(qr, resolver.table, familyId, [...ids]);
-      for (const id of ids) {
-        const loaded = rows.get(id);
+      for (const id of idsByType.get(type)!) {
+        const row = loaded.rows[i].get(id);
         workings.set(workingKey(type, id), {
           type,
           id,
           resolver,
-          loaded,
-          state: loaded && { version: loaded.version, data: loaded.data, fieldClocks: loaded.fieldClocks, deleted: loaded.deleted },
-          clientUs: loaded?.clientUs ?? 0,
+          loaded: row,
+          state: row && { version: row.version, data: row.data, fieldClocks: row.fieldClocks, deleted: row.deleted },
+          clientUs: row?.clientUs ?? 0,
           dirty: false,
           lastIndex: -1,
-          changedByOthers: loaded !== undefined && (since === null || loaded.changedUs > since),
+          changedByOthers: row !== undefined && (since === null || row.changedUs > since),
           notFullyApplied: false,
         });
       }
-    }
-    return workings;
+    });
+    return { receipts: loaded.receipts, workings };
   }
 
   private evaluate(
@@ -529,12 +535,16 @@ export class DeltaService {
     isolation: 'READ COMMITTED' | 'REPEATABLE READ',
     work: (qr: QueryRunner) => Promise<T>,
     rollbackWhen: (value: T) => boolean = () => false,
+    begin: 'here' | 'begun-by-work' = 'here',
   ): Promise<T> {
     const qr = this.dataSource.createQueryRunner();
-    let open = false;
+    // 'begun-by-work': the work's first statement carries BEGIN (one round trip less).
+    let open = begin === 'begun-by-work';
     try {
-      await qr.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-      open = true;
+      if (!open) {
+        await qr.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+        open = true;
+      }
       const value = await work(qr);
       open = false;
       await qr.query(rollbackWhen(value) ? 'ROLLBACK' : 'COMMIT');

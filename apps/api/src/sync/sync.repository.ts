@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { PoolClient, QueryResult } from 'pg';
 import { QueryRunner } from 'typeorm';
 import { EntityData, EntityState, FieldClocks } from '@app/sync-contract';
 
@@ -59,6 +60,29 @@ const toClock = (r: Record<string, unknown>): FamilyClock => ({
   nowUs: Number(r.now_us),
 });
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const toRecord = (r: StoredRow) => ({
+  id: r.id,
+  version: r.version,
+  data: r.data,
+  field_clocks: r.fieldClocks,
+  client_us: r.clientUs,
+  created_us: r.createdUs,
+  changed_us: r.changedUs,
+  deleted_us: r.deletedUs,
+});
+
+/** `$1` is the family id, `rowsParam` a JSON array of rows. */
+const upsertSql = (table: string, rowsParam: string) => `
+  INSERT INTO ${table} (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us)
+  SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us
+  FROM jsonb_to_recordset(${rowsParam}::jsonb) AS r(id text, version integer, data jsonb, field_clocks jsonb,
+       client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint)
+  ON CONFLICT (family_id, id) DO UPDATE SET
+    version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
+    client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us`;
+
 const ROW_COLUMNS = 'id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us';
 
 const toRow = (r: Record<string, unknown>): StoredRow => ({
@@ -81,16 +105,22 @@ const toRow = (r: Record<string, unknown>): StoredRow => ({
 @Injectable()
 export class SyncRepository {
   /**
-   * Takes the family's sync lock and checks the caller's membership in the same statement
-   * (undefined: not a member). Creates the lock row on the family's first write (the insert
-   * races harmlessly: ON CONFLICT DO NOTHING, then the locking read again).
+   * Opens the transaction and takes the family's sync lock, checking the caller's membership
+   * in the same statement (undefined: not a member). BEGIN travels with the locking read in
+   * one simple-protocol message, so both cost one round trip; the family id is a checked
+   * uuid and the user id is escaped as a literal. Creates the lock row on the family's first
+   * write (the insert races harmlessly: ON CONFLICT DO NOTHING, then the locking read again).
    */
-  async lockFamily(qr: QueryRunner, familyId: string, userId: string): Promise<FamilyClock | undefined> {
+  async beginAndLockFamily(qr: QueryRunner, familyId: string, userId: string): Promise<FamilyClock | undefined> {
+    if (!UUID.test(familyId)) throw new Error('family id must be a uuid');
+    const client: PoolClient = await qr.connect();
     const select = `SELECT last_us, horizon_us, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us
                     FROM family_sync_state
-                    WHERE family_id = $1 AND EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = $2)
+                    WHERE family_id = '${familyId}'
+                      AND EXISTS (SELECT 1 FROM family_members WHERE family_id = '${familyId}' AND user_id = ${client.escapeLiteral(userId)})
                     FOR UPDATE`;
-    let rows = await qr.query(select, [familyId, userId]);
+    const [, locked] = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED; ${select}`)) as unknown as QueryResult[];
+    let rows = locked.rows;
     if (rows.length === 0) {
       await qr.query(
         `INSERT INTO family_sync_state (family_id)
@@ -98,7 +128,7 @@ export class SyncRepository {
          ON CONFLICT DO NOTHING`,
         [familyId, userId],
       );
-      rows = await qr.query(select, [familyId, userId]);
+      rows = await qr.query(select);
     }
     return rows.length === 0 ? undefined : toClock(rows[0]);
   }
@@ -116,30 +146,72 @@ export class SyncRepository {
   }
 
   /**
-   * The end of a write: the family's new position, the device's last-seen and every receipt,
-   * in one statement (data-modifying CTEs run once whether referenced or not).
+   * Every write of the batch in one statement: one multi-row upsert per entity table, the
+   * family's new position, the device's last-seen and every receipt (data-modifying CTEs run
+   * once whether referenced or not, and none of them reads another's rows).
    */
-  async finishBatch(
+  async writeBatch(
     qr: QueryRunner,
-    familyId: string,
-    deviceId: string,
-    userId: string,
-    lastUs: number | null,
-    receipts: { key: string; outcome: unknown }[],
+    batch: {
+      familyId: string;
+      deviceId: string;
+      userId: string;
+      rowsByTable: Map<string, StoredRow[]>;
+      lastUs: number | null;
+      receipts: { key: string; outcome: unknown }[];
+    },
   ): Promise<void> {
+    const params: unknown[] = [batch.familyId, batch.deviceId, batch.lastUs, batch.userId, JSON.stringify(batch.receipts)];
+    const upserts = [...batch.rowsByTable].map(([table, rows], i) => {
+      params.push(JSON.stringify(rows.map(toRecord)));
+      return `w${i} AS (${upsertSql(table, `$${params.length}`)})`;
+    });
     await qr.query(
-      `WITH position AS (
-         UPDATE family_sync_state SET last_us = $3 WHERE family_id = $1 AND $3::bigint IS NOT NULL
-       ), device AS (
-         INSERT INTO sync_devices (family_id, device_id, user_id) VALUES ($1, $2, $4)
-         ON CONFLICT (family_id, device_id) DO UPDATE
-         SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1
-       )
+      `WITH ${[...upserts, 
+        `position AS (UPDATE family_sync_state SET last_us = $3 WHERE family_id = $1 AND $3::bigint IS NOT NULL)`,
+        `device AS (
+           INSERT INTO sync_devices (family_id, device_id, user_id) VALUES ($1, $2, $4)
+           ON CONFLICT (family_id, device_id) DO UPDATE
+           SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1)`,
+      ].join(',\n')}
        INSERT INTO sync_receipts (family_id, device_id, change_key, outcome)
        SELECT $1, $2, r.key, r.outcome FROM jsonb_to_recordset($5::jsonb) AS r(key text, outcome jsonb)
        ON CONFLICT DO NOTHING`,
-      [familyId, deviceId, lastUs, userId, JSON.stringify(receipts)],
+      params,
     );
+  }
+
+  async setFamilyPosition(qr: QueryRunner, familyId: string, lastUs: number): Promise<void> {
+    await qr.query('UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1', [familyId, lastUs]);
+  }
+
+  /**
+   * The receipts of the batch's change keys and every row it touches (locked), in one
+   * statement. It runs after the family lock, so its snapshot has every earlier commit.
+   */
+  async loadBatch(
+    qr: QueryRunner,
+    familyId: string,
+    deviceId: string,
+    keys: string[],
+    tables: { table: string; ids: string[] }[],
+  ): Promise<{ receipts: Map<string, unknown>; rows: Map<string, StoredRow>[] }> {
+    const params: unknown[] = [familyId, deviceId, keys];
+    const ctes = tables.map(({ table, ids }, i) => {
+      params.push(ids);
+      return `t${i} AS (SELECT ${ROW_COLUMNS} FROM ${table} WHERE family_id = $1 AND id = ANY($${params.length}::text[]) FOR UPDATE)`;
+    });
+    const [row] = await qr.query(
+      `WITH r AS (SELECT change_key, outcome FROM sync_receipts WHERE family_id = $1 AND device_id = $2 AND change_key = ANY($3::text[]))
+       ${ctes.map((c) => `, ${c}`).join('')}
+       SELECT (SELECT coalesce(json_agg(r), '[]') FROM r) AS receipts
+       ${tables.map((_, i) => `, (SELECT coalesce(json_agg(t${i}), '[]') FROM t${i}) AS t${i}`).join('')}`,
+      params,
+    );
+    return {
+      receipts: new Map((row.receipts as { change_key: string; outcome: unknown }[]).map((r) => [r.change_key, r.outcome])),
+      rows: tables.map((_, i) => new Map((row[`t${i}`] as Record<string, unknown>[]).map((r) => [r.id as string, toRow(r)]))),
+    };
   }
 
   async loadRows(qr: QueryRunner, table: string, familyId: string, ids: string[]): Promise<Map<string, StoredRow>> {
@@ -150,36 +222,9 @@ export class SyncRepository {
     return new Map(rows.map((r) => [r.id as string, toRow(r)]));
   }
 
-  /** One multi-row upsert per entity type. */
+  /** One multi-row upsert (server-computed rows written by hooks). */
   async writeRows(qr: QueryRunner, table: string, familyId: string, rows: StoredRow[]): Promise<void> {
-    const payload = rows.map((r) => ({
-      id: r.id,
-      version: r.version,
-      data: r.data,
-      field_clocks: r.fieldClocks,
-      client_us: r.clientUs,
-      created_us: r.createdUs,
-      changed_us: r.changedUs,
-      deleted_us: r.deletedUs,
-    }));
-    await qr.query(
-      `INSERT INTO ${table} (family_id, ${ROW_COLUMNS})
-       SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us
-       FROM jsonb_to_recordset($2::jsonb) AS r(id text, version integer, data jsonb, field_clocks jsonb,
-            client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint)
-       ON CONFLICT (family_id, id) DO UPDATE SET
-         version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
-         client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us`,
-      [familyId, JSON.stringify(payload)],
-    );
-  }
-
-  async loadReceipts(qr: QueryRunner, familyId: string, deviceId: string, keys: string[]): Promise<Map<string, unknown>> {
-    const rows: { change_key: string; outcome: unknown }[] = await qr.query(
-      'SELECT change_key, outcome FROM sync_receipts WHERE family_id = $1 AND device_id = $2 AND change_key = ANY($3::text[])',
-      [familyId, deviceId, keys],
-    );
-    return new Map(rows.map((r) => [r.change_key, r.outcome]));
+    await qr.query(upsertSql(table, '$2'), [familyId, JSON.stringify(rows.map(toRecord))]);
   }
 
   /**
