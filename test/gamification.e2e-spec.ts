@@ -1,22 +1,13 @@
 import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, ChangeInput, createFamily, delta, FamilyFixture } from './support/sync-fixtures';
+import type { ServerChangeDto as ServerChange } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
  * SPEC 2.3 / 2.5 "Computations": points, streaks and badges the server computes when a
  * task becomes done, seen through POST /sync/delta (same response and other devices) and
  * checked in the database.
  */
-
-interface ServerChange {
-  entity_type: string;
-  entity_id: string;
-  action: 'create' | 'update' | 'delete';
-  data: Record<string, unknown> | null;
-  version: number;
-  client_timestamp: string;
-  server_timestamp: string;
-}
 
 const COMPUTED = ['points_ledger', 'user_streak', 'badge'];
 const DAY_MS = 86_400_000;

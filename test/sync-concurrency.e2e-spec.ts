@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
 import { createFamily, FamilyFixture } from './support/sync-fixtures';
+import type { ServerChangeDto as ServerChange, ConflictDto as Conflict, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
  * Concurrency of POST /sync/delta (SPEC 2, 2.1, 2.4): many devices of one family writing in
@@ -13,43 +14,6 @@ import { createFamily, FamilyFixture } from './support/sync-fixtures';
 // ---------------------------------------------------------------------------------------
 // Wire types and a tiny client
 
-interface ServerChange {
-  entity_type: string;
-  entity_id: string;
-  action: 'create' | 'update' | 'delete';
-  data: Record<string, unknown> | null;
-  version: number;
-  client_timestamp: string;
-  server_timestamp: string;
-}
-interface Conflict {
-  entity_type: string;
-  entity_id: string;
-  conflict_reason: string;
-  resolution: string;
-  client_version: number | null;
-  server_version: number | null;
-  server_data: Record<string, unknown> | null;
-  rejected_fields: string[];
-}
-interface Applied {
-  entity_type: string;
-  entity_id: string;
-  version: number;
-  data?: Record<string, unknown> | null;
-}
-interface DeltaBody {
-  server_changes: ServerChange[];
-  conflicts: Conflict[];
-  errors: { index: number; entity_type: string; entity_id: string; code: string; message: string }[];
-  applied: Applied[];
-  last_sync_at: string;
-  has_more: boolean;
-  resync_required: boolean;
-  success: boolean;
-  applied_count: number;
-  error_count: number;
-}
 interface WireChange {
   entity_type: string;
   entity_id: string;

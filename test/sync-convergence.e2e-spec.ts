@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
 import { createFamily } from './support/sync-fixtures';
+import type { DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
  * Property: devices that edit offline and sync in any order converge (SPEC 2, 2.1, 2.5).
@@ -29,29 +30,6 @@ const count = (what: string, n = 1) => (stats[what] = (stats[what] ?? 0) + n);
 
 // ---------------------------------------------------------------------------------------
 // Wire
-
-interface DeltaBody {
-  server_changes: {
-    entity_type: string;
-    entity_id: string;
-    action: 'create' | 'update' | 'delete';
-    data: Record<string, unknown> | null;
-    version: number;
-    server_timestamp: string;
-  }[];
-  conflicts: {
-    entity_type: string;
-    entity_id: string;
-    resolution: string;
-    server_version: number | null;
-    server_data: Record<string, unknown> | null;
-  }[];
-  errors: { index: number; entity_type: string; entity_id: string; code: string; message: string }[];
-  applied: { entity_type: string; entity_id: string; version: number; data?: Record<string, unknown> | null }[];
-  last_sync_at: string;
-  has_more: boolean;
-  applied_count: number;
-}
 
 type EntityType = 'task' | 'event';
 interface WireChange {

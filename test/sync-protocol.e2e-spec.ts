@@ -4,49 +4,13 @@ import { bearer, mintToken } from '@app/testing';
 import { SyncMaintenanceService } from '../apps/api/src/sync/sync-maintenance.service';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, ChangeInput, createFamily, delta, FamilyFixture } from './support/sync-fixtures';
+import type { ServerChangeDto as ServerChange, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
  * The POST /sync/delta protocol (SPEC 2), over HTTP against a real PostgreSQL: the usage
  * examples of the original API document, malformed envelopes, the response's details,
  * pagination, the tombstone horizon and family isolation.
  */
-
-interface ServerChange {
-  entity_type: string;
-  entity_id: string;
-  action: 'create' | 'update' | 'delete';
-  data: Record<string, unknown> | null;
-  version: number;
-  client_timestamp: string;
-  server_timestamp: string;
-}
-interface Applied {
-  entity_type: string;
-  entity_id: string;
-  version: number;
-  data?: Record<string, unknown> | null;
-}
-interface DeltaBody {
-  server_changes: ServerChange[];
-  conflicts: {
-    entity_type: string;
-    entity_id: string;
-    conflict_reason: string;
-    resolution: string;
-    client_version: number | null;
-    server_version: number | null;
-    server_data: Record<string, unknown> | null;
-    rejected_fields: string[];
-  }[];
-  errors: { index: number; entity_type: string; entity_id: string; code: string; message: string }[];
-  applied: Applied[];
-  last_sync_at: string;
-  has_more: boolean;
-  resync_required: boolean;
-  success: boolean;
-  applied_count: number;
-  error_count: number;
-}
 
 const MICRO_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const TASK_DEFAULTS = { desc: null, status: 'open', assignees: [], due: null, points: 0, completedAt: null };

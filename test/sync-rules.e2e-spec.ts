@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, ChangeInput, createFamily, delta, FamilyFixture } from './support/sync-fixtures';
+import type { ServerChangeDto as ServerChange, ConflictDto as Conflict, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
  * POST /sync/delta conflict rules (SPEC 2.1) and per-change errors (SPEC 2.2), over HTTP
@@ -8,44 +9,6 @@ import { change, ChangeInput, createFamily, delta, FamilyFixture } from './suppo
  * (no-conflict sync, done wins, delete wins, version mismatch, last writer wins, batch
  * rollback, empty changes, concurrent users) and the per-change outcomes.
  */
-
-interface ServerChange {
-  entity_type: string;
-  entity_id: string;
-  action: 'create' | 'update' | 'delete';
-  data: Record<string, unknown> | null;
-  version: number;
-  client_timestamp: string;
-  server_timestamp: string;
-}
-interface Conflict {
-  entity_type: string;
-  entity_id: string;
-  conflict_reason: string;
-  resolution: string;
-  client_version: number | null;
-  server_version: number | null;
-  server_data: Record<string, unknown> | null;
-  rejected_fields: string[];
-}
-interface Applied {
-  entity_type: string;
-  entity_id: string;
-  version: number;
-  data?: Record<string, unknown> | null;
-}
-interface DeltaBody {
-  server_changes: ServerChange[];
-  conflicts: Conflict[];
-  errors: { index: number; entity_type: string; entity_id: string; code: string; message: string }[];
-  applied: Applied[];
-  last_sync_at: string;
-  has_more: boolean;
-  resync_required: boolean;
-  success: boolean;
-  applied_count: number;
-  error_count: number;
-}
 
 /** A fixed day: field times are compared, so tests choose them. */
 const at = (time: string) => `2025-11-11T${time}Z`;
