@@ -161,8 +161,8 @@ export class DeltaService {
    */
   private async pullOnly(caller: FamilyScope, deviceId: string, since: number | null, limit: number): Promise<DeltaResponseDto> {
     const [pulled] = await Promise.all([
-      this.inTransaction('REPEATABLE READ', async (qr) => {
-        const clock = await this.repo.readFamilyClock(qr, caller.familyId, caller.userId);
+      this.inTransaction(async (qr) => {
+        const clock = await this.repo.beginAndReadFamilyClock(qr, caller.familyId, caller.userId);
         if (!clock) throw new FamilyException(FamilyErrorCode.NotMember);
         const empty: BatchResult = { outcomes: [], failed: false, workings: new Map(), positionUs: clock.lastUs };
         return { clock, ...(await this.respond(qr, caller.familyId, deviceId, clock, since, limit, empty)) };
@@ -184,7 +184,7 @@ export class DeltaService {
     limit: number,
   ): Promise<DeltaResponseDto> {
     const atomic = request.atomic === true;
-    const result = await this.inTransaction('READ COMMITTED', async (qr) => {
+    const result = await this.inTransaction(async (qr) => {
       // Every change of a family is applied under this lock, held until commit. Commit
       // positions (changed_us) are taken under it too, as max(now, last + 1µs): so positions
       // are strictly increasing in commit order, and a reader that sees the family's
@@ -199,7 +199,7 @@ export class DeltaService {
       const { response, cursorUs } = await this.respond(qr, caller.familyId, request.device_id, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
       if (cursorUs !== undefined) await this.repo.setResyncCursor(qr, caller.familyId, request.device_id, cursorUs, clock.horizonUs);
       return { rolledBack: false as const, response };
-    }, (value) => value.rolledBack, 'begun-by-work');
+    }, (value) => value.rolledBack);
 
     if (!result.rolledBack) return result.response;
     // atomic: nothing of the batch is stored; only the offending changes are reported, with
@@ -528,28 +528,20 @@ export class DeltaService {
   }
 
   /**
-   * One transaction on one pooled connection. Plain BEGIN/COMMIT statements: TypeORM's
-   * startTransaction(level) costs two round trips where one does.
+   * One transaction on one pooled connection. The work's first statement opens it: BEGIN
+   * travels with that statement (`beginAndLockFamily`, `beginAndReadFamilyClock`), one round
+   * trip less than TypeORM's startTransaction. Rolled back on any error, and rethrown.
    */
-  private async inTransaction<T>(
-    isolation: 'READ COMMITTED' | 'REPEATABLE READ',
-    work: (qr: QueryRunner) => Promise<T>,
-    rollbackWhen: (value: T) => boolean = () => false,
-    begin: 'here' | 'begun-by-work' = 'here',
-  ): Promise<T> {
+  private async inTransaction<T>(work: (qr: QueryRunner) => Promise<T>, rollbackWhen: (value: T) => boolean = () => false): Promise<T> {
     const qr = this.dataSource.createQueryRunner();
-    // 'begun-by-work': the work's first statement carries BEGIN (one round trip less).
-    let open = begin === 'begun-by-work';
+    let open = true;
     try {
-      if (!open) {
-        await qr.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-        open = true;
-      }
       const value = await work(qr);
       open = false;
       await qr.query(rollbackWhen(value) ? 'ROLLBACK' : 'COMMIT');
       return value;
     } catch (error) {
+      // Also when the first statement failed: ROLLBACK outside a transaction only warns.
       if (open) await qr.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {

@@ -133,16 +133,21 @@ export class SyncRepository {
     return rows.length === 0 ? undefined : toClock(rows[0]);
   }
 
-  /** The family's clock without a lock, for a pull-only request (in its snapshot), with the membership check. */
-  async readFamilyClock(qr: QueryRunner, familyId: string, userId: string): Promise<FamilyClock | undefined> {
-    const rows = await qr.query(
-      `SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us,
+  /**
+   * Opens a REPEATABLE READ transaction and reads the family's clock without a lock, with the
+   * membership check (undefined: not a member), in one round trip as above.
+   */
+  async beginAndReadFamilyClock(qr: QueryRunner, familyId: string, userId: string): Promise<FamilyClock | undefined> {
+    if (!UUID.test(familyId)) throw new Error('family id must be a uuid');
+    const client: PoolClient = await qr.connect();
+    const [, clock] = (await client.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ;
+       SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us,
               (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us
        FROM family_members m LEFT JOIN family_sync_state s ON s.family_id = m.family_id
-       WHERE m.family_id = $1 AND m.user_id = $2`,
-      [familyId, userId],
-    );
-    return rows.length === 0 ? undefined : toClock(rows[0]);
+       WHERE m.family_id = '${familyId}' AND m.user_id = ${client.escapeLiteral(userId)}`,
+    )) as unknown as QueryResult[];
+    return clock.rows.length === 0 ? undefined : toClock(clock.rows[0]);
   }
 
   /**
