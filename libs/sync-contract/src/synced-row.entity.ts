@@ -3,6 +3,8 @@ import type { EntityData, FieldClocks } from './sync-change';
 
 /**
  * The columns every synced entity table has (each entity module's table extends this).
+ * Entities are declared `synchronize: false`: their tables, indexes, foreign keys and checks
+ * belong to the hand-written migrations, so `migration:generate` never proposes to drop them.
  * Times are bigint microseconds since the epoch: exact, unlike a JS Date.
  */
 export abstract class SyncedRowEntity {

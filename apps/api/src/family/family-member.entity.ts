@@ -2,7 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type FamilyRole = 'owner' | 'member';
 
-@Entity({ name: 'family_members' })
+@Entity({ name: 'family_members', synchronize: false })
 export class FamilyMemberEntity {
   @PrimaryColumn({ name: 'family_id', type: 'uuid' })
   familyId: string;

@@ -1,5 +1,5 @@
 import { Entity } from 'typeorm';
 import { SyncedRowEntity } from '@app/sync-contract';
 
-@Entity({ name: 'points_ledger' })
+@Entity({ name: 'points_ledger', synchronize: false })
 export class PointsLedgerEntity extends SyncedRowEntity {}

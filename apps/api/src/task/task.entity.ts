@@ -1,5 +1,5 @@
 import { Entity } from 'typeorm';
 import { SyncedRowEntity } from '@app/sync-contract';
 
-@Entity({ name: 'tasks' })
+@Entity({ name: 'tasks', synchronize: false })
 export class TaskEntity extends SyncedRowEntity {}

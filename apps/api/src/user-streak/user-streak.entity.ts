@@ -1,5 +1,5 @@
 import { Entity } from 'typeorm';
 import { SyncedRowEntity } from '@app/sync-contract';
 
-@Entity({ name: 'user_streaks' })
+@Entity({ name: 'user_streaks', synchronize: false })
 export class UserStreakEntity extends SyncedRowEntity {}
