@@ -7,3 +7,4 @@ export * from './sync-entity.decorator';
 export * from './synced-row.entity';
 export * from './synced-table.migration';
 export * from './sync-batch-hook';
+export * from './rules/is-sync-date.decorator';

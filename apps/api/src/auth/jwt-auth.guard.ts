@@ -19,7 +19,9 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     if (err instanceof UnauthorizedException) throw err;
     if (err || !user) {
       const reason = info instanceof Error ? info.message : err instanceof Error ? err.message : 'missing bearer token';
-      throw new UnauthorizedException(reason === 'No auth token' ? 'missing bearer token' : reason);
+      // jsonwebtoken names the expected issuer/audience ("... expected: x"): not for callers.
+      const safe = reason === 'No auth token' ? 'missing bearer token' : reason.replace(/\. expected: .*$/s, '');
+      throw new UnauthorizedException(safe);
     }
     return user;
   }

@@ -10,6 +10,7 @@ import { keySourceOf, strategyOptions } from './jwt-verification';
 interface JwtClaims {
   sub?: unknown;
   familyId?: unknown;
+  exp?: unknown;
 }
 
 @Injectable()
@@ -31,6 +32,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 128) {
       throw new UnauthorizedException('token has no valid sub claim');
     }
+    // A token without expiry would be valid forever once leaked.
+    if (typeof claims.exp !== 'number') throw new UnauthorizedException('token has no exp claim');
     if (claims.familyId !== undefined && (typeof claims.familyId !== 'string' || claims.familyId.length === 0)) {
       throw new UnauthorizedException('token familyId claim must be a non-empty string');
     }

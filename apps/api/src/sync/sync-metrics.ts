@@ -26,7 +26,7 @@ export class SyncMetrics {
     () =>
       new Counter({
         name: 'sync_changes_total',
-        help: 'Client changes by entity type and outcome (applied, merged, conflict, error, replayed)',
+        help: 'Client changes by entity type and outcome (applied, merged, conflict, error; a retry counts its original outcome)',
         labelNames: ['entity_type', 'outcome'],
       }),
   );

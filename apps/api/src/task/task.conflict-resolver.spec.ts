@@ -240,6 +240,12 @@ describe('TaskConflictResolver', () => {
         reason: 'Done wins',
         rejectedFields: ['status', 'title'],
       })],
+      ['reopen + a newer completedAt: null -> the completion time stays with the done status', { status: 'open', completedAt: null }, t(50), () => ({
+        kind: 'conflict',
+        resolution: 'done_wins',
+        reason: 'Done wins',
+        rejectedFields: ['status', 'completedAt'],
+      })],
       ['reopen + an equal title -> merge (the title counts as won)', { status: 'open', title: 'Server title' }, t(5), (cur) => ({
         kind: 'merge',
         next: nextOf(cur, {}, {}),
@@ -455,6 +461,7 @@ describe('TaskConflictResolver', () => {
       ['nullable fields cleared', { desc: null, due: null, completedAt: null }],
       ['points 0', { points: 0 }],
       ['an empty assignee list', { assignees: [] }],
+      ['a date-only completedAt', { completedAt: '2025-11-11' }],
     ])('update: %s', (_name, data) => {
       expect(resolver.validate('update', data)).toEqual({ ok: true, data });
     });
@@ -483,6 +490,10 @@ describe('TaskConflictResolver', () => {
       ['a numeric assignee', 'update', { assignees: ['u1', 2] }, 'assignees'],
       ['an empty assignee id', 'update', { assignees: [''] }, 'assignees'],
       ['a due that is not ISO', 'update', { due: 'tomorrow' }, 'due'],
+      ['a basic-format date (no separators)', 'update', { completedAt: '20251111' }, 'completedAt'],
+      ['a week date', 'update', { completedAt: '2025-W46-2' }, 'completedAt'],
+      ['a date-time without zone (no instant)', 'update', { completedAt: '2025-11-11T14:30:00' }, 'completedAt'],
+      ['an impossible calendar date', 'update', { due: '2025-02-30' }, 'due'],
       ['a numeric due', 'update', { due: 1700000000 }, 'due'],
       ['a completedAt that is not ISO', 'update', { completedAt: '11/11/2025' }, 'completedAt'],
       ['an unknown field', 'update', { priority: 'high' }, 'priority'],

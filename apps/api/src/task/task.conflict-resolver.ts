@@ -47,20 +47,18 @@ export class TaskConflictResolver implements ConflictResolver {
 }
 
 function resolveStale(current: EntityState, change: SyncChange): Decision {
+  const patch = change.data!;
   const serverDone = current.data?.status === 'done';
-  const clientDone = change.data!.status === 'done';
-  const completes = clientDone && !serverDone;
-  let statusLostToDone = false;
-  const merge = mergeFields(current, change.data!, change.clientUs, (field, value) => {
-    if (field === 'status') {
+  const completes = patch.status === 'done' && !serverDone;
+  // A stale change cannot move a done task back: its status loses, and so does the
+  // completedAt it sends with it (a done task keeps its completion time).
+  const reopens = serverDone && patch.status !== undefined && patch.status !== 'done';
+  const merge = mergeFields(current, patch, change.clientUs, (field) => {
+    if (field === 'status' || field === 'completedAt') {
       if (completes) return true;
-      if (serverDone && value !== 'done') {
-        statusLostToDone = true;
-        return false;
-      }
+      if (reopens) return false;
     }
-    if (field === 'completedAt' && completes) return true;
     return undefined;
   });
-  return mergeDecision(merge, statusLostToDone ? 'Done wins' : 'Version mismatch', statusLostToDone ? 'done_wins' : 'server_wins');
+  return mergeDecision(merge, reopens ? 'Done wins' : 'Version mismatch', reopens ? 'done_wins' : 'server_wins');
 }

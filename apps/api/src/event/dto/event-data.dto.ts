@@ -1,4 +1,5 @@
-import { ArrayMaxSize, IsArray, IsISO8601, IsOptional, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsOptional, IsString, Length, MaxLength, ValidateIf } from 'class-validator';
+import { IsSyncDate } from '@app/sync-contract';
 
 /**
  * The fields a create and a patch validate alike. `title` and `start` are declared by each
@@ -12,7 +13,7 @@ abstract class EventFieldsDto {
   description?: string | null;
 
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsSyncDate()
   end?: string | null;
 
   @ValidateIf((o) => o.attendees !== undefined)
@@ -31,7 +32,7 @@ export class PatchEventDto extends EventFieldsDto {
   title?: string;
 
   @ValidateIf((o) => o.start !== undefined)
-  @IsISO8601({ strict: true })
+  @IsSyncDate()
   start?: string;
 }
 
@@ -41,7 +42,7 @@ export class CreateEventDto extends EventFieldsDto {
   @Length(1, 500)
   title: string;
 
-  @IsISO8601({ strict: true })
+  @IsSyncDate()
   start: string;
 }
 

@@ -1,4 +1,5 @@
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsSyncDate } from '@app/sync-contract';
 
 export const TASK_STATUSES = ['open', 'in_progress', 'done'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -26,7 +27,7 @@ abstract class TaskFieldsDto {
   assignees?: string[];
 
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsSyncDate()
   due?: string | null;
 
   @ValidateIf((o) => o.points !== undefined)
@@ -36,7 +37,7 @@ abstract class TaskFieldsDto {
   points?: number;
 
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsSyncDate()
   completedAt?: string | null;
 }
 
