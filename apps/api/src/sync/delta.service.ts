@@ -161,11 +161,11 @@ export class DeltaService {
    */
   private async pullOnly(caller: FamilyScope, deviceId: string, since: number | null, limit: number): Promise<DeltaResponseDto> {
     const [pulled] = await Promise.all([
-      this.inTransaction(async (qr) => {
+      this.inTransaction(async (qr, tx) => {
         const clock = await this.repo.beginAndReadFamilyClock(qr, caller.familyId, caller.userId);
         if (!clock) throw new FamilyException(FamilyErrorCode.NotMember);
         const empty: BatchResult = { outcomes: [], failed: false, workings: new Map(), positionUs: clock.lastUs };
-        return { clock, ...(await this.respond(qr, caller.familyId, deviceId, clock, since, limit, empty)) };
+        return { clock, ...(await this.respondAndCommit(qr, tx, caller.familyId, deviceId, clock, since, limit, empty)) };
       }),
       this.repo.touchDevice(this.dataSource, caller.familyId, deviceId, caller.userId),
     ]);
@@ -184,7 +184,7 @@ export class DeltaService {
     limit: number,
   ): Promise<DeltaResponseDto> {
     const atomic = request.atomic === true;
-    const result = await this.inTransaction(async (qr) => {
+    const result = await this.inTransaction(async (qr, tx) => {
       // Every change of a family is applied under this lock, held until commit. Commit
       // positions (changed_us) are taken under it too, as max(now, last + 1µs): so positions
       // are strictly increasing in commit order, and a reader that sees the family's
@@ -196,12 +196,16 @@ export class DeltaService {
       if (!clock) throw new FamilyException(FamilyErrorCode.NotMember);
       const batch = await this.applyBatch(qr, caller, request.device_id, changes, clientUs, since, clock, atomic);
       if (atomic && batch.failed) return { rolledBack: true as const, batch };
-      const { response, cursorUs } = await this.respond(qr, caller.familyId, request.device_id, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
-      if (cursorUs !== undefined) await this.repo.setResyncCursor(qr, caller.familyId, request.device_id, cursorUs, clock.horizonUs);
-      return { rolledBack: false as const, response };
+      const pulled = await this.respondAndCommit(qr, tx, caller.familyId, request.device_id, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
+      return { rolledBack: false as const, clock, ...pulled };
     }, (value) => value.rolledBack);
 
-    if (!result.rolledBack) return result.response;
+    if (!result.rolledBack) {
+      if (result.cursorUs !== undefined) {
+        await this.repo.setResyncCursor(this.dataSource, caller.familyId, request.device_id, result.cursorUs, result.clock.horizonUs);
+      }
+      return result.response;
+    }
     // atomic: nothing of the batch is stored; only the offending changes are reported, with
     // the server state as it is (the state before the batch).
     const { workings, outcomes } = result.batch;
@@ -462,8 +466,10 @@ export class DeltaService {
     return { applied: basedOnCurrent ? applied : { ...applied, data: finalData } };
   }
 
-  private async respond(
+  /** The pull, sent with COMMIT: the transaction (and the family lock) ends with it. */
+  private async respondAndCommit(
     qr: QueryRunner,
+    tx: { committed: boolean },
     familyId: string,
     deviceId: string,
     clock: FamilyClock,
@@ -483,7 +489,8 @@ export class DeltaService {
       if (w.changedByOthers || w.notFullyApplied || w.lastIndex < 0) continue;
       excluded.set(w.type, [...(excluded.get(w.type) ?? []), w.id]);
     }
-    const rows = await this.repo.pull(qr, {
+    tx.committed = true;
+    const rows = await this.repo.pullAndCommit(qr, {
       familyId,
       sinceUs: effectiveSince,
       limit,
@@ -532,17 +539,21 @@ export class DeltaService {
    * travels with that statement (`beginAndLockFamily`, `beginAndReadFamilyClock`), one round
    * trip less than TypeORM's startTransaction. Rolled back on any error, and rethrown.
    */
-  private async inTransaction<T>(work: (qr: QueryRunner) => Promise<T>, rollbackWhen: (value: T) => boolean = () => false): Promise<T> {
+  private async inTransaction<T>(
+    work: (qr: QueryRunner, tx: { committed: boolean }) => Promise<T>,
+    rollbackWhen: (value: T) => boolean = () => false,
+  ): Promise<T> {
     const qr = this.dataSource.createQueryRunner();
-    let open = true;
+    // `committed`: the work's last statement carried COMMIT (respondAndCommit).
+    const tx = { committed: false };
     try {
-      const value = await work(qr);
-      open = false;
-      await qr.query(rollbackWhen(value) ? 'ROLLBACK' : 'COMMIT');
+      const value = await work(qr, tx);
+      if (!tx.committed) await qr.query(rollbackWhen(value) ? 'ROLLBACK' : 'COMMIT');
+      tx.committed = true;
       return value;
     } catch (error) {
-      // Also when the first statement failed: ROLLBACK outside a transaction only warns.
-      if (open) await qr.query('ROLLBACK').catch(() => undefined);
+      // Also when the first statement or the COMMIT failed: ROLLBACK outside a transaction only warns.
+      await qr.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       await qr.release();
