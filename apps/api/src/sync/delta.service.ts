@@ -12,7 +12,6 @@ import {
   NextState,
   sameValue,
   StateTransition,
-  SyncBatchContext,
   SyncChange,
   SyncChangeErrorCode,
 } from '@app/sync-contract';
@@ -26,6 +25,8 @@ import { SyncMetrics } from './sync-metrics';
 import { SyncRegistry } from './sync-registry.service';
 import { FamilyClock, PulledRow, StoredRow, SyncRepository } from './sync.repository';
 import { isoToMicros, microsToIso } from './sync-time';
+import { PositionAllocator } from './position-allocator';
+import { createBatchContext } from './sync-batch-context';
 
 const DEFAULT_LIMIT = 1000;
 
@@ -65,25 +66,6 @@ interface BatchResult {
 }
 
 const workingKey = (type: string, id: string) => `${type}\u0000${id}`;
-
-/** Hands out the batch's commit positions: strictly after the family's last one and not before now. */
-class PositionAllocator {
-  private nextUs: number;
-  private readonly startUs: number;
-
-  constructor(private readonly clock: FamilyClock) {
-    this.nextUs = this.startUs = Math.max(clock.nowUs, clock.lastUs + 1);
-  }
-
-  next(): number {
-    return this.nextUs++;
-  }
-
-  /** The family's position after the batch (unchanged when nothing was written). */
-  last(): number {
-    return this.nextUs === this.startUs ? this.clock.lastUs : this.nextUs - 1;
-  }
-}
 
 /**
  * POST /sync/delta: applies a batch of client changes in one transaction and answers with
@@ -285,7 +267,9 @@ export class DeltaService {
       receipts: evaluated.flatMap((e, i) => (e.kind === 'replay' ? [] : [{ key: e.key, outcome: outcomes[i] }])),
     });
     for (const hook of this.registry.hooks()) {
-      await hook.afterBatch(this.hookContext(qr, caller, clock, transitions, positions));
+      await hook.afterBatch(
+        createBatchContext({ qr, repo: this.repo, registry: this.registry, caller, clock, maxSkewUs: this.maxSkewUs, transitions, positions }),
+      );
     }
     const lastPosition = positions.last();
     if (lastPosition > clientPosition) await this.repo.setFamilyPosition(qr, caller.familyId, lastPosition);
@@ -294,53 +278,6 @@ export class DeltaService {
       failed,
       workings,
       positionUs: lastPosition,
-    };
-  }
-
-  private hookContext(
-    qr: QueryRunner,
-    caller: FamilyScope,
-    clock: FamilyClock,
-    transitions: StateTransition[],
-    positions: PositionAllocator,
-  ): SyncBatchContext {
-    const resolverOf = (type: string) => {
-      const resolver = this.registry.find(type);
-      if (!resolver) throw new Error(`no entity type "${type}" is registered`);
-      return resolver;
-    };
-    return {
-      familyId: caller.familyId,
-      userId: caller.userId,
-      nowUs: clock.nowUs,
-      clampUs: (us) => clampClientTime(us, clock.nowUs, this.maxSkewUs),
-      transitions,
-      query: (sql, params) => qr.query(sql, params),
-      load: async (type, ids) => (ids.length === 0 ? new Map() : this.repo.loadRows(qr, resolverOf(type).table, caller.familyId, ids)),
-      write: async (type, states) => {
-        const table = resolverOf(type).table;
-        const current = states.length === 0 ? new Map<string, StoredRow>() : await this.repo.loadRows(qr, table, caller.familyId, states.map((s) => s.id));
-        const rows: StoredRow[] = [];
-        for (const { id, data } of states) {
-          const row = current.get(id);
-          if (row && !row.deleted && sameValue(row.data, data)) continue;
-          const changedUs = positions.next();
-          const fieldClocks = { ...row?.fieldClocks };
-          for (const [field, value] of Object.entries(data)) if (!sameValue(row?.data?.[field], value)) fieldClocks[field] = clock.nowUs;
-          rows.push({
-            id,
-            version: (row?.version ?? 0) + 1,
-            data,
-            fieldClocks,
-            deleted: false,
-            clientUs: clock.nowUs,
-            createdUs: row && !row.deleted ? row.createdUs : changedUs,
-            changedUs,
-            deletedUs: null,
-          });
-        }
-        if (rows.length > 0) await this.repo.writeRows(qr, table, caller.familyId, rows);
-      },
     };
   }
 
@@ -560,20 +497,10 @@ export class DeltaService {
     }
   }
 
+  /** Metrics and the one log line of a sync (counts only: no token, no entity data). */
   private observe(caller: FamilyScope, request: DeltaRequest, changes: SyncChangeInput[], response: DeltaResponseDto, started: bigint): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.metrics.batchSize.observe(changes.length);
-    this.metrics.serverChanges.inc(response.server_changes.length);
-    const typeLabel = (type: string) => (this.registry.find(type) ? type : 'unknown');
-    for (const c of response.conflicts) this.metrics.conflicts.inc({ entity_type: typeLabel(c.entity_type), resolution: c.resolution });
-    const merged = new Set(response.conflicts.filter((c) => c.resolution === 'merged').map((c) => `${c.entity_type}\u0000${c.entity_id}`));
-    for (const a of response.applied) {
-      this.metrics.changes.inc({ entity_type: typeLabel(a.entity_type), outcome: merged.has(`${a.entity_type}\u0000${a.entity_id}`) ? 'merged' : 'applied' });
-    }
-    for (const c of response.conflicts.filter((c) => c.resolution !== 'merged')) {
-      this.metrics.changes.inc({ entity_type: typeLabel(c.entity_type), outcome: 'conflict' });
-    }
-    for (const e of response.errors) this.metrics.changes.inc({ entity_type: typeLabel(e.entity_type), outcome: 'error' });
+    this.metrics.recordSync(changes.length, response, (type) => (this.registry.find(type) ? type : 'unknown'));
     this.logger.info(
       {
         userId: caller.userId,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, register } from 'prom-client';
+import type { DeltaResponseDto } from './dto/delta-response.dto';
 
 function metric<T>(name: string, create: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? create();
@@ -44,4 +45,21 @@ export class SyncMetrics {
     'sync_server_changes_total',
     () => new Counter({ name: 'sync_server_changes_total', help: 'Entities sent to clients in server_changes' }),
   );
+
+  /** Counts one sync's changes by outcome; `typeLabel` maps unknown client types to one label (bounded cardinality). */
+  recordSync(batchSize: number, response: DeltaResponseDto, typeLabel: (entityType: string) => string): void {
+    this.batchSize.observe(batchSize);
+    this.serverChanges.inc(response.server_changes.length);
+    const merged = new Set<string>();
+    for (const c of response.conflicts) {
+      this.conflicts.inc({ entity_type: typeLabel(c.entity_type), resolution: c.resolution });
+      if (c.resolution === 'merged') merged.add(`${c.entity_type}\u0000${c.entity_id}`);
+      else this.changes.inc({ entity_type: typeLabel(c.entity_type), outcome: 'conflict' });
+    }
+    for (const a of response.applied) {
+      const outcome = merged.has(`${a.entity_type}\u0000${a.entity_id}`) ? 'merged' : 'applied';
+      this.changes.inc({ entity_type: typeLabel(a.entity_type), outcome });
+    }
+    for (const e of response.errors) this.changes.inc({ entity_type: typeLabel(e.entity_type), outcome: 'error' });
+  }
 }
