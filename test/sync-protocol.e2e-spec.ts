@@ -592,6 +592,13 @@ describe('sync protocol (POST /sync/delta)', () => {
       expect(removed.status).toBe(403);
       expect(removed.body).toMatchObject({ statusCode: 403, error: 'not_a_member' });
       expect(await countRows('tasks', f.familyId)).toBe(1);
+      // The pull-only path checks membership in its snapshot's first statement, and the
+      // device update beside it writes nothing for a non-member.
+      const removedPull = await delta(t, pete, { device_id: 'pete-tablet' });
+      expect(removedPull.status).toBe(403);
+      expect(removedPull.body).toMatchObject({ statusCode: 403, error: 'not_a_member' });
+      const devices = await t.app.get(DataSource).query('SELECT device_id FROM sync_devices WHERE family_id = $1 ORDER BY device_id', [f.familyId]);
+      expect(devices).toEqual([{ device_id: 'pete' }]);
 
       const noFamily = await delta(t, mintToken({ sub: 'olga' }), { device_id: 'x' });
       expect(noFamily.status).toBe(403);
