@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { bearer, mintToken } from '@app/testing';
 import { SyncMaintenanceService } from '../apps/api/src/sync/sync-maintenance.service';
 import { startTestApp, TestApp } from './support/test-app';
-import { change, ChangeInput, createFamily, delta, FamilyFixture } from './support/sync-fixtures';
+import { change, ChangeInput, createFamily, delta, FamilyFixture, MICRO_ISO, syncOk } from './support/sync-fixtures';
 import type { ServerChangeDto as ServerChange, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
@@ -12,7 +12,6 @@ import type { ServerChangeDto as ServerChange, AppliedDto as Applied, DeltaRespo
  * pagination, the tombstone horizon and family isolation.
  */
 
-const MICRO_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const TASK_DEFAULTS = { desc: null, status: 'open', assignees: [], due: null, points: 0, completedAt: null };
 const EVENT_DEFAULTS = { description: null, end: null, attendees: [] };
 
@@ -23,18 +22,7 @@ describe('sync protocol (POST /sync/delta)', () => {
   });
   afterAll(() => t?.close());
 
-  /** POST /sync/delta, asserting HTTP 200 and the invariants every response keeps. */
-  async function sync(token: string, body: Record<string, unknown>): Promise<DeltaBody> {
-    const res = await delta(t, token, body);
-    if (res.status !== 200) throw new Error(`expected 200, got ${res.status}: ${JSON.stringify(res.body)}`);
-    const b = res.body as DeltaBody;
-    expect(b.success).toBe(b.conflicts.length === 0 && b.errors.length === 0);
-    expect(b.error_count).toBe(b.errors.length);
-    expect(b.applied_count).toBe(b.applied.length);
-    expect(b.last_sync_at).toMatch(MICRO_ISO);
-    expect(typeof b.resync_required).toBe('boolean');
-    return b;
-  }
+  const sync = (token: string, body: Record<string, unknown>) => syncOk(t, token, body);
 
   /** Every page a device pulls from `since`, until has_more is false (at most `maxPages`). */
   async function pages(token: string, device: string, since: string | null, limit?: number, maxPages = 20): Promise<DeltaBody[]> {

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
-import { change, ChangeInput, createFamily, delta, FamilyFixture } from './support/sync-fixtures';
+import { change, ChangeInput, createFamily, delta, FamilyFixture, syncOk } from './support/sync-fixtures';
 import type { ServerChangeDto as ServerChange, ConflictDto as Conflict, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
@@ -21,16 +21,7 @@ describe('sync rules (POST /sync/delta)', () => {
   });
   afterAll(() => t?.close());
 
-  /** POST /sync/delta, asserting HTTP 200 and the invariants every response keeps. */
-  async function sync(token: string, body: Record<string, unknown>): Promise<DeltaBody> {
-    const res = await delta(t, token, body);
-    if (res.status !== 200) throw new Error(`expected 200, got ${res.status}: ${JSON.stringify(res.body)}`);
-    const b = res.body as DeltaBody;
-    expect(b.success).toBe(b.conflicts.length === 0 && b.errors.length === 0);
-    expect(b.error_count).toBe(b.errors.length);
-    expect(b.applied_count).toBe(b.applied.length);
-    return b;
-  }
+  const sync = (token: string, body: Record<string, unknown>) => syncOk(t, token, body);
 
   /** Everything a device pulls from `since` (paging until has_more is false). */
   async function pull(token: string, device: string, since: string | null = null): Promise<{ changes: ServerChange[]; last_sync_at: string }> {

@@ -12,10 +12,9 @@
  */
 import 'reflect-metadata';
 import os from 'node:os';
-import { DataSource } from 'typeorm';
 import { mintToken } from '@app/testing';
 import { appSchema } from '../../apps/api/src/app.schema';
-import { databaseUrl, E2E_ADMIN_URL, E2E_DB_PREFIX, E2E_TEMPLATE_DB, withClient } from '../../libs/testing/src/test-database';
+import { createMigratedTemplate, E2E_ADMIN_URL, E2E_DB_PREFIX, E2E_TEMPLATE_DB, withClient } from '../../libs/testing/src/test-database';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const BATCH = 500;
@@ -93,20 +92,7 @@ async function main(): Promise<void> {
   const adminUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
   // Named like the e2e databases of this process: a parallel test run's global setup keeps them while we live.
   const template = `${E2E_DB_PREFIX}${process.pid}_tmpl`;
-  await withClient(adminUrl, async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
-    await c.query(`CREATE DATABASE "${template}"`);
-  });
-  const migrator = new DataSource({
-    type: 'postgres',
-    url: databaseUrl(adminUrl, template),
-    entities: appSchema.entities,
-    migrations: appSchema.migrations,
-    migrationsTableName: 'migrations',
-  });
-  await migrator.initialize();
-  await migrator.runMigrations({ transaction: 'each' });
-  await migrator.destroy();
+  await createMigratedTemplate(adminUrl, template, appSchema);
   process.env[E2E_ADMIN_URL] = adminUrl;
   process.env[E2E_TEMPLATE_DB] = template;
 

@@ -2,10 +2,9 @@
 import 'tsconfig-paths/register';
 import 'reflect-metadata';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
 import { appSchema } from '../../apps/api/src/app.schema';
 import { startEmbeddedPostgres } from '../../libs/database/src/embedded-postgres';
-import { databaseUrl, E2E_ADMIN_URL, E2E_DB_PREFIX, E2E_TEMPLATE_DB, withClient } from '../../libs/testing/src/test-database';
+import { createMigratedTemplate, E2E_ADMIN_URL, E2E_DB_PREFIX, E2E_TEMPLATE_DB, withClient } from '../../libs/testing/src/test-database';
 
 /**
  * Once per `npm test`: find a PostgreSQL (TEST_DATABASE_URL, DATABASE_URL, else an embedded
@@ -33,19 +32,8 @@ export default async function globalSetup(): Promise<void> {
       if (owner && isAlive(owner)) continue;
       await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
     }
-    await client.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
-    await client.query(`CREATE DATABASE "${template}"`);
   });
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url: databaseUrl(adminUrl, template),
-    entities: appSchema.entities,
-    migrations: appSchema.migrations,
-    migrationsTableName: 'migrations',
-  });
-  await dataSource.initialize();
-  await dataSource.runMigrations({ transaction: 'each' });
-  await dataSource.destroy();
+  await createMigratedTemplate(adminUrl, template, appSchema);
   process.env[E2E_ADMIN_URL] = adminUrl;
   process.env[E2E_TEMPLATE_DB] = template;
 }

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { bearer, mintToken } from '@app/testing';
+import type { DeltaResponseDto } from '../../apps/api/src/sync/dto/delta-response.dto';
 import { TestApp } from './test-app';
 
 export interface FamilyFixture {
@@ -45,4 +46,20 @@ export const change = (c: ChangeInput) => ({
 /** POST /sync/delta; returns the supertest response (status not asserted). */
 export function delta(t: TestApp, token: string, body: Record<string, unknown>) {
   return request(t.server).post('/sync/delta').set(bearer(token)).send({ device_id: 'device-1', ...body });
+}
+
+/** A protocol timestamp: UTC with exactly six fraction digits. */
+export const MICRO_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** POST /sync/delta, asserting HTTP 200 and the invariants every response keeps. */
+export async function syncOk(t: TestApp, token: string, body: Record<string, unknown>): Promise<DeltaResponseDto> {
+  const res = await delta(t, token, body);
+  if (res.status !== 200) throw new Error(`expected 200, got ${res.status}: ${JSON.stringify(res.body)}`);
+  const b = res.body as DeltaResponseDto;
+  expect(b.success).toBe(b.conflicts.length === 0 && b.errors.length === 0);
+  expect(b.error_count).toBe(b.errors.length);
+  expect(b.applied_count).toBe(b.applied.length);
+  expect(b.last_sync_at).toMatch(MICRO_ISO);
+  expect(typeof b.resync_required).toBe('boolean');
+  return b;
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import type { SchemaDefinition } from '@app/database';
 
 /** Set by the e2e global setup: the server's admin URL and the migrated template database. */
 export const E2E_ADMIN_URL = 'E2E_ADMIN_URL';
@@ -50,4 +52,25 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
   };
+}
+
+/** (Re)creates `template` on the server and runs every migration of `schema` in it. */
+export async function createMigratedTemplate(adminUrl: string, template: string, schema: SchemaDefinition): Promise<void> {
+  await withClient(adminUrl, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${template}"`);
+  });
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: databaseUrl(adminUrl, template),
+    entities: schema.entities,
+    migrations: schema.migrations,
+    migrationsTableName: 'migrations',
+  });
+  await dataSource.initialize();
+  try {
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await dataSource.destroy();
+  }
 }
