@@ -20,7 +20,8 @@ export default async function globalSetup(): Promise<void> {
       database: 'postgres',
       fast: true,
     });
-    (globalThis as { embeddedPostgres?: typeof server }).embeddedPostgres = server;
+    // A server another run started (and still uses) is left for that run to stop.
+    if (!server.reused) (globalThis as { embeddedPostgres?: typeof server }).embeddedPostgres = server;
     adminUrl = server.url;
   }
   const template = `${E2E_DB_PREFIX}${process.pid}_tmpl`;
