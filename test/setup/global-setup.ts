@@ -20,8 +20,7 @@ export default async function globalSetup(): Promise<void> {
       database: 'postgres',
       fast: true,
     });
-    // A server another run started (and still uses) is left for that run to stop.
-    if (!server.reused) (globalThis as { embeddedPostgres?: typeof server }).embeddedPostgres = server;
+    (globalThis as { embeddedPostgres?: typeof server }).embeddedPostgres = server;
     adminUrl = server.url;
   }
   const template = `${E2E_DB_PREFIX}${process.pid}_tmpl`;
