@@ -31,6 +31,8 @@ export interface SyncConfig {
   receiptDays: number;
   /** Sync requests per user and minute; 0 disables the limit. */
   rateLimitPerMinute: number;
+  /** Shared counters for the rate limit (every instance counts together); absent: in memory, per instance. */
+  rateLimitRedisUrl?: string;
 }
 
 export interface AppConfig {

@@ -140,4 +140,9 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(0)
   SYNC_RATE_LIMIT = 600;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL' })
+  RATE_LIMIT_REDIS_URL?: string;
 }

@@ -104,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       tombstoneDays: vars.SYNC_TOMBSTONE_DAYS,
       receiptDays: vars.SYNC_RECEIPT_DAYS,
       rateLimitPerMinute: vars.SYNC_RATE_LIMIT,
+      rateLimitRedisUrl: vars.RATE_LIMIT_REDIS_URL,
     },
   };
 }

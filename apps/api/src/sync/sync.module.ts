@@ -4,6 +4,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { AppConfig } from '@app/config';
 import { FamilyModule } from '../family/family.module';
+import { RateLimitModule } from './rate-limit.module';
+import { RateLimitStorage } from './rate-limit.storage';
 import { DeltaService } from './delta.service';
 import { SyncController } from './sync.controller';
 import { SyncMaintenanceService } from './sync-maintenance.service';
@@ -18,10 +20,11 @@ import { UserThrottlerGuard } from './user-throttler.guard';
     DiscoveryModule,
     FamilyModule,
     ThrottlerModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) => {
+      imports: [RateLimitModule],
+      inject: [ConfigService, RateLimitStorage],
+      useFactory: (config: ConfigService<AppConfig, true>, storage: RateLimitStorage) => {
         const limit = config.get('sync', { infer: true }).rateLimitPerMinute;
-        return { throttlers: [{ ttl: 60_000, limit: limit || 1, skipIf: () => limit === 0 }] };
+        return { throttlers: [{ ttl: 60_000, limit: limit || 1, skipIf: () => limit === 0 }], storage };
       },
     }),
   ],
