@@ -14,6 +14,7 @@ import {
   StateTransition,
   SyncChange,
   SyncChangeErrorCode,
+  ValidationResult,
 } from '@app/sync-contract';
 import { FamilyScope } from '../family/family-caller';
 import { FamilyErrorCode, FamilyException } from '../family/family.exception';
@@ -29,6 +30,17 @@ import { PositionAllocator } from './position-allocator';
 import { createBatchContext } from './sync-batch-context';
 
 const DEFAULT_LIMIT = 1000;
+
+/** A change as far as it can be known before the family lock. */
+interface PreparedChange {
+  change: SyncChangeInput;
+  key: string;
+  /** client_timestamp in µs, not yet clamped (the clamp uses the clock read under the lock). */
+  clientUs: number;
+  resolver?: ConflictResolver;
+  /** The validated data of a create or update (undefined for a delete or an unknown type). */
+  valid?: ValidationResult;
+}
 
 /** One entity touched by the batch: as loaded, and as the changes so far left it. */
 interface Working {
@@ -94,21 +106,25 @@ export class DeltaService {
   async sync(caller: FamilyScope, request: DeltaRequest): Promise<DeltaResponseDto> {
     const started = process.hrtime.bigint();
     const changes = request.changes ?? [];
-    const clientUs = this.checkEnvelope(changes);
+    const prepared = this.prepare(changes, request.device_id);
     const since = this.parseWatermark(request.last_sync_at);
     const limit = request.limit ?? DEFAULT_LIMIT;
 
     const response =
       changes.length === 0
         ? await this.pullOnly(caller, request.device_id, since, limit)
-        : await this.push(caller, request, changes, clientUs, since, limit);
+        : await this.push(caller, request, prepared, since, limit);
 
     this.observe(caller, request, changes, response, started);
     return response;
   }
 
-  /** Rules of the envelope that need the registry or a parse: 400, nothing applied. */
-  private checkEnvelope(changes: SyncChangeInput[]): number[] {
+  /**
+   * Everything about the changes that needs no lock, done before taking it: the envelope
+   * rules that need the registry or a parse (400, nothing applied), the retry key and the
+   * validation of each change's data (its per-change error, if any, is reported later).
+   */
+  private prepare(changes: SyncChangeInput[], deviceId: string): PreparedChange[] {
     if (changes.length > this.maxBatch) {
       throw new SyncException(SyncErrorCode.BatchTooLarge, `changes: at most ${this.maxBatch} changes per request (got ${changes.length})`, {
         max: this.maxBatch,
@@ -126,7 +142,8 @@ export class DeltaService {
       if (us === undefined) {
         throw new SyncException(SyncErrorCode.BadClientTimestamp, `changes.${i}.client_timestamp is not a valid date-time`);
       }
-      return us;
+      const valid = resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined;
+      return { change, key: changeKey(deviceId, change), clientUs: us, resolver, valid };
     });
   }
 
@@ -160,8 +177,7 @@ export class DeltaService {
   private async push(
     caller: FamilyScope,
     request: DeltaRequest,
-    changes: SyncChangeInput[],
-    clientUs: number[],
+    prepared: PreparedChange[],
     since: number | null,
     limit: number,
   ): Promise<DeltaResponseDto> {
@@ -176,7 +192,7 @@ export class DeltaService {
       // the device clocks say. Other families have their own lock row and never wait.
       const clock = await this.repo.beginAndLockFamily(qr, caller.familyId, caller.userId);
       if (!clock) throw new FamilyException(FamilyErrorCode.NotMember);
-      const batch = await this.applyBatch(qr, caller, request.device_id, changes, clientUs, since, clock, atomic);
+      const batch = await this.applyBatch(qr, caller, request.device_id, prepared, since, clock, atomic);
       if (atomic && batch.failed) return { rolledBack: true as const, batch };
       const pulled = await this.respondAndCommit(qr, tx, caller.familyId, request.device_id, { ...clock, lastUs: batch.positionUs }, since, limit, batch);
       return { rolledBack: false as const, clock, ...pulled };
@@ -206,13 +222,13 @@ export class DeltaService {
     qr: QueryRunner,
     caller: FamilyScope,
     deviceId: string,
-    changes: SyncChangeInput[],
-    clientUs: number[],
+    prepared: PreparedChange[],
     since: number | null,
     clock: FamilyClock,
     atomic: boolean,
   ): Promise<BatchResult> {
-    const keys = changes.map((c) => changeKey(deviceId, c));
+    const changes = prepared.map((p) => p.change);
+    const keys = prepared.map((p) => p.key);
     const { receipts, workings } = await this.loadBatch(qr, caller.familyId, deviceId, changes, keys, since);
 
     const evaluated: Evaluated[] = [];
@@ -225,7 +241,7 @@ export class DeltaService {
       const first = firstByKey.get(key);
       if (first !== undefined) return evaluated.push({ kind: 'replay', key, change, outcome: {}, fresh: true });
       firstByKey.set(key, index);
-      evaluated.push(this.evaluate(change, index, key, clientUs[index], clock, workings, transitions));
+      evaluated.push(this.evaluate(prepared[index], index, clock, workings, transitions));
     });
 
     const outcomes = evaluated.map((e) => (e.kind === 'replay' ? e.outcome : this.toOutcome(e)));
@@ -325,22 +341,18 @@ export class DeltaService {
   }
 
   private evaluate(
-    change: SyncChangeInput,
+    { change, key, clientUs: rawClientUs, resolver, valid }: PreparedChange,
     index: number,
-    key: string,
-    rawClientUs: number,
     clock: FamilyClock,
     workings: Map<string, Working>,
     transitions: StateTransition[],
   ): Evaluated {
-    const resolver = this.registry.find(change.entity_type);
     if (!resolver) {
       return { kind: 'error', key, change, code: SyncChangeErrorCode.UnknownEntityType, message: `unknown entity_type "${change.entity_type}"` };
     }
     let data: EntityData | undefined;
     let patch: EntityData | undefined;
-    if (change.action !== 'delete') {
-      const valid = resolver.validate(change.action, change.data);
+    if (valid) {
       if (!valid.ok) return { kind: 'error', key, change, code: SyncChangeErrorCode.Validation, message: valid.message };
       data = valid.data;
       const sent = new Set(Object.keys(change.data ?? {}));
