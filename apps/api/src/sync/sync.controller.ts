@@ -9,7 +9,8 @@ import { DeltaRequestDto } from './dto/delta-request.dto';
 import { DeltaRequestValidator } from './delta-request.validator';
 import { DeltaResponseDto } from './dto/delta-response.dto';
 import { DELTA_REQUEST_EXAMPLES } from './dto/delta-examples';
-import { SyncRepository, DeviceRow } from './sync.repository';
+import { DeviceDto } from './dto/device.dto';
+import { SyncRepository } from './sync.repository';
 import { UserThrottlerGuard } from './user-throttler.guard';
 
 @ApiTags('sync')
@@ -37,7 +38,8 @@ export class SyncController {
   @Get('devices')
   @FamilyAccess({ from: 'token' })
   @ApiOperation({ summary: "The family's devices: last seen and number of syncs" })
-  devices(@FamilyCaller() caller: FamilyCaller): Promise<DeviceRow[]> {
+  @ApiOkResponse({ type: [DeviceDto] })
+  devices(@FamilyCaller() caller: FamilyCaller): Promise<DeviceDto[]> {
     return this.repo.devices(caller.familyId, this.dataSource);
   }
 }

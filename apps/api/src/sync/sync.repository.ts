@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { PoolClient, QueryResult } from 'pg';
 import { QueryRunner } from 'typeorm';
 import { EntityData, EntityState, FieldClocks } from '@app/sync-contract';
+import type { DeviceDto } from './dto/device.dto';
 
 /** A row of a synced entity table, with its positions as numbers of microseconds. */
 export interface StoredRow extends EntityState {
@@ -36,14 +37,6 @@ export interface FamilyClock {
 export interface Queryable {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   query(sql: string, params?: unknown[]): Promise<any>;
-}
-
-export interface DeviceRow {
-  device_id: string;
-  user_id: string;
-  sync_count: number;
-  first_seen_at: string;
-  last_seen_at: string;
 }
 
 export interface PullQuery {
@@ -299,7 +292,7 @@ export class SyncRepository {
     );
   }
 
-  async devices(familyId: string, qr: Queryable): Promise<DeviceRow[]> {
+  async devices(familyId: string, qr: Queryable): Promise<DeviceDto[]> {
     return qr.query(
       `SELECT device_id, user_id, sync_count::int AS sync_count,
               to_char(first_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS first_seen_at,
