@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
 import { createFamily, FamilyFixture } from './support/sync-fixtures';
 import type { ServerChangeDto as ServerChange, ConflictDto as Conflict, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
+import { LiveRow, liveTasksAndEvents } from './support/db-state';
 
 /**
  * Concurrency of POST /sync/delta (SPEC 2, 2.1, 2.4): many devices of one family writing in
@@ -67,27 +68,6 @@ type Rng = ReturnType<typeof prng>;
 const key = (type: string, id: string) => `${type}:${id}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-interface LiveRow {
-  version: number;
-  data: Record<string, unknown>;
-}
-
-/** The family's live tasks and events, read straight from the tables. */
-async function serverState(t: TestApp, familyId: string): Promise<Map<string, LiveRow>> {
-  const ds = t.app.get(DataSource);
-  const state = new Map<string, LiveRow>();
-  for (const [type, table] of [
-    ['task', 'tasks'],
-    ['event', 'events'],
-  ]) {
-    const rows: { id: string; version: number; data: Record<string, unknown> }[] = await ds.query(
-      `SELECT id, version, data FROM ${table} WHERE family_id = $1 AND deleted_us IS NULL`,
-      [familyId],
-    );
-    for (const r of rows) state.set(key(type, r.id), { version: r.version, data: r.data });
-  }
-  return state;
-}
 
 /** Commit positions of every row of the family, in commit order (for the failure report). */
 async function positions(t: TestApp, familyId: string) {
@@ -428,7 +408,7 @@ describe('sync concurrency (one family, many devices; several families)', () => 
       expect(p.received).toBe(before);
     }
 
-    const server = await serverState(t, f.familyId);
+    const server = await liveTasksAndEvents(t, f.familyId);
     // eslint-disable-next-line no-console
     console.log(
       `concurrency seed ${seed}: ${stats.requests} requests / ${stats.changes} changes in ${writeMs} ms ` +

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
 import { createFamily } from './support/sync-fixtures';
 import type { DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
+import { LiveRow, liveTasksAndEvents } from './support/db-state';
 
 /**
  * Property: devices that edit offline and sync in any order converge (SPEC 2, 2.1, 2.5).
@@ -60,10 +60,7 @@ const DEFAULTS: Record<EntityType, Record<string, unknown>> = {
 
 const key = (type: string, id: string) => `${type}:${id}`;
 
-interface Row {
-  version: number;
-  data: Record<string, unknown>;
-}
+type Row = LiveRow;
 type Replica = Map<string, Row>;
 
 const snapshot = (r: Replica) => Object.fromEntries([...r].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -191,22 +188,6 @@ async function firstSync(t: TestApp, token: string, limit: number): Promise<Repl
   return d.replica;
 }
 
-async function tableState(t: TestApp, familyId: string): Promise<Replica> {
-  const ds = t.app.get(DataSource);
-  const state: Replica = new Map();
-  for (const [type, table] of [
-    ['task', 'tasks'],
-    ['event', 'events'],
-  ]) {
-    const rows: { id: string; version: number; data: Record<string, unknown> }[] = await ds.query(
-      `SELECT id, version, data FROM ${table} WHERE family_id = $1 AND deleted_us IS NULL`,
-      [familyId],
-    );
-    for (const r of rows) state.set(key(type, r.id), { version: r.version, data: r.data });
-  }
-  return state;
-}
-
 // ---------------------------------------------------------------------------------------
 // Arbitraries
 
@@ -332,7 +313,7 @@ describe('sync convergence (property)', () => {
         for (const d of devices) await d.sync(t, limit);
 
         const fresh = await firstSync(t, f.token('bob'), limit);
-        const tables = await tableState(t, f.familyId);
+        const tables = await liveTasksAndEvents(t, f.familyId);
         const context = () => devices.flatMap((d) => d.log).join('\n');
         try {
           expect(snapshot(onlyTasksAndEvents(fresh))).toEqual(snapshot(tables));

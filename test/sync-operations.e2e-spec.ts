@@ -5,6 +5,7 @@ import request from 'supertest';
 import { bearer, mintToken } from '@app/testing';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, createFamily, delta, FamilyFixture } from './support/sync-fixtures';
+import { sqlClient } from './support/db-state';
 
 /**
  * SPEC section 3 and the HTTP envelope of POST /sync/delta: metrics, devices, rate limit,
@@ -15,12 +16,6 @@ type Body = Record<string, unknown>;
 
 let clock = Date.parse('2021-06-01T00:00:00.000Z');
 const ts = () => new Date((clock += 1000)).toISOString();
-
-async function sqlClient(t: TestApp): Promise<Client> {
-  const client = new Client({ connectionString: t.db.url, application_name: 'e2e-operations' });
-  await client.connect();
-  return client;
-}
 
 async function eventually(assertion: () => Promise<void>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -73,7 +68,7 @@ describe('sync operations (SPEC 3)', () => {
     t = await startTestApp();
     f = await createFamily(t, 'alice');
     await f.addMember('bob');
-    sql = await sqlClient(t);
+    sql = await sqlClient(t, 'e2e-operations');
   });
   afterAll(async () => {
     await sql?.end();
@@ -321,7 +316,7 @@ describe('sync rate limit (SYNC_RATE_LIMIT=3)', () => {
     t = await startTestApp({ SYNC_RATE_LIMIT: '3' });
     f = await createFamily(t, 'alice');
     await f.addMember('bob');
-    sql = await sqlClient(t);
+    sql = await sqlClient(t, 'e2e-operations');
   });
   afterAll(async () => {
     await sql?.end();
@@ -384,7 +379,7 @@ describe('one JSON log line per sync, without token or entity data (SPEC 3)', ()
     }) as typeof process.stdout.write);
     t = await startTestApp({ LOG_LEVEL: 'info', DB_STATEMENT_TIMEOUT_MS: '1000' });
     f = await createFamily(t, 'alice');
-    sql = await sqlClient(t);
+    sql = await sqlClient(t, 'e2e-operations');
   });
   afterAll(async () => {
     await sql?.end();

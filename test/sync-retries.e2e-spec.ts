@@ -4,6 +4,7 @@ import { bearer } from '@app/testing';
 import { SyncMaintenanceService } from '../apps/api/src/sync/sync-maintenance.service';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, createFamily, delta, FamilyFixture } from './support/sync-fixtures';
+import { sqlClient } from './support/db-state';
 
 /**
  * SPEC 2.4 / 2.5: retries are exactly-once, and a fault in the middle of a request's
@@ -14,12 +15,6 @@ type Row = Record<string, unknown>;
 type Body = Record<string, unknown>;
 
 /** A SQL session of the test itself (not the app's pool): verifications and fault injection. */
-async function sqlClient(t: TestApp, name: string): Promise<Client> {
-  const client = new Client({ connectionString: t.db.url, application_name: name });
-  await client.connect();
-  return client;
-}
-
 /** The part of a response that is the outcome of its changes (server_changes excluded). */
 const outcomes = (body: Body) => ({
   applied: body.applied,
