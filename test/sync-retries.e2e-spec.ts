@@ -541,10 +541,11 @@ function faultHelpers(get: () => { t: TestApp; f: FamilyFixture; sql: Client }) 
     );
   }
 
-  /** A 5xx answer with the API's JSON error body. */
+  /** A transient 503 (issue 16) with Retry-After and the API's JSON error body. */
   async function expectServerError(res: Response) {
-    expect(res.status).toBeGreaterThanOrEqual(500);
-    expect(res.status).toBeLessThan(600);
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(5);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     const body = (await res.json()) as Body;
     expect(body).toMatchObject({ statusCode: res.status, error: expect.any(String), message: expect.any(String), requestId: expect.any(String) });
@@ -584,7 +585,7 @@ describe('a fault in the middle of the transaction (SPEC 2.4): 5xx, nothing stor
       const pending = post(t, f.token(), body);
       const [pid] = await waitForLockWaiters(sql, t.db.name);
       await sql.query('SELECT pg_terminate_backend($1)', [pid]);
-      await h.expectServerError(await pending);
+      expect((await h.expectServerError(await pending)).error).toBe('database_unavailable');
       await holder.query('ROLLBACK');
     } finally {
       await holder.end();
@@ -616,7 +617,7 @@ describe('a fault in the middle of the transaction (SPEC 2.4): 5xx, nothing stor
       const { rows } = await sql.query<{ query: string }>('SELECT query FROM pg_stat_activity WHERE pid = $1', [pid]);
       expect(rows[0].query).toMatch(/^WITH w0 AS \(\s*INSERT INTO tasks/);
       await sql.query('SELECT pg_terminate_backend($1)', [pid]);
-      await h.expectServerError(await pending);
+      expect((await h.expectServerError(await pending)).error).toBe('database_unavailable');
       await holder.query('ROLLBACK');
     } finally {
       await holder.end();
@@ -658,7 +659,7 @@ describe('a lock/statement timeout mid-transaction (DB_STATEMENT_TIMEOUT_MS=500)
       await holder.query('BEGIN');
       await holder.query('SELECT * FROM family_sync_state WHERE family_id = $1 FOR UPDATE', [f.familyId]);
       const started = Date.now();
-      await h.expectServerError(await post(t, f.token(), body));
+      expect((await h.expectServerError(await post(t, f.token(), body))).error).toBe('database_timeout');
       expect(Date.now() - started).toBeGreaterThanOrEqual(400);
       await holder.query('ROLLBACK');
     } finally {
@@ -681,7 +682,7 @@ describe('a lock/statement timeout mid-transaction (DB_STATEMENT_TIMEOUT_MS=500)
         'phone-tw',
         'id:tw-3',
       ]);
-      await h.expectServerError(await post(t, f.token(), body));
+      expect((await h.expectServerError(await post(t, f.token(), body))).error).toBe('database_timeout');
       await holder.query('ROLLBACK');
     } finally {
       await holder.end();

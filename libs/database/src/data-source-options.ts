@@ -1,11 +1,30 @@
+import { Logger } from '@nestjs/common';
+import type { ClientBase } from 'pg';
 import { DataSourceOptions, MixedList } from 'typeorm';
 import { DatabaseConfig } from '@app/config';
+import { describeDatabaseError } from './database-errors';
 
 export interface SchemaDefinition {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities: MixedList<Function>;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations: MixedList<Function>;
+}
+
+const poolLogger = new Logger('DatabasePool');
+
+/**
+ * Every pooled client gets an `error` listener for its whole life. node-postgres emits
+ * `error` on a Client whose session dies (pg_terminate_backend, failover, a pooler restart);
+ * pg-pool listens only while the client is idle, and TypeORM's QueryRunner removes its own
+ * listener when it releases the client on the first error. A checked-out client between two
+ * statements, or one that errs twice, would otherwise throw the event and kill the process.
+ * The request that holds it fails on its next statement and answers 503 (the filter logs that
+ * once per request); a broken client is never reused (pg-pool drops clients that are not
+ * queryable, and TypeORM releases them with the error).
+ */
+export function guardClient(client: ClientBase): void {
+  client.on('error', (error) => poolLogger.debug?.({ ...describeDatabaseError(error), msg: 'database connection lost' }));
 }
 
 /**
@@ -24,7 +43,10 @@ export function buildDataSourceOptions(url: string, db: DatabaseConfig, schema: 
     migrationsRun: db.migrationsRun,
     synchronize: false,
     poolSize: db.poolSize,
+    // An idle pooled client whose session died: pg-pool drops it and reports it here.
+    poolErrorHandler: (error: unknown) => poolLogger.warn({ ...describeDatabaseError(error), msg: 'idle database connection lost' }),
     extra: {
+      onConnect: guardClient,
       // Applied by the server to every session of the pool.
       options: `-c statement_timeout=${db.statementTimeoutMs} -c lock_timeout=${db.statementTimeoutMs}`,
       connectionTimeoutMillis: 5000,

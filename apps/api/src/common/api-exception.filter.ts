@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { classifyDatabaseError, describeDatabaseError } from '@app/database';
 import { DomainException } from './domain.exception';
 
 export interface ErrorBody {
@@ -64,8 +65,18 @@ export class ApiExceptionFilter implements ExceptionFilter {
         return;
       }
     }
+    const requestId = request.id === undefined ? undefined : String(request.id);
+    const transient = databaseUnavailable(exception);
+    if (transient) {
+      // The transaction is gone and nothing of it was stored: the client resends the same
+      // body (exactly-once). One warn line per request, without SQL or stack.
+      this.logger.warn({ requestId, db: describeDatabaseError(exception) }, 'database unavailable: answered 503');
+      response.setHeader('Retry-After', String(transient.retryAfterSeconds));
+      response.status(transient.body.statusCode).json({ ...transient.body, requestId });
+      return;
+    }
     const body = this.toBody(exception);
-    body.requestId = request.id === undefined ? undefined : String(request.id);
+    body.requestId = requestId;
     if (body.statusCode >= 500) {
       this.logger.error({ err: loggableError(exception), requestId: body.requestId }, 'request failed');
     }
@@ -99,4 +110,27 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     return { statusCode: 500, error: 'internal_server_error', message: 'internal server error' };
   }
+}
+
+/** Spreads the resends of many clients over a few seconds after an outage. */
+const retryAfterSeconds = () => 1 + Math.floor(Math.random() * 3);
+
+/**
+ * A request whose database connection broke, could not be had, timed out on a lock or
+ * statement, or kept failing serialization: 503 with Retry-After, a transient failure that
+ * clients resend. Undefined for every other error.
+ */
+export function databaseUnavailable(exception: unknown): { body: ErrorBody; retryAfterSeconds: number } | undefined {
+  const failure = classifyDatabaseError(exception);
+  if (failure === undefined) return undefined;
+  const message =
+    failure === 'timeout'
+      ? 'the database did not answer in time (a lock or statement timeout); retry later'
+      : failure === 'retryable'
+        ? 'the transaction kept conflicting with concurrent ones; retry later'
+        : 'the database is unavailable (the connection was lost or could not be made); retry later';
+  return {
+    body: { statusCode: HttpStatus.SERVICE_UNAVAILABLE, error: failure === 'timeout' ? 'database_timeout' : 'database_unavailable', message },
+    retryAfterSeconds: retryAfterSeconds(),
+  };
 }
