@@ -8,6 +8,7 @@ import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { loggerParams } from './common/logging';
 import { BadgeModule } from './badge/badge.module';
+import { ConflictModule } from './conflict/conflict.module';
 import { EventModule } from './event/event.module';
 import { FamilyModule } from './family/family.module';
 import { GamificationModule } from './gamification/gamification.module';
@@ -40,6 +41,7 @@ export class AppModule {
         PointsLedgerModule,
         UserStreakModule,
         BadgeModule,
+        ConflictModule,
         GamificationModule,
         SyncModule,
       ],

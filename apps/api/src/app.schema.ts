@@ -1,5 +1,7 @@
 import { SchemaDefinition } from '@app/database';
 import { BadgeEntity } from './badge/badge.entity';
+import { ConflictEntity } from './conflict/conflict.entity';
+import { CreateConflicts1764115700000 } from './conflict/migrations/1764115700000-create-conflicts';
 import { CreateBadges1764115300004 } from './badge/migrations/1764115300004-create-badges';
 import { EventEntity } from './event/event.entity';
 import { CreateEvents1764115300001 } from './event/migrations/1764115300001-create-events';
@@ -20,7 +22,7 @@ import { UserStreakEntity } from './user-streak/user-streak.entity';
  * or bundled). Shared by the app and the TypeORM CLI (`ormconfig.ts`).
  */
 export const appSchema: SchemaDefinition = {
-  entities: [FamilyEntity, FamilyMemberEntity, TaskEntity, EventEntity, PointsLedgerEntity, UserStreakEntity, BadgeEntity],
+  entities: [FamilyEntity, FamilyMemberEntity, TaskEntity, EventEntity, PointsLedgerEntity, UserStreakEntity, BadgeEntity, ConflictEntity],
   migrations: [
     CreateFamilies1764115200000,
     CreateTasks1764115300000,
@@ -30,5 +32,6 @@ export const appSchema: SchemaDefinition = {
     CreateBadges1764115300004,
     CreateSyncState1764115400000,
     CreateTaskCompletions1764115500000,
+    CreateConflicts1764115700000,
   ],
 };
