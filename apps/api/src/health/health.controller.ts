@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
 import { MigrationsHealthIndicator } from './migrations.health-indicator';
@@ -17,6 +17,7 @@ export class HealthController {
   /** Liveness: the process answers. No dependency is checked, so a database outage never restarts pods. */
   @Get('live')
   @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: the process answers (no dependency checked)', security: [] })
   live() {
     return this.health.check([]);
   }
@@ -24,6 +25,7 @@ export class HealthController {
   /** Readiness: the database answers and every migration is applied; 503 otherwise. */
   @Get('ready')
   @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: the database answers and every migration is applied (503 otherwise)', security: [] })
   ready() {
     return this.health.check([
       () => this.db.pingCheck('database', { timeout: 2000 }),

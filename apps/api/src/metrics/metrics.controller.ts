@@ -1,15 +1,18 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
 import { Public } from '../auth/public.decorator';
 
 /** `/metrics` in Prometheus text format, outside the JWT guard like every scrape target. */
-@ApiExcludeController()
+@ApiTags('operations')
 @Public()
 @Controller()
 export class MetricsController extends PrometheusController {
   @Get()
+  @ApiOperation({ summary: 'Prometheus metrics (text exposition format)', security: [] })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'Prometheus text format, version 0.0.4', schema: { type: 'string' } })
   override index(@Res({ passthrough: true }) response: Response): Promise<string> {
     return super.index(response);
   }
