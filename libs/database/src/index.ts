@@ -2,3 +2,5 @@ export * from './data-source-options';
 export * from './database-server';
 export * from './database.module';
 export * from './embedded-postgres';
+export * from './transaction';
+export * from './transaction-runner';
