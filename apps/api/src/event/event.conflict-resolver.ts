@@ -6,6 +6,7 @@ import {
   deleteWins,
   EntityData,
   EntityState,
+  isoToMicros,
   ResolveContext,
   mergeDecision,
   mergeFields,
@@ -16,7 +17,6 @@ import {
   validateWithDto,
   ValidationResult,
 } from '@app/sync-contract';
-import { isoToMicros } from '../sync/sync-time';
 import { CreateEventDto, EVENT_DEFAULTS, PatchEventDto } from './dto/event-data.dto';
 
 /** Compared to the microsecond (Date.parse keeps milliseconds only); other ISO forms (a date alone) via Date.parse. */

@@ -1,7 +1,7 @@
 import { BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
 import Ajv, { ErrorObject } from 'ajv';
 import type { DeltaRequest } from './dto/delta-request';
-import { CLIENT_TIMESTAMP_PATTERN, WATERMARK_PATTERN } from './sync-time';
+import { CLIENT_TIMESTAMP_PATTERN, WATERMARK_PATTERN } from '@app/sync-contract';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
 
