@@ -15,13 +15,11 @@ import {
   serverWins,
 } from './rules';
 import { validateWithDto } from './validate-dto';
+import { liveState, t } from '@app/testing/resolver-fixtures';
 
-/** Times are microseconds since the epoch; `t(n)` is n seconds after a fixed instant. */
-const BASE = 1_762_000_000_000_000;
-const t = (seconds: number) => BASE + seconds * 1_000_000;
 const MIN5 = 5 * 60 * 1_000_000;
 
-const state = (data: EntityData, fieldClocks: FieldClocks, version = 3): EntityState => ({ version, data, fieldClocks, deleted: false });
+const state = (data: EntityData, fieldClocks: FieldClocks, version = 3): EntityState => liveState(data, fieldClocks, version);
 
 /** Server state used by the merge tables: every field written at t(10), except points at t(20). */
 const server = () =>
