@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@app/config';
 import { assignRequestId } from './common/logging';
+import { documentSyncLimits } from './sync/dto/delta-request.dto';
 
 /**
  * Everything about the HTTP layer that is not a module: shared by main.ts and the e2e
@@ -29,6 +30,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
       .addBearerAuth()
       .build(),
   );
+  documentSyncLimits(document, config.sync);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
 }
