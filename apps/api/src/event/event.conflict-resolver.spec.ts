@@ -1,4 +1,4 @@
-import { Decision, EntityData, EntityState, FieldClocks, SyncAction, SyncChange, SyncChangeErrorCode } from '@app/sync-contract';
+import { Decision, EntityData, EntityState, SyncAction, SyncChangeErrorCode } from '@app/sync-contract';
 import { changeOf, clocksAt, nextOf, t, tombstoneAt } from '@app/testing/resolver-fixtures';
 import { EventConflictResolver } from './event.conflict-resolver';
 
