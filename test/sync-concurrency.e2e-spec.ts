@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
 import { createFamily, FamilyFixture } from './support/sync-fixtures';
 import type { ServerChangeDto as ServerChange, ConflictDto as Conflict, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
+import type { SyncChangeInput } from '../apps/api/src/sync/dto/delta-request';
 import { LiveRow, liveTasksAndEvents } from './support/db-state';
 
 /**
@@ -15,14 +16,7 @@ import { LiveRow, liveTasksAndEvents } from './support/db-state';
 // ---------------------------------------------------------------------------------------
 // Wire types and a tiny client
 
-interface WireChange {
-  entity_type: string;
-  entity_id: string;
-  action: 'create' | 'update' | 'delete';
-  data?: Record<string, unknown>;
-  version?: number;
-  client_timestamp: string;
-}
+type WireChange = SyncChangeInput;
 
 async function postDelta(t: TestApp, token: string, body: Record<string, unknown>): Promise<{ status: number; body: DeltaBody }> {
   const res = await fetch(`${t.baseUrl}/sync/delta`, {

@@ -275,6 +275,8 @@ describe('sync operations (SPEC 3)', () => {
       const props = schema.properties as Record<string, Body>;
       expect(props.limit).toMatchObject({ minimum: 1, maximum: 5000 });
       expect(props.atomic).toMatchObject({ type: 'boolean' });
+      // From SYNC_MAX_BATCH (default 500), not a constant of the decorator.
+      expect(props.changes).toMatchObject({ type: 'array', maxItems: 500 });
       const item = resolve((props.changes.items ?? {}) as Body);
       expect(Object.keys(item.properties as Body)).toEqual(
         expect.arrayContaining(['entity_type', 'entity_id', 'action', 'data', 'version', 'client_timestamp', 'change_id']),
@@ -404,6 +406,7 @@ describe('one JSON log line per sync, without token or entity data (SPEC 3)', ()
       ],
     }).expect(200);
     captured = [];
+    const sentAt = performance.now();
     const res = await request(t.server)
       .post('/sync/delta')
       .set(bearer(token))
@@ -417,6 +420,7 @@ describe('one JSON log line per sync, without token or entity data (SPEC 3)', ()
         ],
       })
       .expect(200);
+    const roundTripMs = performance.now() - sentAt;
     expect(res.body).toMatchObject({ applied_count: 1, error_count: 1 });
     expect(res.body.conflicts).toHaveLength(1);
 
@@ -433,7 +437,9 @@ describe('one JSON log line per sync, without token or entity data (SPEC 3)', ()
       errors: 1,
       durationMs: expect.any(Number),
     });
-    expect(line.durationMs as number).toBeGreaterThanOrEqual(0);
+    // In milliseconds, of this request: more than nothing, and within the round trip the test saw.
+    expect(line.durationMs as number).toBeGreaterThan(0);
+    expect(line.durationMs as number).toBeLessThanOrEqual(roundTripMs + 0.1);
     const text = captured.join('');
     expect(text).not.toContain(token);
     expect(text).not.toMatch(/bearer\s+ey/i);

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { bearer, mintToken } from '@app/testing';
+import type { SyncChangeInput } from '../../apps/api/src/sync/dto/delta-request';
 import type { DeltaResponseDto } from '../../apps/api/src/sync/dto/delta-response.dto';
 import { TestApp } from './test-app';
 
@@ -26,15 +27,8 @@ export async function createFamily(t: TestApp, owner = 'alice', name = 'Family')
   };
 }
 
-export interface ChangeInput {
-  entity_type?: string;
-  entity_id: string;
-  action?: 'create' | 'update' | 'delete';
-  data?: Record<string, unknown>;
-  version?: number;
-  client_timestamp?: string;
-  change_id?: string;
-}
+/** A wire change with defaults for all but the id (a task create, now). */
+export type ChangeInput = Partial<SyncChangeInput> & Pick<SyncChangeInput, 'entity_id'>;
 
 export const change = (c: ChangeInput) => ({
   entity_type: 'task',

@@ -10,6 +10,7 @@ import { FamilyMemberEntity } from './family/family-member.entity';
 import { FamilyEntity } from './family/family.entity';
 import { CreateFamilies1764115200000 } from './family/migrations/1764115200000-create-families';
 import { CreatePointsLedger1764115300002 } from './points-ledger/migrations/1764115300002-create-points-ledger';
+import { IndexPointsLedgerByUser1764115600000 } from './points-ledger/migrations/1764115600000-index-points-ledger-by-user';
 import { PointsLedgerEntity } from './points-ledger/points-ledger.entity';
 import { CreateSyncState1764115400000 } from './sync/migrations/1764115400000-create-sync-state';
 import { CreateTasks1764115300000 } from './task/migrations/1764115300000-create-tasks';
@@ -32,6 +33,7 @@ export const appSchema: SchemaDefinition = {
     CreateBadges1764115300004,
     CreateSyncState1764115400000,
     CreateTaskCompletions1764115500000,
+    IndexPointsLedgerByUser1764115600000,
     CreateConflicts1764115700000,
   ],
 };

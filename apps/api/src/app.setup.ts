@@ -21,6 +21,6 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, inflate: true });
   app.enableShutdownHooks();
 
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
   return app;
 }

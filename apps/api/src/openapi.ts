@@ -1,12 +1,14 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { AppConfig } from '@app/config';
+import { documentSyncLimits } from './sync/dto/delta-request.dto';
 
 /**
  * The OpenAPI description of the service, built from the controllers' decorators: served at
  * `/docs-json` and written by `npm run openapi` (client generators, gateways, linters).
  */
-export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
-  return SwaggerModule.createDocument(
+export function buildOpenApiDocument(app: INestApplication, config: AppConfig): OpenAPIObject {
+  const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Delta Sync')
@@ -18,4 +20,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       .addSecurityRequirements('bearer')
       .build(),
   );
+  // Limits come from configuration, not from constants in the decorators.
+  documentSyncLimits(document, config.sync);
+  return document;
 }

@@ -6,6 +6,7 @@ import { ConfigService } from '@nestjs/config';
 import { buildDataSourceOptions, SchemaDefinition } from './data-source-options';
 import { resolveDatabaseServer } from './database-server';
 import type { DatabaseServer } from './database-server';
+import { TransactionRunner } from './transaction-runner';
 
 export const DATABASE_SERVER = Symbol('DATABASE_SERVER');
 
@@ -63,8 +64,8 @@ export class DatabaseModule {
             buildDataSourceOptions(db.url, config.get('database', { infer: true }), schema),
         }),
       ],
-      providers: [DatabaseServerLifecycle],
-      exports: [server],
+      providers: [DatabaseServerLifecycle, TransactionRunner],
+      exports: [server, TransactionRunner],
     };
   }
 }

@@ -3,3 +3,5 @@ export * from './database-server';
 export * from './database.module';
 export * from './embedded-postgres';
 export * from './database-errors';
+export * from './transaction';
+export * from './transaction-runner';

@@ -8,3 +8,5 @@ export * from './synced-row.entity';
 export * from './synced-table.migration';
 export * from './sync-batch-hook';
 export * from './rules/is-sync-date.decorator';
+export * from './sync-time';
+export * from './server-only.resolver';

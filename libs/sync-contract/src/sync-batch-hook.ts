@@ -1,4 +1,5 @@
 import { applyDecorators, Injectable, SetMetadata } from '@nestjs/common';
+import type { Transaction } from '@app/database';
 import { EntityData, EntityState } from './sync-change';
 
 export const SYNC_BATCH_HOOK = 'sync:batchHook';
@@ -27,8 +28,11 @@ export interface SyncBatchContext {
   clampUs(clientUs: number): number;
   /** Every state change the batch made, in array order. */
   transitions: readonly StateTransition[];
-  /** A statement on the request's transaction. */
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * The hook's own repository, bound to the request's transaction: its SQL stays in that
+   * repository, and the hook never holds the transaction itself.
+   */
+  repository<R>(type: new (tx: Transaction) => R): R;
   /** Current states of some entities of one type (one query). */
   load(entityType: string, ids: string[]): Promise<Map<string, EntityState>>;
   /**

@@ -1,2 +1,3 @@
 export * from './test-database';
 export * from './tokens';
+export * from './resolver-fixtures';

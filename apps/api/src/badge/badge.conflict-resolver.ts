@@ -1,16 +1,8 @@
-import { ConflictResolver, Decision, serverWins, SyncEntity, ValidationResult } from '@app/sync-contract';
+import { ServerOnlyResolver, SyncEntity } from '@app/sync-contract';
 
 /** Badges are awarded by the server only (SPEC 2.3): every client change loses (rule 6). */
 @SyncEntity('badge')
-export class BadgeConflictResolver implements ConflictResolver {
+export class BadgeConflictResolver extends ServerOnlyResolver {
   readonly table = 'badges';
-  readonly versioned = false;
-
-  validate(): ValidationResult {
-    return { ok: true, data: {} };
-  }
-
-  resolve(): Decision {
-    return serverWins('Immutable (server only)');
-  }
+  protected readonly reason = 'Immutable (server only)';
 }

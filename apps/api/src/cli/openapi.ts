@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   // A throwaway secret: preview mode instantiates nothing that would use it.
   const config = loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://openapi@127.0.0.1/none' });
   const app = await NestFactory.create(AppModule.forRoot(config), { preview: true, logger: false, abortOnError: false });
-  const document = buildOpenApiDocument(app);
+  const document = buildOpenApiDocument(app, config);
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, `${JSON.stringify(document, null, 2)}\n`);
   process.stdout.write(`OpenAPI description written to ${target}\n`);

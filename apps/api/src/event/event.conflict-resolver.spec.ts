@@ -1,22 +1,12 @@
-import { Decision, EntityData, EntityState, FieldClocks, SyncAction, SyncChange, SyncChangeErrorCode } from '@app/sync-contract';
+import { Decision, EntityData, EntityState, SyncAction, SyncChangeErrorCode } from '@app/sync-contract';
+import { changeOf, clocksAt, nextOf, t, tombstoneAt } from '@app/testing/resolver-fixtures';
 import { EventConflictResolver } from './event.conflict-resolver';
 
-/** Times are microseconds since the epoch; `t(n)` is n seconds after a fixed instant. */
-const BASE = 1_762_000_000_000_000;
-const t = (seconds: number) => BASE + seconds * 1_000_000;
 const ctx = { nowUs: t(1000) };
 
 const resolver = new EventConflictResolver();
 
-const change = (action: SyncAction, data: EntityData | undefined, version: number | undefined, clientUs: number): SyncChange => ({
-  index: 0,
-  entityType: 'event',
-  entityId: 'event-1',
-  action,
-  data,
-  version,
-  clientUs,
-});
+const change = changeOf('event', 'event-1');
 
 /** An event at version 3: every field written at t(10), except end at t(20). */
 const eventState = (): EntityState => ({
@@ -26,15 +16,7 @@ const eventState = (): EntityState => ({
   deleted: false,
 });
 
-const tombstone = (): EntityState => ({ version: 4, data: null, fieldClocks: { title: t(10) }, deleted: true });
-
-const nextOf = (current: EntityState, data: EntityData, clocks: FieldClocks) => ({
-  data: { ...current.data, ...data },
-  fieldClocks: { ...current.fieldClocks, ...clocks },
-  deleted: false,
-});
-
-const clocksAt = (data: EntityData, us: number): FieldClocks => Object.fromEntries(Object.keys(data).map((k) => [k, us]));
+const tombstone = () => tombstoneAt(4);
 
 describe('EventConflictResolver', () => {
   it('is an unversioned type stored in events, whose applied entries carry the state (SPEC 2: any event change)', () => {

@@ -1,22 +1,19 @@
 import {
   ConflictResolver,
-  createEntity,
   Decision,
-  deletedConflict,
-  deleteWins,
   EntityData,
   EntityState,
+  lifecycleDecision,
+  isoToMicros,
   ResolveContext,
   mergeDecision,
   mergeFields,
   SyncAction,
   SyncChange,
-  SyncChangeErrorCode,
   SyncEntity,
   validateWithDto,
   ValidationResult,
 } from '@app/sync-contract';
-import { isoToMicros } from '../sync/sync-time';
 import { CreateEventDto, EVENT_DEFAULTS, PatchEventDto } from './dto/event-data.dto';
 
 /** Compared to the microsecond (Date.parse keeps milliseconds only); other ISO forms (a date alone) via Date.parse. */
@@ -43,13 +40,8 @@ export class EventConflictResolver implements ConflictResolver {
   }
 
   resolve(current: EntityState | undefined, change: SyncChange, _ctx?: ResolveContext): Decision {
-    if (change.action === 'delete') return deleteWins(current);
-    if (!current) {
-      return change.action === 'create'
-        ? createEntity(change.data!, change.clientUs)
-        : { kind: 'error', code: SyncChangeErrorCode.NotFound, message: `event ${change.entityId} does not exist` };
-    }
-    if (current.deleted) return deletedConflict();
-    return mergeDecision(mergeFields(current, change.patch ?? change.data!, change.clientUs), 'Last writer wins');
+    const lifecycle = lifecycleDecision(current, change);
+    if ('decided' in lifecycle) return lifecycle.decided;
+    return mergeDecision(mergeFields(lifecycle.live, change.patch ?? change.data!, change.clientUs), 'Last writer wins');
   }
 }

@@ -1,56 +1,32 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { TransactionRunner } from '@app/database';
 import { Caller } from '../auth/caller';
 import { FamilyCaller } from './family-caller';
 import { FamilyErrorCode, FamilyException } from './family.exception';
 import { FamilyRole } from './family-member.entity';
 import { FamilyResponse, MemberResponse } from './dto/family.response';
-
-interface MemberRow {
-  user_id: string;
-  role: FamilyRole;
-  joined_at: string;
-}
-
-const toMember = (row: MemberRow): MemberResponse => ({
-  userId: row.user_id,
-  role: row.role,
-  joinedAt: new Date(row.joined_at).toISOString(),
-});
-
-const MEMBER_COLUMNS = `user_id, role, to_char(joined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS joined_at`;
+import { FamilyRepository } from './family.repository';
 
 @Injectable()
 export class FamilyService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly repo: FamilyRepository,
+    private readonly tx: TransactionRunner,
+  ) {}
 
   async create(caller: Caller, name: string): Promise<FamilyResponse> {
-    const [family] = await this.dataSource.query(
-      `WITH family AS (INSERT INTO families (name) VALUES ($1) RETURNING id, name)
-       , owner AS (INSERT INTO family_members (family_id, user_id, role) SELECT id, $2, 'owner' FROM family)
-       SELECT id, name FROM family`,
-      [name, caller.userId],
-    );
-    return { id: family.id, name: family.name, role: 'owner' };
+    const family = await this.repo.create(name, caller.userId);
+    return { ...family, role: 'owner' };
   }
 
-  async members(familyId: string): Promise<MemberResponse[]> {
-    const rows: MemberRow[] = await this.dataSource.query(
-      `SELECT ${MEMBER_COLUMNS} FROM family_members WHERE family_id = $1 ORDER BY joined_at, user_id`,
-      [familyId],
-    );
-    return rows.map(toMember);
+  members(familyId: string): Promise<MemberResponse[]> {
+    return this.repo.members(familyId);
   }
 
   async addMember(familyId: string, userId: string, role: FamilyRole): Promise<MemberResponse> {
-    const rows: MemberRow[] = await this.dataSource.query(
-      `INSERT INTO family_members (family_id, user_id, role) VALUES ($1, $2, $3)
-       ON CONFLICT (family_id, user_id) DO NOTHING
-       RETURNING ${MEMBER_COLUMNS}`,
-      [familyId, userId, role],
-    );
-    if (rows.length === 0) throw new FamilyException(FamilyErrorCode.AlreadyMember, { userId });
-    return toMember(rows[0]);
+    const member = await this.repo.addMember(familyId, userId, role);
+    if (!member) throw new FamilyException(FamilyErrorCode.AlreadyMember, { userId });
+    return member;
   }
 
   /**
@@ -60,12 +36,8 @@ export class FamilyService {
    */
   async removeMember(caller: FamilyCaller, userId: string): Promise<void> {
     if (caller.role !== 'owner' && caller.userId !== userId) throw new FamilyException(FamilyErrorCode.NotOwner);
-    await this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT 1 FROM families WHERE id = $1 FOR UPDATE', [caller.familyId]);
-      const members: { user_id: string; role: FamilyRole }[] = await manager.query(
-        'SELECT user_id, role FROM family_members WHERE family_id = $1',
-        [caller.familyId],
-      );
+    await this.tx.run(async (tx) => {
+      const members = await this.repo.lockMembers(tx, caller.familyId);
       const me = members.find((m) => m.user_id === caller.userId);
       if (!me || (me.role !== 'owner' && caller.userId !== userId)) {
         throw new FamilyException(me ? FamilyErrorCode.NotOwner : FamilyErrorCode.NotMember);
@@ -75,7 +47,7 @@ export class FamilyService {
       if (target.role === 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
         throw new FamilyException(FamilyErrorCode.LastOwner);
       }
-      await manager.query('DELETE FROM family_members WHERE family_id = $1 AND user_id = $2', [caller.familyId, userId]);
+      await this.repo.deleteMember(tx, caller.familyId, userId);
     });
   }
 }

@@ -1,21 +1,7 @@
-import { EntityData, StateTransition, SyncBatchContext, SyncBatchHook, SyncHook } from '@app/sync-contract';
-import { isoToMicros, microsToIso } from '../sync/sync-time';
+import { EntityData, isoToMicros, microsToIso, StateTransition, SyncBatchContext, SyncBatchHook, SyncHook } from '@app/sync-contract';
 import { badgeId, earnedBadges } from './badge.rules';
 import { computeStreak, utcDay } from './streak.rules';
-
-interface Completion {
-  task_id: string;
-  user_id: string;
-  day: string;
-  points: number;
-}
-
-interface UserStats {
-  user_id: string;
-  tasks: string;
-  days: number[];
-  points: string;
-}
+import { Completion, GamificationRepository } from './gamification.repository';
 
 const isDone = (data: EntityData | null | undefined) => data?.status === 'done';
 
@@ -40,28 +26,13 @@ export class GamificationHook implements SyncBatchHook {
       .map((t) => t.after.data!.userId as string);
     if (completions.length === 0 && ledgerUsers.length === 0) return;
 
-    if (completions.length > 0) {
-      await ctx.query(
-        `INSERT INTO task_completions (family_id, task_id, user_id, completed_day)
-         SELECT $1, c.task_id, c.user_id, c.day FROM jsonb_to_recordset($2::jsonb) AS c(task_id text, user_id text, day date)
-         ON CONFLICT DO NOTHING`,
-        [ctx.familyId, JSON.stringify(completions)],
-      );
-    }
+    const repo = ctx.repository(GamificationRepository);
+    if (completions.length > 0) await repo.recordCompletions(ctx.familyId, completions);
     await this.awardPoints(ctx, completions);
 
     const streakUsers = [...new Set(completions.map((c) => c.user_id))];
     const users = [...new Set([...streakUsers, ...ledgerUsers])];
-    const stats = await ctx.query<UserStats>(
-      `SELECT u.user_id,
-              (SELECT count(*) FROM task_completions c WHERE c.family_id = $1 AND c.user_id = u.user_id) AS tasks,
-              (SELECT coalesce(array_agg(DISTINCT c.completed_day - date '1970-01-01'), '{}')
-                 FROM task_completions c WHERE c.family_id = $1 AND c.user_id = u.user_id) AS days,
-              (SELECT coalesce(sum((l.data->>'delta')::bigint), 0)
-                 FROM points_ledger l WHERE l.family_id = $1 AND l.data->>'userId' = u.user_id AND l.deleted_us IS NULL) AS points
-       FROM unnest($2::text[]) AS u(user_id)`,
-      [ctx.familyId, users],
-    );
+    const stats = await repo.userStats(ctx.familyId, users);
 
     const today = utcDay(ctx.nowUs);
     const streaks = new Map(stats.map((s) => [s.user_id, computeStreak(s.days, today)]));

@@ -1,4 +1,4 @@
-import { isoToMicros } from '../sync/sync-time';
+import { isoToMicros } from '@app/sync-contract';
 import { computeStreak, Streak, utcDay } from './streak.rules';
 
 /** The UTC day number of an ISO date-time (via the protocol's own parser). */

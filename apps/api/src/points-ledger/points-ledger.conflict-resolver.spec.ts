@@ -1,21 +1,13 @@
 import { Decision, EntityData, EntityState, SyncAction, SyncChange } from '@app/sync-contract';
+import { changeOf, t } from '@app/testing/resolver-fixtures';
 import { PointsLedgerConflictResolver } from './points-ledger.conflict-resolver';
 
-const BASE = 1_762_000_000_000_000;
-const t = (seconds: number) => BASE + seconds * 1_000_000;
 const ctx = { nowUs: t(1000) };
 
 const resolver = new PointsLedgerConflictResolver();
 
-const change = (action: SyncAction, data: EntityData | undefined, clientUs = t(50), version?: number): SyncChange => ({
-  index: 0,
-  entityType: 'points_ledger',
-  entityId: 'entry-1',
-  action,
-  data,
-  version,
-  clientUs,
-});
+const ledgerChange = changeOf('points_ledger', 'entry-1');
+const change = (action: SyncAction, data: EntityData | undefined, clientUs = t(50), version?: number): SyncChange => ledgerChange(action, data, version, clientUs);
 
 /** A create's data after validation (defaults first, in the order validate produces). */
 const ENTRY = { reason: 'bonus', taskId: null, userId: 'u1', delta: 10 };

@@ -1,7 +1,7 @@
 import { BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
 import Ajv, { ErrorObject } from 'ajv';
-import type { DeltaRequest } from './dto/delta-request';
-import { CLIENT_TIMESTAMP_PATTERN, WATERMARK_PATTERN } from './sync-time';
+import { DeltaRequest, SYNC_ACTIONS, SyncChangeInput } from './dto/delta-request';
+import { CLIENT_TIMESTAMP_PATTERN, WATERMARK_PATTERN } from '@app/sync-contract';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
 
@@ -23,16 +23,17 @@ export const DELTA_REQUEST_SCHEMA = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['entity_type', 'entity_id', 'action', 'client_timestamp'],
+        required: ['entity_type', 'entity_id', 'action', 'client_timestamp'] satisfies (keyof SyncChangeInput)[],
+        // Every field of the wire type and no other (a field added to SyncChangeInput fails to compile here).
         properties: {
           entity_type: text(64),
           entity_id: text(128),
-          action: { enum: ['create', 'update', 'delete'] },
+          action: { enum: SYNC_ACTIONS },
           data: { type: 'object' },
           version: { type: 'integer', minimum: 0 },
           client_timestamp: { type: 'string', pattern: CLIENT_TIMESTAMP_PATTERN },
           change_id: text(128),
-        },
+        } satisfies Record<keyof SyncChangeInput, unknown>,
         if: { properties: { action: { enum: ['create', 'update'] } } },
         then: { required: ['data'], properties: { data: true } },
       },

@@ -1,6 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { DataSource } from 'typeorm';
 import { FamilyAccess } from '../family/family-access.guard';
 import { FamilyCaller, FamilyScope } from '../family/family-caller';
 import { DeltaService } from './delta.service';
@@ -10,7 +9,7 @@ import { DeltaRequestValidator } from './delta-request.validator';
 import { DeltaResponseDto } from './dto/delta-response.dto';
 import { DELTA_REQUEST_EXAMPLES } from './dto/delta-examples';
 import { DeviceDto } from './dto/device.dto';
-import { SyncRepository } from './sync.repository';
+import { SyncDeviceService } from './sync-device.service';
 import { UserThrottlerGuard } from './user-throttler.guard';
 
 @ApiTags('sync')
@@ -19,8 +18,7 @@ import { UserThrottlerGuard } from './user-throttler.guard';
 export class SyncController {
   constructor(
     private readonly delta: DeltaService,
-    private readonly repo: SyncRepository,
-    private readonly dataSource: DataSource,
+    private readonly devicesOfFamily: SyncDeviceService,
   ) {}
 
   @Post('delta')
@@ -40,6 +38,6 @@ export class SyncController {
   @ApiOperation({ summary: "The family's devices: last seen and number of syncs" })
   @ApiOkResponse({ type: [DeviceDto] })
   devices(@FamilyCaller() caller: FamilyCaller): Promise<DeviceDto[]> {
-    return this.repo.devices(caller.familyId, this.dataSource);
+    return this.devicesOfFamily.list(caller.familyId);
   }
 }

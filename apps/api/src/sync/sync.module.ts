@@ -13,6 +13,13 @@ import { SyncMetrics } from './sync-metrics';
 import { SyncMetricsMiddleware } from './sync-metrics.middleware';
 import { SyncRegistry } from './sync-registry.service';
 import { SyncRepository } from './sync.repository';
+import { SyncPullRepository } from './sync-pull.repository';
+import { SyncPullService } from './sync-pull.service';
+import { SyncDeviceRepository } from './sync-device.repository';
+import { SyncDeviceService } from './sync-device.service';
+import { SyncHookRunner } from './sync-hooks.service';
+import { SyncObserver } from './sync-observer';
+import { SyncMaintenanceRepository } from './sync-maintenance.repository';
 import { UserThrottlerGuard } from './user-throttler.guard';
 
 @Module({
@@ -29,7 +36,21 @@ import { UserThrottlerGuard } from './user-throttler.guard';
     }),
   ],
   controllers: [SyncController],
-  providers: [SyncRegistry, SyncRepository, DeltaService, SyncMetrics, SyncMaintenanceService, UserThrottlerGuard],
+  providers: [
+    SyncRegistry,
+    SyncRepository,
+    SyncPullRepository,
+    SyncPullService,
+    SyncDeviceRepository,
+    SyncDeviceService,
+    SyncHookRunner,
+    SyncObserver,
+    DeltaService,
+    SyncMetrics,
+    SyncMaintenanceRepository,
+    SyncMaintenanceService,
+    UserThrottlerGuard,
+  ],
 })
 export class SyncModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

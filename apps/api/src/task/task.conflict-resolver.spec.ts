@@ -1,9 +1,7 @@
 import { clampClientTime, Decision, EntityData, EntityState, FieldClocks, SyncAction, SyncChange, SyncChangeErrorCode } from '@app/sync-contract';
+import { changeOf, clocksAt, liveState, nextOf, t, tombstoneAt } from '@app/testing/resolver-fixtures';
 import { TaskConflictResolver } from './task.conflict-resolver';
 
-/** Times are microseconds since the epoch; `t(n)` is n seconds after a fixed instant. */
-const BASE = 1_762_000_000_000_000;
-const t = (seconds: number) => BASE + seconds * 1_000_000;
 const NOW = t(1000);
 const ctx = { nowUs: NOW };
 const SERVER_VERSION = 4;
@@ -11,17 +9,9 @@ const COMPLETED = '2025-11-11T14:30:00.000000Z';
 
 const resolver = new TaskConflictResolver();
 
-const change = (action: SyncAction, data: EntityData | undefined, version: number | undefined, clientUs: number): SyncChange => ({
-  index: 0,
-  entityType: 'task',
-  entityId: 'task-1',
-  action,
-  data,
-  version,
-  clientUs,
-});
+const change = changeOf('task', 'task-1');
 
-const stateOf = (data: EntityData, fieldClocks: FieldClocks, version = SERVER_VERSION): EntityState => ({ version, data, fieldClocks, deleted: false });
+const stateOf = (data: EntityData, fieldClocks: FieldClocks, version = SERVER_VERSION): EntityState => liveState(data, fieldClocks, version);
 
 /** An open task: every field written at t(10), except points at t(20). */
 const openTask = () =>
@@ -37,16 +27,7 @@ const doneTask = () =>
     { title: t(10), desc: t(10), status: t(10), assignees: t(10), due: t(10), points: t(10), completedAt: t(10) },
   );
 
-const tombstone = (): EntityState => ({ version: 6, data: null, fieldClocks: { title: t(10) }, deleted: true });
-
-/** The decision's next state with the given fields changed from `current` (data and clocks). */
-const nextOf = (current: EntityState, data: EntityData, clocks: FieldClocks) => ({
-  data: { ...current.data, ...data },
-  fieldClocks: { ...current.fieldClocks, ...clocks },
-  deleted: false,
-});
-
-const clocksAt = (data: EntityData, us: number): FieldClocks => Object.fromEntries(Object.keys(data).map((k) => [k, us]));
+const tombstone = () => tombstoneAt(6);
 
 describe('TaskConflictResolver', () => {
   it('is a versioned type stored in tasks', () => {

@@ -1,17 +1,14 @@
 import {
   applyPatch,
   ConflictResolver,
-  createEntity,
   Decision,
-  deletedConflict,
-  deleteWins,
   EntityState,
+  lifecycleDecision,
   ResolveContext,
   mergeDecision,
   mergeFields,
   SyncAction,
   SyncChange,
-  SyncChangeErrorCode,
   SyncEntity,
   validateWithDto,
   ValidationResult,
@@ -33,16 +30,11 @@ export class TaskConflictResolver implements ConflictResolver {
   }
 
   resolve(current: EntityState | undefined, change: SyncChange, _ctx?: ResolveContext): Decision {
-    if (change.action === 'delete') return deleteWins(current);
-    if (!current) {
-      return change.action === 'create'
-        ? createEntity(change.data!, change.clientUs)
-        : { kind: 'error', code: SyncChangeErrorCode.NotFound, message: `task ${change.entityId} does not exist` };
-    }
-    if (current.deleted) return deletedConflict();
+    const lifecycle = lifecycleDecision(current, change);
+    if ('decided' in lifecycle) return lifecycle.decided;
     const patch = change.patch ?? change.data!;
-    if (change.version === current.version) return applyPatch(current, patch, change.clientUs);
-    return resolveStale(current, { ...change, data: patch });
+    if (change.version === lifecycle.live.version) return applyPatch(lifecycle.live, patch, change.clientUs);
+    return resolveStale(lifecycle.live, { ...change, data: patch });
   }
 }
 

@@ -1,5 +1,5 @@
 import { IsInt, IsOptional, IsString, Length } from 'class-validator';
-import { Decision } from '../decision';
+import { Decision, SyncChangeErrorCode } from '../decision';
 import { EntityData, EntityState, FieldClocks } from '../sync-change';
 import {
   applyPatch,
@@ -7,6 +7,7 @@ import {
   createEntity,
   deletedConflict,
   deleteWins,
+  lifecycleDecision,
   FieldRule,
   mergeDecision,
   MergeResult,
@@ -15,13 +16,11 @@ import {
   serverWins,
 } from './rules';
 import { validateWithDto } from './validate-dto';
+import { liveState, t } from '@app/testing/resolver-fixtures';
 
-/** Times are microseconds since the epoch; `t(n)` is n seconds after a fixed instant. */
-const BASE = 1_762_000_000_000_000;
-const t = (seconds: number) => BASE + seconds * 1_000_000;
 const MIN5 = 5 * 60 * 1_000_000;
 
-const state = (data: EntityData, fieldClocks: FieldClocks, version = 3): EntityState => ({ version, data, fieldClocks, deleted: false });
+const state = (data: EntityData, fieldClocks: FieldClocks, version = 3): EntityState => liveState(data, fieldClocks, version);
 
 /** Server state used by the merge tables: every field written at t(10), except points at t(20). */
 const server = () =>
@@ -279,4 +278,19 @@ describe('validateWithDto', () => {
     validateWithDto(SampleDto, data, { count: 0 });
     expect(data).toEqual({ name: 'a' });
   });
+});
+
+describe('lifecycleDecision (what every mutable type decides first)', () => {
+  const live = server();
+  const gone: EntityState = { version: 4, data: null, fieldClocks: { title: t(10) }, deleted: true };
+  const change = (action: 'create' | 'update' | 'delete', data?: EntityData) => ({ index: 0, entityType: 'note', entityId: 'n1', action, data, clientUs: t(50) });
+  it.each<[string, EntityState | undefined, ReturnType<typeof change>, ReturnType<typeof lifecycleDecision>]>([
+    ['delete of a live entity wins', live, change('delete'), { decided: deleteWins(live) }],
+    ['delete of an unknown id is applied without a write', undefined, change('delete'), { decided: { kind: 'apply', basedOnCurrent: true } }],
+    ['create of a new id', undefined, change('create', { title: 'A' }), { decided: createEntity({ title: 'A' }, t(50)) }],
+    ['update of an unknown id', undefined, change('update', { title: 'A' }), { decided: { kind: 'error', code: SyncChangeErrorCode.NotFound, message: 'note n1 does not exist' } }],
+    ['update of a deleted entity', gone, change('update', { title: 'A' }), { decided: deletedConflict() }],
+    ['create of a deleted id', gone, change('create', { title: 'A' }), { decided: deletedConflict() }],
+    ['update of a live entity: its type decides', live, change('update', { title: 'A' }), { live }],
+  ])('%s', (_name, current, c, expected) => expect(lifecycleDecision(current, c)).toEqual(expected));
 });

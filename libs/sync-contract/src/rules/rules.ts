@@ -1,5 +1,5 @@
-import { Decision, NextState } from '../decision';
-import { EntityData, EntityState, FieldClocks } from '../sync-change';
+import { Decision, NextState, SyncChangeErrorCode } from '../decision';
+import { EntityData, EntityState, FieldClocks, SyncChange } from '../sync-change';
 
 /**
  * Deep equality of plain JSON values. Object key order does not matter: data read back from
@@ -40,6 +40,21 @@ export function deleteWins(current: EntityState | undefined): Decision {
 
 /** Rule 2: an update or create of a deleted entity loses; the entity stays deleted. */
 export const deletedConflict = (): Decision => ({ kind: 'conflict', resolution: 'delete_wins', reason: 'Entity deleted' });
+
+/**
+ * What a mutable type decides before its own rules: a delete wins (rule 2), a create of a
+ * new id is applied, an update of an unknown id is `not_found`, a change of a deleted entity
+ * loses (rule 2). Else the entity is live and the type's own rules decide on it.
+ */
+export function lifecycleDecision(current: EntityState | undefined, change: SyncChange): { decided: Decision } | { live: EntityState } {
+  if (change.action === 'delete') return { decided: deleteWins(current) };
+  if (!current) {
+    return change.action === 'create'
+      ? { decided: createEntity(change.data!, change.clientUs) }
+      : { decided: { kind: 'error', code: SyncChangeErrorCode.NotFound, message: `${change.entityType} ${change.entityId} does not exist` } };
+  }
+  return current.deleted ? { decided: deletedConflict() } : { live: current };
+}
 
 export const serverWins = (reason: string): Decision => ({ kind: 'conflict', resolution: 'server_wins', reason });
 

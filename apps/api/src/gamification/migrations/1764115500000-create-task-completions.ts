@@ -14,14 +14,13 @@ export class CreateTaskCompletions1764115500000 implements MigrationInterface {
         completed_day date NOT NULL,
         PRIMARY KEY (family_id, task_id, user_id)
       )`);
-    // Per-user totals: completed days and count (streaks, task badges) ...
+    // Per-user totals: completed days and count (streaks, task badges). The points sum of
+    // the ledger has its index in the ledger's own migration (IndexPointsLedgerByUser); a
+    // database migrated before that one got it here, where this migration once created it.
     await q.query(`CREATE INDEX task_completions_user_idx ON task_completions (family_id, user_id, completed_day)`);
-    // ... and the points sum of the ledger (points badges).
-    await q.query(`CREATE INDEX points_ledger_user_idx ON points_ledger (family_id, (data->>'userId')) WHERE deleted_us IS NULL`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('DROP INDEX points_ledger_user_idx');
     await q.query('DROP TABLE task_completions');
   }
 }

@@ -1,9 +1,8 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OpenAPIObject } from '@nestjs/swagger';
+import { DeltaRequest, SYNC_ACTIONS, SyncChangeInput } from './delta-request';
 
 /** OpenAPI description of the request; validation is `DeltaRequestValidator` (JSON Schema). */
-export const SYNC_ACTIONS = ['create', 'update', 'delete'] as const;
-
-export class SyncChangeDto {
+export class SyncChangeDto implements SyncChangeInput {
   @ApiProperty({ example: 'task', description: 'task | event | points_ledger | user_streak | badge' })
   entity_type: string;
 
@@ -26,7 +25,7 @@ export class SyncChangeDto {
   change_id?: string;
 }
 
-export class DeltaRequestDto {
+export class DeltaRequestDto implements DeltaRequest {
   @ApiProperty({ example: 'phone-123', minLength: 1, maxLength: 128 })
   device_id: string;
 
@@ -37,7 +36,7 @@ export class DeltaRequestDto {
   })
   last_sync_at?: string | null;
 
-  @ApiPropertyOptional({ type: [SyncChangeDto], maxItems: 500 })
+  @ApiPropertyOptional({ type: [SyncChangeDto], description: 'At most SYNC_MAX_BATCH changes (maxItems is set from it)' })
   changes?: SyncChangeDto[];
 
   @ApiPropertyOptional({ default: false, description: 'Any error or conflict rolls the whole batch back' })
@@ -45,4 +44,10 @@ export class DeltaRequestDto {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 5000, default: 1000, description: 'Most server_changes in one response' })
   limit?: number;
+}
+
+/** Limits that come from configuration, written into the generated document (decorators cannot read it). */
+export function documentSyncLimits(document: OpenAPIObject, limits: { maxBatch: number }): void {
+  const schema = document.components?.schemas?.[DeltaRequestDto.name] as { properties?: Record<string, Record<string, unknown>> } | undefined;
+  if (schema?.properties?.changes) schema.properties.changes.maxItems = limits.maxBatch;
 }

@@ -1,4 +1,4 @@
-import type { FamilyClock } from './sync.repository';
+import type { FamilyClock } from './batch.types';
 
 /** Hands out the batch's commit positions: strictly after the family's last one and not before now. */
 export class PositionAllocator {

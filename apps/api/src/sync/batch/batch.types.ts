@@ -1,0 +1,77 @@
+import type { ConflictResolver, EntityState, StateTransition, ValidationResult } from '@app/sync-contract';
+import type { SyncChangeInput } from '../dto/delta-request';
+import type { AppliedDto, ChangeErrorDto, ConflictDto } from '../dto/delta-response.dto';
+
+/** A row of a synced entity table, with its positions as numbers of microseconds. */
+export interface StoredRow extends EntityState {
+  id: string;
+  clientUs: number;
+  createdUs: number;
+  changedUs: number;
+  deletedUs: number | null;
+}
+
+export interface FamilyClock {
+  /** Commit position of the family's latest change (0: none yet). */
+  lastUs: number;
+  /** Tombstones up to this position were purged: an older watermark needs a full resync. */
+  horizonUs: number;
+  /** The database clock when the lock was granted. */
+  nowUs: number;
+}
+
+/** A change as far as it can be known before the family lock. */
+export interface PreparedChange {
+  change: SyncChangeInput;
+  index: number;
+  /** The retry key (change_id or digest). */
+  key: string;
+  /** client_timestamp in µs, not yet clamped (the clamp uses the clock read under the lock). */
+  clientUs: number;
+  resolver?: ConflictResolver;
+  /** The validated data of a create or update (undefined for a delete or an unknown type). */
+  valid?: ValidationResult;
+}
+
+/** The outcome of one change, as kept in its receipt and replayed to a retry. */
+export interface StoredOutcome {
+  applied?: AppliedDto;
+  conflict?: ConflictDto;
+  error?: Omit<ChangeErrorDto, 'index'>;
+}
+
+/** What the batch needs loaded under the lock: its receipts and every row it touches. */
+export interface BatchLoad {
+  keys: string[];
+  entities: { type: string; table: string; ids: string[] }[];
+}
+
+/** What was loaded: receipts by change key, rows by `entityKey(type, id)`. */
+export interface LoadedBatch {
+  receipts: Map<string, StoredOutcome>;
+  rows: Map<string, StoredRow>;
+}
+
+/** Everything the batch stores, in one statement. */
+export interface BatchWrites {
+  rowsByTable: Map<string, StoredRow[]>;
+  /** The family's new position, null when no row was written. */
+  lastUs: number | null;
+  receipts: { key: string; outcome: StoredOutcome }[];
+}
+
+export interface EvaluatedBatch {
+  /** One per change, in array order, as the response reports them. */
+  outcomes: StoredOutcome[];
+  /** `atomic` and some change failed: nothing of the batch is stored. */
+  discarded: boolean;
+  writes: BatchWrites;
+  /** Every state change, in array order (what hooks react to). */
+  transitions: StateTransition[];
+  /** The family's position after the batch's own rows. */
+  positionUs: number;
+  /** Per entity type, the ids the response need not send back (the device has their state). */
+  notEchoed: Map<string, string[]>;
+}
+
+export const entityKey = (type: string, id: string) => `${type}\u0000${id}`;

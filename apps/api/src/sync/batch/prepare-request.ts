@@ -1,0 +1,88 @@
+import { ConflictResolver, isoToMicros } from '@app/sync-contract';
+import type { FamilyScope } from '../../family/family-caller';
+import { changeKey } from '../change-key';
+import type { DeltaRequest, SyncChangeInput } from '../dto/delta-request';
+import { SyncErrorCode, SyncException } from '../sync.exception';
+import type { BatchLoad, PreparedChange } from './batch.types';
+
+const DEFAULT_LIMIT = 1000;
+
+export interface SyncSettings {
+  maxBatch: number;
+  maxSkewUs: number;
+  find(type: string): ConflictResolver | undefined;
+}
+
+/** One POST /sync/delta as the steps of the DeltaService need it. */
+export interface SyncRequestContext {
+  scope: FamilyScope;
+  deviceId: string;
+  /** The watermark in µs; null: first sync. */
+  since: number | null;
+  limit: number;
+  atomic: boolean;
+  changes: PreparedChange[];
+  /** Client clocks further ahead than this are clamped (rule 5). */
+  maxSkewUs: number;
+}
+
+/**
+ * Everything about a request that needs no lock, done before taking it: the envelope rules
+ * that need the registry or a parse (400, nothing applied), the retry key and the
+ * validation of each change's data (its per-change error, if any, is reported later).
+ */
+export function prepareRequest(scope: FamilyScope, request: DeltaRequest, settings: SyncSettings): SyncRequestContext {
+  const changes = request.changes ?? [];
+  if (changes.length > settings.maxBatch) {
+    throw new SyncException(SyncErrorCode.BatchTooLarge, `changes: at most ${settings.maxBatch} changes per request (got ${changes.length})`, {
+      max: settings.maxBatch,
+    });
+  }
+  return {
+    scope,
+    deviceId: request.device_id,
+    changes: changes.map((change, index) => prepareChange(change, index, request.device_id, settings)),
+    since: parseWatermark(request.last_sync_at),
+    limit: request.limit ?? DEFAULT_LIMIT,
+    atomic: request.atomic === true,
+    maxSkewUs: settings.maxSkewUs,
+  };
+}
+
+function prepareChange(change: SyncChangeInput, index: number, deviceId: string, settings: SyncSettings): PreparedChange {
+  const resolver = settings.find(change.entity_type);
+  if (resolver?.versioned && change.action !== 'create' && change.version === undefined) {
+    throw new SyncException(
+      SyncErrorCode.VersionRequired,
+      `changes.${index}.version is required for ${change.entity_type} ${change.action} (optimistic locking)`,
+    );
+  }
+  const us = isoToMicros(change.client_timestamp);
+  if (us === undefined) {
+    throw new SyncException(SyncErrorCode.BadClientTimestamp, `changes.${index}.client_timestamp is not a valid date-time`);
+  }
+  const valid = resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined;
+  return { change, index, key: changeKey(deviceId, change), clientUs: us, resolver, valid };
+}
+
+function parseWatermark(value: string | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  const us = isoToMicros(value);
+  if (us === undefined) throw new SyncException(SyncErrorCode.BadWatermark, 'last_sync_at is not a valid date-time');
+  return us;
+}
+
+/** The receipts and rows to load: every distinct key, every id of a registered type, in first-seen order. */
+export function batchLoad(req: SyncRequestContext): BatchLoad {
+  const entities = new Map<string, { type: string; table: string; ids: Set<string> }>();
+  for (const { change, resolver } of req.changes) {
+    if (!resolver) continue;
+    const entry = entities.get(change.entity_type) ?? { type: change.entity_type, table: resolver.table, ids: new Set<string>() };
+    entry.ids.add(change.entity_id);
+    entities.set(change.entity_type, entry);
+  }
+  return {
+    keys: [...new Set(req.changes.map((c) => c.key))],
+    entities: [...entities.values()].map(({ type, table, ids }) => ({ type, table, ids: [...ids] })),
+  };
+}

@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Transaction } from '@app/database';
+
+const DAY_US = 86_400_000_000;
+
+/** The SQL of the hourly purge. */
+@Injectable()
+export class SyncMaintenanceRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Runs `work` while holding a session advisory lock, or returns undefined at once when
+   * another instance holds it. Lock and unlock go through one connection (a session lock
+   * taken on one pooled connection cannot be released from another).
+   */
+  async whileLocked<T>(key: number, work: () => Promise<T>): Promise<T | undefined> {
+    const session = this.dataSource.createQueryRunner();
+    try {
+      const [{ locked }] = await session.query('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+      if (!locked) return undefined;
+      try {
+        return await work();
+      } finally {
+        await session.query('SELECT pg_advisory_unlock($1)', [key]);
+      }
+    } finally {
+      await session.release();
+    }
+  }
+
+  /** The database's now minus `days`, in µs: the purge compares commit positions, not app clocks. */
+  async cutoffUs(days: number): Promise<number> {
+    const [{ cutoff }] = await this.dataSource.query(
+      `SELECT ((extract(epoch FROM clock_timestamp()) * 1000000)::bigint - $1::bigint) AS cutoff`,
+      [days * DAY_US],
+    );
+    return Number(cutoff);
+  }
+
+  async familiesWithTombstonesBefore(tables: string[], cutoffUs: number): Promise<string[]> {
+    const rows: { family_id: string }[] = await this.dataSource.query(
+      tables.map((t) => `SELECT family_id FROM ${t} WHERE deleted_us < $1`).join(' UNION '),
+      [cutoffUs],
+    );
+    return rows.map((r) => r.family_id);
+  }
+
+  /**
+   * Deletes one family's tombstones older than the cutoff under its sync lock and moves its
+   * horizon to the newest purged position, in the caller's transaction. Returns how many.
+   */
+  async purgeFamily(tx: Transaction, familyId: string, tables: string[], cutoffUs: number): Promise<number> {
+    await tx.query('SELECT 1 FROM family_sync_state WHERE family_id = $1 FOR UPDATE', [familyId]);
+    let count = 0;
+    let horizon = 0;
+    for (const table of tables) {
+      const [rows] = await tx.query(`DELETE FROM ${table} WHERE family_id = $1 AND deleted_us < $2 RETURNING deleted_us`, [familyId, cutoffUs]);
+      for (const row of rows as { deleted_us: string }[]) horizon = Math.max(horizon, Number(row.deleted_us));
+      count += (rows as unknown[]).length;
+    }
+    await tx.query('UPDATE family_sync_state SET horizon_us = greatest(horizon_us, $2) WHERE family_id = $1', [familyId, horizon]);
+    // A device paging through a full state may have missed the deletes just purged: its
+    // cursor no longer vouches for a continuation, its next page restarts the resync.
+    if (count > 0) await tx.query('UPDATE sync_devices SET resync_cursor_us = NULL WHERE family_id = $1 AND resync_cursor_us IS NOT NULL', [familyId]);
+    return count;
+  }
+
+  async purgeReceipts(days: number): Promise<number> {
+    const [, count] = await this.dataSource.query(`DELETE FROM sync_receipts WHERE created_at < now() - make_interval(days => $1)`, [days]);
+    return Number(count);
+  }
+}

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Transaction } from '@app/database';
+import type { EntityData } from '@app/sync-contract';
+import { uuidLiteral } from './sync-row.mapping';
+
+export interface PulledRow {
+  entityType: string;
+  id: string;
+  version: number;
+  data: EntityData | null;
+  clientUs: number;
+  createdUs: number;
+  changedUs: number;
+  deleted: boolean;
+}
+
+export interface PullQuery {
+  familyId: string;
+  /** null: first sync (or resync) = the current state without tombstones. */
+  sinceUs: number | null;
+  limit: number;
+  tables: { entityType: string; table: string; excludeIds: string[] }[];
+}
+
+const integer = (n: number) => {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return String(n);
+};
+
+/** The SQL of the pull and of a device's resync cursor. */
+@Injectable()
+export class SyncPullRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Everything of the family changed after `sinceUs`, in commit order: one index range scan
+   * per entity table, merged. Reads `limit + 1` rows so the caller knows whether more remain.
+   * It is the transaction's last statement, with COMMIT in the same simple-protocol message:
+   * one round trip, and the family lock is released with it. Values are inlined as literals
+   * (numbers checked, the family id a checked uuid, ids escaped by the driver).
+   */
+  async pullAndCommit(tx: Transaction, query: PullQuery): Promise<PulledRow[]> {
+    const family = uuidLiteral(query.familyId);
+    const limit = integer(query.limit + 1);
+    const branches = query.tables.map(({ entityType, table, excludeIds }) => {
+      const where = [`family_id = ${family}`, query.sinceUs === null ? 'deleted_us IS NULL' : `changed_us > ${integer(query.sinceUs)}`];
+      if (excludeIds.length > 0) where.push(`id <> ALL(ARRAY[${excludeIds.map((id) => tx.literal(id)).join(',')}]::text[])`);
+      return `(SELECT '${entityType}' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
+               FROM ${table} WHERE ${where.join(' AND ')} ORDER BY changed_us LIMIT ${limit})`;
+    });
+    const rows = await tx.commit(`SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}`);
+    return rows.map((r) => ({
+      entityType: r.entity_type as string,
+      id: r.id as string,
+      version: r.version as number,
+      data: r.data as EntityData | null,
+      clientUs: Number(r.client_us),
+      createdUs: Number(r.created_us),
+      changedUs: Number(r.changed_us),
+      deleted: r.deleted_us !== null,
+    }));
+  }
+
+  /** Where a device's paging through a full state stands, when its pages end below the horizon. */
+  async resyncCursor(tx: Transaction, familyId: string, deviceId: string): Promise<number | undefined> {
+    const rows = await tx.query('SELECT resync_cursor_us FROM sync_devices WHERE family_id = $1 AND device_id = $2', [familyId, deviceId]);
+    return rows[0]?.resync_cursor_us == null ? undefined : Number(rows[0].resync_cursor_us);
+  }
+
+  /** After the commit. Saved only while the horizon is the one the page was read under: a purge in between restarts the resync. */
+  async setResyncCursor(familyId: string, deviceId: string, cursor: { cursorUs: number; horizonUs: number }): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE sync_devices SET resync_cursor_us = $3 WHERE family_id = $1 AND device_id = $2
+         AND (SELECT horizon_us FROM family_sync_state WHERE family_id = $1) = $4`,
+      [familyId, deviceId, cursor.cursorUs, cursor.horizonUs],
+    );
+  }
+}

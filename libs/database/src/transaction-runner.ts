@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { classifyDatabaseError } from './database-errors';
+import { IsolationLevel, PgTransaction, Transaction } from './transaction';
+
+export const TRANSACTION_ATTEMPTS = 3;
+
+/** A serialization failure or a deadlock (40001, 40P01): the whole transaction may simply run again. */
+export const isRetryableTransactionError = (error: unknown): boolean => classifyDatabaseError(error) === 'retryable';
+
+export interface TransactionOptions {
+  isolation?: IsolationLevel;
+  /** Waits before attempt n (2, 3): the default is 5-25 ms, then 10-50 ms, jittered. */
+  backoffMs?: (attempt: number) => number;
+}
+
+const jitteredBackoff = (attempt: number) => (attempt - 1) * (5 + Math.random() * 20);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The one way this service runs a transaction (sync, families, maintenance). The work gets a
+ * Transaction on one pooled connection; BEGIN travels with its first statement and COMMIT
+ * may travel with its last (see Transaction). Whatever the work leaves open is committed
+ * when it returns and rolled back when it throws; the error is rethrown; the connection is
+ * always released. A serialization failure or a deadlock (40001, 40P01) runs the whole
+ * work again on a fresh transaction, up to three attempts, so the work must keep its state
+ * inside the call; no other error is retried.
+ */
+@Injectable()
+export class TransactionRunner {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async run<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const backoff = options.backoffMs ?? jitteredBackoff;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(work, options.isolation ?? 'READ COMMITTED');
+      } catch (error) {
+        if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
+        await sleep(backoff(attempt + 1));
+      }
+    }
+  }
+
+  private async attempt<T>(work: (tx: Transaction) => Promise<T>, isolation: IsolationLevel): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as PoolClient;
+      const tx = new PgTransaction(runner, client, isolation);
+      try {
+        const value = await work(tx);
+        await tx.finish('commit');
+        return value;
+      } catch (error) {
+        // Also when BEGIN or COMMIT itself failed: ROLLBACK outside a transaction only warns.
+        await tx.finish('rollback').catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+}
