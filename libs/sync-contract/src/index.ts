@@ -10,3 +10,4 @@ export * from './sync-batch-hook';
 export * from './rules/is-sync-date.decorator';
 export * from './sync-time';
 export * from './server-only.resolver';
+export * from './conflict-record';

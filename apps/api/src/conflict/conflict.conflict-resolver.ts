@@ -1,10 +1,20 @@
-import { ConflictResolver, Decision, deleteWins, EntityState, serverWins, SyncChange, SyncEntity, ValidationResult } from '@app/sync-contract';
+import {
+  CONFLICT_ENTITY_TYPE,
+  ConflictResolver,
+  Decision,
+  deleteWins,
+  EntityState,
+  serverWins,
+  SyncChange,
+  SyncEntity,
+  ValidationResult,
+} from '@app/sync-contract';
 
 /**
  * The conflict inbox (SPEC 2.8): entries are written by the server only. A client `delete`
  * dismisses one (a tombstone, as for any type); any other client change loses as `Immutable`.
  */
-@SyncEntity('conflict')
+@SyncEntity(CONFLICT_ENTITY_TYPE)
 export class ConflictConflictResolver implements ConflictResolver {
   readonly table = 'conflicts';
   readonly versioned = false;

@@ -1,5 +1,6 @@
-import type { ConflictResolver } from '@app/sync-contract';
+import { ConflictResolver, microsToIso } from '@app/sync-contract';
 import { t } from '@app/testing/resolver-fixtures';
+import { ConflictConflictResolver } from '../../conflict/conflict.conflict-resolver';
 import { EventConflictResolver } from '../../event/event.conflict-resolver';
 import { TaskConflictResolver } from '../../task/task.conflict-resolver';
 import type { SyncChangeInput } from '../dto/delta-request';
@@ -193,5 +194,70 @@ describe('prepareRequest', () => {
   it('loads every distinct key and the ids of registered types only', () => {
     const req = prepareRequest(scope, { device_id: 'p', changes: [create('a'), create('a'), { ...create('n'), entity_type: 'note' }, create('b')] }, settings);
     expect(batchLoad(req)).toEqual({ keys: [req.changes[0].key, req.changes[2].key, req.changes[3].key], entities: [{ type: 'task', table: 'tasks', ids: ['a', 'b'] }] });
+  });
+});
+
+describe('evaluateBatch: the conflict inbox (SPEC 2.8)', () => {
+  const inboxResolvers: Record<string, ConflictResolver> = { ...resolvers, conflict: new ConflictConflictResolver() };
+  const inboxSettings = { ...settings, find: (type: string) => inboxResolvers[type] };
+  function runInbox({ changes, rows = [], receipts = {}, atomic = false }: Case) {
+    let n = 0;
+    const req = { ...prepareRequest(scope, { device_id: 'phone', changes, atomic }, inboxSettings) };
+    req.inbox = { table: 'conflicts', newId: () => `c${++n}` };
+    const loaded: LoadedBatch = {
+      receipts: new Map(req.changes.filter((c) => receipts[c.change.entity_id]).map((c) => [c.key, receipts[c.change.entity_id]])),
+      rows: new Map(rows.map((r) => [entityKey(r.id.startsWith('c') ? 'conflict' : 'task', r.id), r])),
+    };
+    return evaluateBatch(req, loaded, clock);
+  }
+  const stale = update('t1', 1, { title: 'mine' });
+  const newer = taskRow('t1', { data: { ...TASK, title: 'theirs' }, fieldClocks: { ...taskRow('t1').fieldClocks, title: t(600) } });
+
+  it('a stale update that loses records one entry after the batch rows, with the rejected and the kept value', () => {
+    const batch = runInbox({ changes: [stale], rows: [newer] });
+    expect(batch.outcomes[0].conflict).toBeDefined();
+    const [entry] = batch.writes.rowsByTable.get('conflicts')!;
+    expect(entry).toMatchObject({ id: 'c1', version: 1, deleted: false, changedUs: NOW, createdUs: NOW });
+    expect(entry.data).toMatchObject({
+      entityType: 'task',
+      entityId: 't1',
+      action: 'update',
+      userId: 'alice',
+      deviceId: 'phone',
+      resolution: batch.outcomes[0].conflict!.resolution,
+      rejected: { title: 'mine' },
+      server: { title: 'theirs' },
+      clientTimestamp: stale.client_timestamp,
+      at: microsToIso(NOW),
+    });
+    expect(batch.writes.lastUs).toBe(NOW);
+    expect(batch.positionUs).toBe(NOW);
+  });
+
+  it('a merge records only its rejected fields; the entry comes after the merged row', () => {
+    const batch = runInbox({ changes: [update('t1', 1, { title: 'mine', desc: 'new desc' })], rows: [newer] });
+    expect(batch.outcomes[0].conflict?.resolution).toBe('merged');
+    expect(batch.writes.rowsByTable.get('tasks')![0].changedUs).toBe(NOW);
+    const [entry] = batch.writes.rowsByTable.get('conflicts')!;
+    expect(entry.changedUs).toBe(NOW + 1);
+    expect(entry.data).toMatchObject({ resolution: 'merged', rejected: { title: 'mine' }, server: { title: 'theirs' } });
+  });
+
+  it.each<[string, Case]>([
+    ['an applied change', { changes: [create('t2')] }],
+    ['a per-change error', { changes: [create('t2', { title: 42 })] }],
+    ['a replayed receipt of a conflict', { changes: [stale], rows: [newer], receipts: { t1: { conflict: { entity_type: 'task', entity_id: 't1', conflict_reason: 'x', resolution: 'server_wins', client_version: 1, server_version: 2, server_data: null, rejected_fields: [] } } } }],
+    ['a conflict of an atomic batch (rolled back)', { changes: [stale], rows: [newer], atomic: true }],
+    [
+      'an update of a conflict entry (refused, not itself recorded)',
+      { changes: [{ entity_type: 'conflict', entity_id: 'c9', action: 'update', data: { rejected: {} }, client_timestamp: ISO(t(500)) }] },
+    ],
+  ])('%s records nothing', (_, c) => {
+    expect(runInbox(c).writes.rowsByTable.get('conflicts')).toBeUndefined();
+  });
+
+  it('the same lost change twice in one batch is recorded once', () => {
+    const batch = runInbox({ changes: [stale, stale], rows: [newer] });
+    expect(batch.writes.rowsByTable.get('conflicts')).toHaveLength(1);
   });
 });

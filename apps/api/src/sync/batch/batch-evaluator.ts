@@ -3,6 +3,7 @@ import { PositionAllocator } from './position-allocator';
 import { BatchWrites, entityKey, EvaluatedBatch, FamilyClock, LoadedBatch, PreparedChange, StoredOutcome, StoredRow } from './batch.types';
 import { BatchEntity, ChangeVerdict, evaluateChange, loadedEntity } from './change-evaluator';
 import { atomicFailures, isFailure, toOutcome } from './change-outcome';
+import { inboxRows } from './conflict-inbox';
 import type { SyncRequestContext } from './prepare-request';
 
 /** How each change of the batch was settled, in array order. */
@@ -39,7 +40,12 @@ export function evaluateBatch(req: SyncRequestContext, loaded: LoadedBatch, cloc
   const outcomes = outcomesOf(steps, entities);
   if (req.atomic && outcomes.some(isFailure)) return discarded(outcomes, loaded, clock);
 
-  const { rowsByTable, positionUs } = rowsToWrite(entities, clock);
+  const positions = new PositionAllocator(clock);
+  const rowsByTable = rowsToWrite(entities, positions);
+  const evaluated = steps.flatMap((s, i) => (s.kind === 'evaluated' ? [{ prepared: s.prepared, outcome: outcomes[i] }] : []));
+  const inbox = inboxRows(req, evaluated, clock, positions);
+  if (inbox.length > 0) rowsByTable.set(req.inbox!.table, inbox);
+  const positionUs = positions.last();
   const writes: BatchWrites = {
     rowsByTable,
     lastUs: positionUs > clock.lastUs ? positionUs : null,
@@ -77,9 +83,8 @@ const discarded = (outcomes: StoredOutcome[], loaded: LoadedBatch, clock: Family
   notEchoed: new Map(),
 });
 
-/** Commit positions go in the order of each entity's last change; hooks take the ones after. */
-function rowsToWrite(entities: Map<string, BatchEntity>, clock: FamilyClock): { rowsByTable: Map<string, StoredRow[]>; positionUs: number } {
-  const positions = new PositionAllocator(clock);
+/** Commit positions go in the order of each entity's last change; the inbox and hooks take the ones after. */
+function rowsToWrite(entities: Map<string, BatchEntity>, positions: PositionAllocator): Map<string, StoredRow[]> {
   const changed = [...entities.values()].filter((e) => e.lastIndex >= 0).sort((a, b) => a.lastIndex - b.lastIndex);
   const rowsByTable = new Map<string, StoredRow[]>();
   for (const e of changed) {
@@ -97,7 +102,7 @@ function rowsToWrite(entities: Map<string, BatchEntity>, clock: FamilyClock): { 
     rowsByTable.set(e.resolver.table, rows);
     rows.push(row);
   }
-  return { rowsByTable, positionUs: positions.last() };
+  return rowsByTable;
 }
 
 /** An entity the batch changed, fully applied, and nobody else changed since the watermark: the device has it. */

@@ -1,9 +1,11 @@
-import { ConflictResolver, isoToMicros } from '@app/sync-contract';
+import { randomUUID } from 'node:crypto';
+import { CONFLICT_ENTITY_TYPE, ConflictResolver, isoToMicros } from '@app/sync-contract';
 import type { FamilyScope } from '../../family/family-caller';
 import { changeKey } from '../change-key';
 import type { DeltaRequest, SyncChangeInput } from '../dto/delta-request';
 import { SyncErrorCode, SyncException } from '../sync.exception';
 import type { BatchLoad, PreparedChange } from './batch.types';
+import type { ConflictInbox } from './conflict-inbox';
 
 const DEFAULT_LIMIT = 1000;
 
@@ -24,6 +26,8 @@ export interface SyncRequestContext {
   changes: PreparedChange[];
   /** Client clocks further ahead than this are clamped (rule 5). */
   maxSkewUs: number;
+  /** Where merged and lost changes are recorded (SPEC 2.8); absent when no inbox type is registered. */
+  inbox?: ConflictInbox;
 }
 
 /**
@@ -46,7 +50,13 @@ export function prepareRequest(scope: FamilyScope, request: DeltaRequest, settin
     limit: request.limit ?? DEFAULT_LIMIT,
     atomic: request.atomic === true,
     maxSkewUs: settings.maxSkewUs,
+    inbox: inboxOf(settings),
   };
+}
+
+function inboxOf(settings: SyncSettings): ConflictInbox | undefined {
+  const resolver = settings.find(CONFLICT_ENTITY_TYPE);
+  return resolver && { table: resolver.table, newId: randomUUID };
 }
 
 function prepareChange(change: SyncChangeInput, index: number, deviceId: string, settings: SyncSettings): PreparedChange {

@@ -1,4 +1,7 @@
-import { EntityData, SyncAction } from '@app/sync-contract';
+import type { EntityData, SyncAction } from './sync-change';
+
+/** The entity type of the conflict inbox (SPEC 2.8). */
+export const CONFLICT_ENTITY_TYPE = 'conflict';
 
 /** A client change that was merged or lost (SPEC 2.8): what the inbox keeps of it. */
 export interface LostChange {
@@ -7,7 +10,7 @@ export interface LostChange {
   action: SyncAction;
   /** The fields the client sent (after validation defaults of a create, only those sent). */
   sent: EntityData | undefined;
-  resolution: 'server_wins' | 'merged' | 'delete_wins' | 'done_wins';
+  resolution: string;
   reason: string;
   /** The fields that lost; undefined: the whole change lost. */
   rejectedFields?: readonly string[];

@@ -1,0 +1,53 @@
+import { CONFLICT_ENTITY_TYPE, conflictRecord, EntityData, microsToIso } from '@app/sync-contract';
+import type { FamilyClock, PreparedChange, StoredOutcome, StoredRow } from './batch.types';
+import type { PositionAllocator } from './position-allocator';
+
+/** Where the conflict inbox is stored, and how its ids are made (a uuid; injected for tests). */
+export interface ConflictInbox {
+  table: string;
+  newId(): string;
+}
+
+/** What the inbox needs of the request. */
+export interface InboxRequest {
+  scope: { userId: string };
+  deviceId: string;
+  inbox?: ConflictInbox;
+}
+
+/**
+ * SPEC 2.8: one `conflict` entry per merged or lost client change of the batch, evaluated
+ * now (not a retry's replayed receipt, not an error), except changes to a `conflict` itself.
+ * Rows take the next commit positions, so every device pulls them like any other change.
+ */
+export function inboxRows(
+  req: InboxRequest,
+  evaluated: { prepared: PreparedChange; outcome: StoredOutcome }[],
+  clock: FamilyClock,
+  positions: PositionAllocator,
+): StoredRow[] {
+  const inbox = req.inbox;
+  if (!inbox) return [];
+  const at = microsToIso(clock.nowUs);
+  return evaluated.flatMap(({ prepared: { change }, outcome }) => {
+    const lost = outcome.conflict;
+    if (!lost || change.entity_type === CONFLICT_ENTITY_TYPE) return [];
+    const data: EntityData = conflictRecord(
+      {
+        entityType: change.entity_type,
+        entityId: change.entity_id,
+        action: change.action,
+        sent: change.data ?? undefined,
+        resolution: lost.resolution,
+        reason: lost.conflict_reason,
+        rejectedFields: lost.rejected_fields.length > 0 ? lost.rejected_fields : undefined,
+        serverData: lost.server_data,
+        clientTimestamp: change.client_timestamp,
+      },
+      { userId: req.scope.userId, deviceId: req.deviceId, at },
+    );
+    const changedUs = positions.next();
+    const fieldClocks = Object.fromEntries(Object.keys(data).map((field) => [field, clock.nowUs]));
+    return [{ id: inbox.newId(), version: 1, data, fieldClocks, deleted: false, clientUs: clock.nowUs, createdUs: changedUs, changedUs, deletedUs: null }];
+  });
+}
