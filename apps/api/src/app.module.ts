@@ -17,6 +17,7 @@ import { TaskModule } from './task/task.module';
 import { UserStreakModule } from './user-streak/user-streak.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { RealtimeModule } from './realtime/realtime.module';
 
 /**
  * The root module, built from an already validated configuration (main.ts and the test
@@ -42,6 +43,7 @@ export class AppModule {
         BadgeModule,
         GamificationModule,
         SyncModule,
+        RealtimeModule,
       ],
       providers: [
         {

@@ -5,6 +5,8 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@app/config';
 import { assignRequestId } from './common/logging';
+import { corsOptions } from './common/cors';
+import { OriginCheckingWsAdapter } from './realtime/origin-checking-ws.adapter';
 
 /**
  * Everything about the HTTP layer that is not a module: shared by main.ts and the e2e
@@ -13,6 +15,9 @@ import { assignRequestId } from './common/logging';
 export function configureApp(app: NestExpressApplication, config: AppConfig): NestExpressApplication {
   app.useLogger(app.get(Logger));
   app.use(assignRequestId);
+  // CORS_ORIGINS empty: no CORS middleware at all, so no CORS header on any answer.
+  if (config.http.corsOrigins.length > 0) app.enableCors(corsOptions(config.http.corsOrigins));
+  app.useWebSocketAdapter(new OriginCheckingWsAdapter(app, config.http.corsOrigins));
   app.disable('x-powered-by');
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(compression());

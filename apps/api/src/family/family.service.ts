@@ -4,6 +4,7 @@ import { Caller } from '../auth/caller';
 import { FamilyCaller } from './family-caller';
 import { FamilyErrorCode, FamilyException } from './family.exception';
 import { FamilyRole } from './family-member.entity';
+import { MEMBER_REMOVED_CHANNEL } from './member-removed-notice';
 import { FamilyResponse, MemberResponse } from './dto/family.response';
 
 interface MemberRow {
@@ -75,7 +76,13 @@ export class FamilyService {
       if (target.role === 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
         throw new FamilyException(FamilyErrorCode.LastOwner);
       }
-      await manager.query('DELETE FROM family_members WHERE family_id = $1 AND user_id = $2', [caller.familyId, userId]);
+      // The removal is announced in the same statement (delivered on commit) so that every
+      // instance closes the removed user's realtime streams.
+      await manager.query(
+        `WITH removed AS (DELETE FROM family_members WHERE family_id = $1 AND user_id = $2 RETURNING family_id, user_id)
+         SELECT pg_notify('${MEMBER_REMOVED_CHANNEL}', json_build_object('f', family_id, 'u', user_id)::text) FROM removed`,
+        [caller.familyId, userId],
+      );
     });
   }
 }

@@ -75,6 +75,8 @@ interface BatchResult {
   failed: boolean;
   workings: Map<string, Working>;
   positionUs: number;
+  /** The batch moved the family's position: the commit is announced (realtime pokes). */
+  announce?: boolean;
 }
 
 const workingKey = (type: string, id: string) => `${type}\u0000${id}`;
@@ -294,6 +296,7 @@ export class DeltaService {
       failed,
       workings,
       positionUs: lastPosition,
+      announce: lastPosition > clock.lastUs,
     };
   }
 
@@ -444,6 +447,7 @@ export class DeltaService {
       sinceUs: effectiveSince,
       limit,
       tables: this.registry.all().map(({ type, resolver }) => ({ entityType: type, table: resolver.table, excludeIds: excluded.get(type) ?? [] })),
+      notice: batch.announce ? { f: familyId, p: microsToIso(batch.positionUs), d: deviceId } : undefined,
     });
     const hasMore = rows.length > limit;
     const page = hasMore ? rows.slice(0, limit) : rows;

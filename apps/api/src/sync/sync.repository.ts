@@ -3,6 +3,7 @@ import type { PoolClient, QueryResult } from 'pg';
 import { QueryRunner } from 'typeorm';
 import { EntityData, EntityState, FieldClocks } from '@app/sync-contract';
 import type { DeviceDto } from './dto/device.dto';
+import { COMMIT_CHANNEL, CommitNotice } from './commit-notice';
 
 /** A row of a synced entity table, with its positions as numbers of microseconds. */
 export interface StoredRow extends EntityState {
@@ -45,6 +46,8 @@ export interface PullQuery {
   sinceUs: number | null;
   limit: number;
   tables: { entityType: string; table: string; excludeIds: string[] }[];
+  /** Set when the transaction wrote something: announced with NOTIFY, delivered on COMMIT. */
+  notice?: CommitNotice;
 }
 
 const toClock = (r: Record<string, unknown>): FamilyClock => ({
@@ -252,7 +255,11 @@ export class SyncRepository {
                FROM ${table} WHERE ${where.join(' AND ')} ORDER BY changed_us LIMIT ${limit})`;
     });
     const select = `SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}`;
-    const [result] = (await client.query(`${select}; COMMIT`)) as unknown as QueryResult[];
+    // The commit's announcement rides in the same message (no round trip of its own); a
+    // NOTIFY is delivered only if and after the COMMIT succeeds.
+    const notify = query.notice ? `SELECT pg_notify('${COMMIT_CHANNEL}', ${client.escapeLiteral(JSON.stringify(query.notice))}); ` : '';
+    const results = (await client.query(`${notify}${select}; COMMIT`)) as unknown as QueryResult[];
+    const result = results[notify ? 1 : 0];
     return (result.rows as Record<string, unknown>[]).map((r) => ({
       entityType: r.entity_type as string,
       id: r.id as string,
