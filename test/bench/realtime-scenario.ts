@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { cpuShare, cpuSnapshot } from './cpu';
-import { BenchFamily, createFamily, expectStatus, taskCreate } from './fixtures';
-import { HttpClient } from './http';
+import { BenchFamily, createFamily, taskCreate } from './fixtures';
+import { expectStatus, HttpClient } from './http';
 import { round, summarize, Summary } from './stats';
 
 export interface RealtimeResult {
