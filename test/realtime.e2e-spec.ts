@@ -1,4 +1,5 @@
 import { sign } from 'jsonwebtoken';
+import { Client, Notification } from 'pg';
 import request from 'supertest';
 import { bearer, mintToken } from '@app/testing';
 import { startTestApp, TestApp } from './support/test-app';
@@ -59,6 +60,41 @@ describe('realtime pokes across instances', () => {
     // The poke is a position the device may pull from: the pull after it is empty.
     const pulled = await syncOk(b, f.token(), { device_id: 'tablet', last_sync_at: wsPoke.last_changed_at });
     expect(pulled.server_changes).toEqual([]);
+  });
+
+  it('announces exactly the commits that wrote something, with the final position (hooks included), never a pull or a rolled-back batch', async () => {
+    const listener = new Client({ connectionString: a.db.url });
+    await listener.connect();
+    const notices: Notification[] = [];
+    listener.on('notification', (n) => notices.push(n));
+    await listener.query('LISTEN sync_commit');
+    try {
+      const first = await push(f, 'phone', 'task-notify');
+      await syncOk(a, f.token(), { device_id: 'phone', last_sync_at: first.last_sync_at });
+      const rolledBack = await syncOk(a, f.token(), {
+        device_id: 'phone',
+        atomic: true,
+        changes: [change({ entity_id: 'atomic-create', data: { title: 'rolled back' } }), change({ entity_type: 'nope', entity_id: 'x', data: {} })],
+      });
+      expect(rolledBack).toMatchObject({ success: false, applied_count: 0 });
+      // Completing a task with points: the gamification hook writes rows after the client's.
+      const done = await syncOk(a, f.token(), {
+        device_id: 'laptop',
+        changes: [change({ entity_id: 'task-notify', action: 'update', version: 1, data: { status: 'done', points: 5 } })],
+      });
+      expect(done.server_changes.map((c) => c.entity_type)).toContain('points_ledger');
+      const hookPosition = done.server_changes.map((c) => c.server_timestamp).sort().at(-1);
+      expect(done.last_sync_at).toBe(hookPosition);
+      const deadline = Date.now() + 10_000;
+      while (notices.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // Notifications arrive in commit order: the pull and the rolled-back batch sent none.
+      expect(notices.map((n) => JSON.parse(n.payload!))).toEqual([
+        { f: f.familyId, p: first.last_sync_at, d: 'phone' },
+        { f: f.familyId, p: done.last_sync_at, d: 'laptop' },
+      ]);
+    } finally {
+      await listener.end();
+    }
   });
 
   it('ready carries the family position; ping gets pong', async () => {
