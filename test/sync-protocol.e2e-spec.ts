@@ -128,9 +128,16 @@ describe('sync protocol (POST /sync/delta)', () => {
           rejected_fields: ['title'],
         },
       ]);
-      // The device missed the other device's writes: they come back.
+      // The device missed the other device's writes: they come back, then the inbox entry of
+      // its lost change (SPEC 2.8).
       expect(res.body.server_changes).toEqual([
         expect.objectContaining({ entity_type: 'task', entity_id: 'task-1', action: 'create', version: 4, data: serverData }),
+        expect.objectContaining({
+          entity_type: 'conflict',
+          action: 'create',
+          version: 1,
+          data: expect.objectContaining({ entityType: 'task', entityId: 'task-1', resolution: 'server_wins', rejected: { title: 'New Title' }, server: { title: 'Server Title' } }),
+        }),
       ]);
     });
 
@@ -342,7 +349,12 @@ describe('sync protocol (POST /sync/delta)', () => {
         ['merged', 'merged'],
         ['lost', 'server_wins'],
       ]);
-      const byId = Object.fromEntries(res.server_changes.map((c) => [c.entity_id, c]));
+      const inbox = res.server_changes.filter((c) => c.entity_type === 'conflict');
+      expect(inbox.map((c) => [c.data?.entityId, c.data?.resolution, c.data?.rejected])).toEqual([
+        ['merged', 'merged', { title: 'm-B' }],
+        ['lost', 'server_wins', { title: 'l-B' }],
+      ]);
+      const byId = Object.fromEntries(res.server_changes.filter((c) => c.entity_type !== 'conflict').map((c) => [c.entity_id, c]));
       expect(Object.keys(byId).sort()).toEqual(['merged', 'others', 'shared']);
       expect(byId.merged).toMatchObject({ action: 'update', version: 3, data: { title: 'm-A', desc: 'd-B' } });
       expect(byId.shared).toMatchObject({ action: 'update', version: 3, data: { title: 's-B', desc: 'by A' } });

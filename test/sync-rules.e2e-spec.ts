@@ -206,7 +206,12 @@ describe('sync rules (POST /sync/delta)', () => {
       expect(stored).toMatchObject({ version: 3, deleted_us: expect.any(String) });
       // A device that knew the task learns the delete.
       const since = await pull(f.token(), 'watcher', '2000-01-01T00:00:00Z');
-      expect(since.changes).toEqual([expect.objectContaining({ entity_id: 't1', action: 'delete', data: null, version: 3 })]);
+      expect(since.changes).toEqual([
+        expect.objectContaining({ entity_id: 't1', action: 'delete', data: null, version: 3 }),
+        // The two changes that lost to the delete, in the conflict inbox (SPEC 2.8).
+        expect.objectContaining({ entity_type: 'conflict', data: expect.objectContaining({ entityId: 't1', action: 'update', resolution: 'delete_wins', rejected: { title: 'T3' } }) }),
+        expect.objectContaining({ entity_type: 'conflict', data: expect.objectContaining({ entityId: 't1', action: 'create', resolution: 'delete_wins' }) }),
+      ]);
       // A fresh device never sees it.
       expect(await stateOf(f, 'task', 't1')).toBeUndefined();
     });

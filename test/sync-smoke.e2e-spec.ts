@@ -29,6 +29,9 @@ describe('sync smoke', () => {
       changes: [change({ entity_id: 't1', action: 'update', version: 1, data: { title: 'C' }, client_timestamp: '2020-01-01T00:00:00Z' })],
     });
     expect(stale.body.conflicts).toEqual([expect.objectContaining({ resolution: 'server_wins', conflict_reason: 'Version mismatch', server_version: 2 })]);
-    expect(stale.body.server_changes).toEqual([expect.objectContaining({ entity_id: 't1', action: 'update', version: 2 })]);
+    expect(stale.body.server_changes).toEqual([
+      expect.objectContaining({ entity_id: 't1', action: 'update', version: 2 }),
+      expect.objectContaining({ entity_type: 'conflict', data: expect.objectContaining({ entityId: 't1', rejected: { title: 'C' }, server: { title: 'B' } }) }),
+    ]);
   });
 });

@@ -8,7 +8,7 @@
  *                                     set, an embedded PostgreSQL in .data/pg-bench (port
  *                                     BENCH_PG_PORT, default 54331)
  *   BENCH_QUICK=1                     a ~30 second version (fewer runs, shorter mixed load)
- *   BENCH_ONLY=push,sync,mixed,batch  run only these scenario groups
+ *   BENCH_ONLY=push,sync,mixed,batch,realtime  run only these scenario groups
  *   BENCH_CPU_PROF=1                  write a V8 CPU profile of the service to .data/bench/profile
  *                                     (summarise it with test/bench/profile-summary.ts)
  *   DB_POOL_SIZE etc.                 passed through to the service
@@ -28,12 +28,13 @@ import { HttpClient } from './http';
 import { batchTable, cpuLines, evaluateTargets, firstSyncLines, mixedTable, pairTable, targetTable } from './report';
 import { BenchContext, batchSizeScenario, FirstSyncExtra, firstSyncScenario, MixedResult, mixedScenario, PairResult, pushScenarios } from './scenarios';
 import { RunningService, startService } from './service';
+import { RealtimeResult, realtimeLines, realtimeScenario } from './realtime-scenario';
 import { batchChart } from './svg';
 
 const ROOT = resolve(__dirname, '..', '..');
 const OUT_DIR = join(ROOT, '.data', 'bench');
 const BENCH_DB_PATTERN = /^bench_(\d+)$/;
-const GROUPS = ['push', 'sync', 'mixed', 'batch'] as const;
+const GROUPS = ['push', 'sync', 'mixed', 'batch', 'realtime'] as const;
 
 const t0 = performance.now();
 const log = (message: string) => process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
@@ -161,6 +162,14 @@ async function main(): Promise<number> {
     }
     if (only('batch')) batches = await batchSizeScenario(ctx);
     if (only('mixed')) mixed = await mixedScenario(ctx);
+    let realtime: RealtimeResult | undefined;
+    if (only('realtime')) {
+      // A second instance on the same database: pokes reach it only through NOTIFY.
+      const b = await startService({ root: ROOT, databaseUrl: benchUrl, jwtSecret: BENCH_JWT_SECRET, outDir: join(OUT_DIR, 'instance-b'), cpuProfile: false, log });
+      cleanups.push(() => b.stop());
+      realtime = await realtimeScenario({ quick, http, baseUrlA: service.baseUrl, baseUrlB: b.baseUrl, pidB: b.pid, log });
+      await b.stop();
+    }
 
     // 4. Report.
     machine.loadAverage.end = Math.round(os.loadavg()[0] * 100) / 100;
@@ -203,6 +212,7 @@ async function main(): Promise<number> {
       out.push(mixedTable(mixed));
       for (const e of mixed.errorSamples) out.push(`  error sample: ${e}`);
     }
+    if (realtime) out.push('', 'Scenario 6: realtime pokes across two instances', ...realtimeLines(realtime));
     const cpu = cpuLines([...pairs, ...batches]);
     if (cpu) out.push('', 'CPU used while measuring (cores: 1.0 = one core busy)', cpu);
     if (explain) {
@@ -225,6 +235,7 @@ async function main(): Promise<number> {
       firstSync,
       batchSizes: batches.map((r) => ({ ...r, perChangeMs: { service: r.service.median / r.size, floor: r.floor.median / r.size } })),
       mixed,
+      realtime,
       targets,
       explainPull: explain,
       files,

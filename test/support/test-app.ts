@@ -23,8 +23,9 @@ export interface TestApp {
  * Boots the real AppModule with the production HTTP pipeline on a fresh copy of the
  * migrated template database. `env` overrides the environment the config is read from.
  */
-export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+export async function startTestApp(env: Record<string, string | undefined> = {}, shared?: { db: TestDatabase }): Promise<TestApp> {
+  // `shared`: a second instance on the database of another (realtime across instances); it does not drop it.
+  const db = shared?.db ?? (await createTestDatabase());
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -47,7 +48,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     db,
     close: async () => {
       await app.close();
-      await db.drop();
+      if (!shared) await db.drop();
     },
   };
 }

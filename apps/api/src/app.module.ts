@@ -18,6 +18,7 @@ import { TaskModule } from './task/task.module';
 import { UserStreakModule } from './user-streak/user-streak.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { RealtimeModule } from './realtime/realtime.module';
 
 /**
  * The root module, built from an already validated configuration (main.ts and the test
@@ -44,6 +45,7 @@ export class AppModule {
         ConflictModule,
         GamificationModule,
         SyncModule,
+        RealtimeModule,
       ],
       providers: [
         {

@@ -5,6 +5,8 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@app/config';
 import { assignRequestId } from './common/logging';
+import { corsOptions } from './common/cors';
+import { OriginCheckingWsAdapter } from './realtime/origin-checking-ws.adapter';
 import { buildOpenApiDocument } from './openapi';
 
 /**
@@ -14,6 +16,9 @@ import { buildOpenApiDocument } from './openapi';
 export function configureApp(app: NestExpressApplication, config: AppConfig): NestExpressApplication {
   app.useLogger(app.get(Logger));
   app.use(assignRequestId);
+  // CORS_ORIGINS empty: no CORS middleware at all, so no CORS header on any answer.
+  if (config.http.corsOrigins.length > 0) app.enableCors(corsOptions(config.http.corsOrigins));
+  app.useWebSocketAdapter(new OriginCheckingWsAdapter(app, config.http.corsOrigins));
   app.disable('x-powered-by');
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(compression());

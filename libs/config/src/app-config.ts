@@ -5,11 +5,15 @@ export interface HttpConfig {
   port: number;
   /** Largest accepted request body after decompression, in bytes. */
   bodyLimitBytes: number;
+  /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS headers. */
+  corsOrigins: string[];
 }
 
 export interface DatabaseConfig {
   /** Absent: the service runs an embedded PostgreSQL in `dataDir`. */
   url?: string;
+  /** The realtime listener's connection; absent: the same server as `url` (or the embedded one). */
+  listenUrl?: string;
   embeddedPort: number;
   poolSize: number;
   statementTimeoutMs: number;
@@ -33,6 +37,8 @@ export interface SyncConfig {
   rateLimitPerMinute: number;
   /** Shared counters for the rate limit (every instance counts together); absent: in memory, per instance. */
   rateLimitRedisUrl?: string;
+  /** Open realtime streams (WebSocket + SSE) per user and instance. */
+  maxStreamsPerUser: number;
 }
 
 export interface AppConfig {

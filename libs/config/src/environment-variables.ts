@@ -62,6 +62,14 @@ export class EnvironmentVariables {
   })
   DATABASE_URL?: string;
 
+  /** The realtime listener's own connection (LISTEN needs a session: not through a transaction-mode pooler). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/[^\s]+$/, {
+    message: 'DATABASE_LISTEN_URL must be a postgres:// or postgresql:// connection URL',
+  })
+  DATABASE_LISTEN_URL?: string;
+
   @IsString()
   DATA_DIR = '.data';
 
@@ -145,4 +153,13 @@ export class EnvironmentVariables {
   @IsOptional()
   @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL' })
   RATE_LIMIT_REDIS_URL?: string;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  SYNC_MAX_STREAMS_PER_USER = 20;
+
+  /** Comma-separated exact origins (checked by `loadConfig`); empty: no CORS headers at all. */
+  @IsString()
+  CORS_ORIGINS = '';
 }

@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       env: 'development',
       logLevel: 'info',
       dataDir: resolve('.data'),
-      http: { host: '0.0.0.0', port: 3000, bodyLimitBytes: 5 * 1024 * 1024 },
+      http: { host: '0.0.0.0', port: 3000, bodyLimitBytes: 5 * 1024 * 1024, corsOrigins: [] },
       database: {
         url: undefined,
         embeddedPort: 54329,
@@ -48,6 +48,7 @@ describe('loadConfig', () => {
         tombstoneDays: 90,
         receiptDays: 30,
         rateLimitPerMinute: 600,
+        maxStreamsPerUser: 20,
       },
     });
   });
@@ -73,14 +74,18 @@ describe('loadConfig', () => {
       SYNC_TOMBSTONE_DAYS: '7',
       SYNC_RECEIPT_DAYS: '3',
       SYNC_RATE_LIMIT: '0',
+      DATABASE_LISTEN_URL: 'postgresql://app:pw@db-direct.internal:5432/sync',
+      SYNC_MAX_STREAMS_PER_USER: '5',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173,',
     });
     expect(config).toEqual<AppConfig>({
       env: 'production',
       logLevel: 'warn',
       dataDir: '/var/lib/delta-sync',
-      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 512 * 1024 },
+      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 512 * 1024, corsOrigins: ['https://app.example.com', 'http://localhost:5173'] },
       database: {
         url: 'postgresql://app:pw@db.internal:5433/sync',
+        listenUrl: 'postgresql://app:pw@db-direct.internal:5432/sync',
         embeddedPort: 6000,
         poolSize: 25,
         statementTimeoutMs: 0,
@@ -93,7 +98,7 @@ describe('loadConfig', () => {
         issuer: 'https://id.example.com/',
         audience: 'delta-sync',
       },
-      sync: { maxBatch: 100, maxClockSkewMs: 90_000, tombstoneDays: 7, receiptDays: 3, rateLimitPerMinute: 0 },
+      sync: { maxBatch: 100, maxClockSkewMs: 90_000, tombstoneDays: 7, receiptDays: 3, rateLimitPerMinute: 0, maxStreamsPerUser: 5 },
     });
   });
 
@@ -137,6 +142,24 @@ describe('loadConfig', () => {
       ['DATABASE_URL=mysql://x', { DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must be a postgres:// or postgresql:// connection URL'],
       ['DATABASE_URL=postgres://', { DATABASE_URL: 'postgres://' }, 'DATABASE_URL must be a postgres:// or postgresql:// connection URL'],
       ['DATABASE_URL without a host', { DATABASE_URL: 'postgres://:5432/db' }, 'DATABASE_URL is not a valid URL'],
+      ['DATABASE_LISTEN_URL=redis://x', { DATABASE_LISTEN_URL: 'redis://x' }, 'DATABASE_LISTEN_URL must be a postgres:// or postgresql:// connection URL'],
+      ['SYNC_MAX_STREAMS_PER_USER=0', { SYNC_MAX_STREAMS_PER_USER: '0' }, 'SYNC_MAX_STREAMS_PER_USER must not be less than 1'],
+      [
+        'CORS_ORIGINS with a trailing slash',
+        { CORS_ORIGINS: 'https://ok.example.com,https://app.example.com/' },
+        'CORS_ORIGINS: "https://app.example.com/" is not an origin (scheme://host[:port], e.g. https://app.example.com; did you mean https://app.example.com?)',
+      ],
+      ['CORS_ORIGINS=*', { CORS_ORIGINS: '*' }, 'CORS_ORIGINS: "*" is not an origin (scheme://host[:port], e.g. https://app.example.com)'],
+      [
+        'CORS_ORIGINS without a scheme',
+        { CORS_ORIGINS: 'app.example.com' },
+        'CORS_ORIGINS: "app.example.com" is not an origin (scheme://host[:port], e.g. https://app.example.com)',
+      ],
+      [
+        'CORS_ORIGINS with a path',
+        { CORS_ORIGINS: 'https://app.example.com/app' },
+        'CORS_ORIGINS: "https://app.example.com/app" is not an origin (scheme://host[:port], e.g. https://app.example.com; did you mean https://app.example.com?)',
+      ],
       ['EMBEDDED_PG_PORT=0', { EMBEDDED_PG_PORT: '0' }, 'EMBEDDED_PG_PORT must not be less than 1'],
       ['DB_POOL_SIZE=5000', { DB_POOL_SIZE: '5000' }, 'DB_POOL_SIZE must not be greater than 1000'],
       ['DB_MIGRATIONS_RUN=maybe', { DB_MIGRATIONS_RUN: 'maybe' }, 'DB_MIGRATIONS_RUN must be a boolean value'],

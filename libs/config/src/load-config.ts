@@ -34,6 +34,29 @@ function normalisePem(pem: string | undefined): string | undefined {
 }
 
 /**
+ * `CORS_ORIGINS`: comma-separated exact origins, as browsers send them in `Origin`
+ * (`https://app.example.com`, `http://localhost:5173`). Blank entries are skipped; anything
+ * else that is not exactly an origin (a path, a trailing slash, `*`, an upper-case host)
+ * would never match and is reported by name.
+ */
+export function parseCorsOrigins(value: string): { origins: string[]; problems: string[] } {
+  const origins: string[] = [];
+  const problems: string[] = [];
+  for (const entry of value.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === entry) origins.push(entry);
+    else problems.push(`CORS_ORIGINS: "${entry}" is not an origin (scheme://host[:port], e.g. https://app.example.com${origin ? `; did you mean ${origin}?` : ''})`);
+  }
+  return { origins: [...new Set(origins)], problems };
+}
+
+/**
  * Validates the environment once and returns the typed configuration. Every problem is
  * collected and reported with the name of its variable, so a bad deployment fails at
  * start with one readable message instead of at the first request.
@@ -55,6 +78,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
 
+  if (vars.DATABASE_LISTEN_URL && !problems.some((p) => p.startsWith('DATABASE_LISTEN_URL'))) {
+    if (!URL.canParse(vars.DATABASE_LISTEN_URL) || !new URL(vars.DATABASE_LISTEN_URL).hostname) {
+      problems.push('DATABASE_LISTEN_URL is not a valid URL with a host name');
+    }
+  }
+  const cors = parseCorsOrigins(vars.CORS_ORIGINS ?? '');
+  problems.push(...cors.problems);
   const publicKey = normalisePem(vars.JWT_PUBLIC_KEY);
   if (publicKey) {
     try {
@@ -83,9 +113,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     env: vars.NODE_ENV,
     logLevel: vars.LOG_LEVEL,
     dataDir: resolve(vars.DATA_DIR),
-    http: { host: vars.HOST, port: vars.PORT, bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY) },
+    http: { host: vars.HOST, port: vars.PORT, bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY), corsOrigins: cors.origins },
     database: {
       url: vars.DATABASE_URL,
+      listenUrl: vars.DATABASE_LISTEN_URL,
       embeddedPort: vars.EMBEDDED_PG_PORT,
       poolSize: vars.DB_POOL_SIZE,
       statementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS,
@@ -105,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       receiptDays: vars.SYNC_RECEIPT_DAYS,
       rateLimitPerMinute: vars.SYNC_RATE_LIMIT,
       rateLimitRedisUrl: vars.RATE_LIMIT_REDIS_URL,
+      maxStreamsPerUser: vars.SYNC_MAX_STREAMS_PER_USER,
     },
   };
 }

@@ -18,8 +18,11 @@ export interface Transaction {
   execute(sql: string, params?: unknown[]): Promise<number>;
   /** The transaction's first statement, sent with BEGIN in one message; its rows. */
   begin<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-  /** The transaction's last statement, sent with COMMIT in one message; its rows. */
-  commit<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /**
+   * The transaction's last statement, sent with COMMIT in one message; its rows. `prelude`:
+   * statements sent before it in the same message (their results are dropped).
+   */
+  commit<T = Record<string, unknown>>(sql: string, prelude?: string): Promise<T[]>;
   /** A string as an SQL literal, for `begin` and `commit` text. */
   literal(value: string): string;
 }
@@ -55,12 +58,13 @@ export class PgTransaction implements Transaction {
     return result.rows as T[];
   }
 
-  async commit<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+  async commit<T = Record<string, unknown>>(sql: string, prelude?: string): Promise<T[]> {
     await this.ensureOpen();
     this.state = 'closing';
-    const [result] = (await this.client.query(`${sql}; COMMIT`)) as unknown as QueryResult[];
+    const results = (await this.client.query(`${prelude ? `${prelude}; ` : ''}${sql}; COMMIT`)) as unknown as QueryResult[];
     this.state = 'closed';
-    return result.rows as T[];
+    // The last result is COMMIT's; the one before it is the statement's.
+    return results[results.length - 2].rows as T[];
   }
 
   literal(value: string): string {

@@ -3,9 +3,11 @@ import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
+import { TokenVerifier } from './token-verifier';
 
 @Module({
   imports: [PassportModule],
-  providers: [JwtStrategy, { provide: APP_GUARD, useClass: JwtAuthGuard }],
+  providers: [JwtStrategy, TokenVerifier, { provide: APP_GUARD, useClass: JwtAuthGuard }],
+  exports: [TokenVerifier],
 })
 export class AuthModule {}

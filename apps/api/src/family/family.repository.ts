@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Transaction } from '@app/database';
+import { MEMBER_REMOVED_CHANNEL } from './member-removed-notice';
 import { FamilyRole } from './family-member.entity';
 import { FamilyResponse, MemberResponse } from './dto/family.response';
 
@@ -59,7 +60,15 @@ export class FamilyRepository {
     return tx.query('SELECT user_id, role FROM family_members WHERE family_id = $1', [familyId]);
   }
 
+  /**
+   * The removal is announced in the same statement (NOTIFY is delivered on commit only) so
+   * that every instance closes the removed user's realtime streams.
+   */
   async deleteMember(tx: Transaction, familyId: string, userId: string): Promise<void> {
-    await tx.query('DELETE FROM family_members WHERE family_id = $1 AND user_id = $2', [familyId, userId]);
+    await tx.query(
+      `WITH removed AS (DELETE FROM family_members WHERE family_id = $1 AND user_id = $2 RETURNING family_id, user_id)
+       SELECT pg_notify('${MEMBER_REMOVED_CHANNEL}', json_build_object('f', family_id, 'u', user_id)::text) FROM removed`,
+      [familyId, userId],
+    );
   }
 }

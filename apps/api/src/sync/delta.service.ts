@@ -67,7 +67,7 @@ export class DeltaService {
       const batch = evaluateBatch(req, loaded, clock);
       await this.repo.writeBatch(tx, req, batch.writes);
       const positionUs = await this.hooks.afterBatch(tx, req, clock, batch);
-      return this.pull.respondAndCommit(tx, req, { ...clock, lastUs: positionUs }, batch);
+      return this.pull.respondAndCommit(tx, req, { ...clock, lastUs: positionUs }, { ...batch, positionBeforeUs: clock.lastUs });
     });
   }
 

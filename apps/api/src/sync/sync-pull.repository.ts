@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Transaction } from '@app/database';
 import type { EntityData } from '@app/sync-contract';
+import { COMMIT_CHANNEL, CommitNotice } from './commit-notice';
 import { uuidLiteral } from './sync-row.mapping';
 
 export interface PulledRow {
@@ -21,6 +22,8 @@ export interface PullQuery {
   sinceUs: number | null;
   limit: number;
   tables: { entityType: string; table: string; excludeIds: string[] }[];
+  /** Set when the transaction wrote something: announced with NOTIFY, delivered on COMMIT only. */
+  notice?: CommitNotice;
 }
 
 const integer = (n: number) => {
@@ -49,7 +52,10 @@ export class SyncPullRepository {
       return `(SELECT '${entityType}' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
                FROM ${table} WHERE ${where.join(' AND ')} ORDER BY changed_us LIMIT ${limit})`;
     });
-    const rows = await tx.commit(`SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}`);
+    // The commit's announcement (realtime pokes) rides in the same message: no round trip of
+    // its own, and PostgreSQL delivers a NOTIFY only if and after the COMMIT succeeds.
+    const notify = query.notice && `SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(query.notice))})`;
+    const rows = await tx.commit(`SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}`, notify);
     return rows.map((r) => ({
       entityType: r.entity_type as string,
       id: r.id as string,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Transaction } from '@app/database';
+import { microsToIso } from '@app/sync-contract';
 import type { EvaluatedBatch, FamilyClock } from './batch/batch.types';
 import type { SyncRequestContext } from './batch/prepare-request';
 import type { DeltaResponseDto } from './dto/delta-response.dto';
@@ -13,8 +14,11 @@ export interface PullResult {
   cursor?: { cursorUs: number; horizonUs: number };
 }
 
-/** What a request with no changes answers: no outcome, nothing excluded. */
-export const NOTHING_PUSHED: Pick<EvaluatedBatch, 'outcomes' | 'notEchoed'> = { outcomes: [], notEchoed: new Map() };
+/** What the pull needs of the push: outcomes, what not to echo, and the family's position before it (to announce a move). */
+export type PushedBatch = Pick<EvaluatedBatch, 'outcomes' | 'notEchoed'> & { positionBeforeUs?: number };
+
+/** What a request with no changes answers: no outcome, nothing excluded, nothing to announce. */
+export const NOTHING_PUSHED: PushedBatch = { outcomes: [], notEchoed: new Map() };
 
 /** The pull that ends every sync request, and the response built from it. */
 @Injectable()
@@ -33,7 +37,7 @@ export class SyncPullService {
     tx: Transaction,
     req: SyncRequestContext,
     clock: FamilyClock,
-    batch: Pick<EvaluatedBatch, 'outcomes' | 'notEchoed'>,
+    batch: PushedBatch,
   ): Promise<PullResult> {
     const { familyId } = req.scope;
     // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
@@ -43,8 +47,11 @@ export class SyncPullService {
     const continuing = behind && (await this.repo.resyncCursor(tx, familyId, req.deviceId)) === req.since;
     const resync = behind && !continuing;
     const since = resync ? null : req.since;
+    // A commit that moved the family's position is announced to every instance (SPEC 2.7).
+    const moved = batch.positionBeforeUs !== undefined && clock.lastUs > batch.positionBeforeUs;
     const rows = await this.repo.pullAndCommit(tx, {
       familyId,
+      notice: moved ? { f: familyId, p: microsToIso(clock.lastUs), d: req.deviceId } : undefined,
       sinceUs: since,
       limit: req.limit,
       tables: this.registry.all().map(({ type, resolver }) => ({ entityType: type, table: resolver.table, excludeIds: batch.notEchoed.get(type) ?? [] })),
