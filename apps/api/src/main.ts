@@ -22,6 +22,7 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
   });
   configureApp(app, config);
+  boundTheDrain(app.get(Logger), config.http.shutdownDrainMs);
   await app.listen(config.http.port, config.http.host);
 
   const url = `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${config.http.port}`;
@@ -30,6 +31,23 @@ async function bootstrap(): Promise<void> {
       (config.auth.secret || config.auth.publicKey || config.auth.jwksUri ? '' : '; mint a dev token: npm run token -- --sub alice'),
     'Bootstrap',
   );
+}
+
+/**
+ * SIGTERM starts Nest's graceful shutdown (enableShutdownHooks): stop accepting, let
+ * in-flight requests finish, close the pool. A request stuck behind a lock could hold that
+ * open until the orchestrator's SIGKILL; this bounds it, so terminationGracePeriodSeconds
+ * can be sized against a known number (preStop pause + SHUTDOWN_DRAIN_MS + margin).
+ */
+function boundTheDrain(logger: Logger, drainMs: number): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        logger.error(`requests still in flight ${drainMs} ms after ${signal}: exiting without them`, 'Bootstrap');
+        process.exit(1);
+      }, drainMs).unref();
+    });
+  }
 }
 
 void bootstrap();

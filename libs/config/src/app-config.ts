@@ -5,6 +5,8 @@ export interface HttpConfig {
   port: number;
   /** Largest accepted request body after decompression, in bytes. */
   bodyLimitBytes: number;
+  /** After SIGTERM, in-flight requests get this long to finish; then the process exits (code 1). */
+  shutdownDrainMs: number;
 }
 
 export interface DatabaseConfig {

@@ -83,7 +83,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     env: vars.NODE_ENV,
     logLevel: vars.LOG_LEVEL,
     dataDir: resolve(vars.DATA_DIR),
-    http: { host: vars.HOST, port: vars.PORT, bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY) },
+    http: {
+      host: vars.HOST,
+      port: vars.PORT,
+      bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY),
+      shutdownDrainMs: vars.SHUTDOWN_DRAIN_MS,
+    },
     database: {
       url: vars.DATABASE_URL,
       embeddedPort: vars.EMBEDDED_PG_PORT,
