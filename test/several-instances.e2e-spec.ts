@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
 import { databaseUrl, E2E_ADMIN_URL, E2E_TEMPLATE_DB, mintToken, TEST_JWT_SECRET, withClient } from '@app/testing';
 import type { DeltaResponseDto } from '../apps/api/src/sync/dto/delta-response.dto';
 import { buildService, runBuilt, ServiceProcess, startBuiltService } from './support/built-service';
@@ -93,7 +92,6 @@ class Device {
   constructor(
     readonly id: string,
     readonly token: string,
-    private readonly familyKeys: () => string[],
   ) {}
 
   /** One to three offline edits: new tasks and events, updates of what the device knows. */
@@ -228,18 +226,21 @@ describe('several instances on one database', () => {
       for (let d = 0; d < DEVICES_PER_FAMILY; d++) {
         const user = `f${f}-u${d}-${run}`;
         if (d > 0) await addMemberVia(instances[d % 3], familyId, `f${f}-u0-${run}`, user);
-        devices.push({ familyId, device: new Device(`f${f}d${d}`, mintToken({ sub: user, familyId }), () => []) });
+        devices.push({ familyId, device: new Device(`f${f}d${d}`, mintToken({ sub: user, familyId })) });
       }
     }
 
     const statuses: Record<number, number> = {};
     const deadline = Date.now() + DURATION_MS;
     const victim = instances[1];
+    let victimExitedAt = Infinity;
     const stopping = (async () => {
       await sleep(DURATION_MS / 2);
       front.killedAt = Date.now();
       victim.child.kill('SIGTERM');
-      return victim.exited;
+      const exit = await victim.exited;
+      victimExitedAt = Date.now();
+      return exit;
     })();
 
     await Promise.all(
@@ -298,14 +299,70 @@ describe('several instances on one database', () => {
       await db.end();
     }
 
-    // The stopped instance drained and exited on its own (not the drain bound's exit code 1).
+    // The stopped instance drained and exited on its own (not the drain bound's exit code 1),
+    // while the devices were still sending: keep-alive clients were told `Connection: close`
+    // instead of holding the drain open.
     expect(exit.signal === 'SIGTERM' || exit.code === 0).toBe(true);
+    expect(victimExitedAt).toBeLessThan(deadline);
     // The others kept serving after the stop.
     for (const i of [instances[0], instances[2]]) expect(front.served.get(i.name)!.after).toBeGreaterThan(0);
     expect(front.served.get(victim.name)!.before).toBeGreaterThan(0);
     expect(Object.keys(statuses)).toEqual(['200']);
   });
+
+  it('SHUTDOWN_DRAIN_MS: an instance whose request is stuck behind a lock exits (code 1) when the bound passes, and the cut request stored nothing', async () => {
+    const d = await startBuiltService(build.outDir, 'd', {
+      NODE_ENV: 'production',
+      DATABASE_URL: dbUrl,
+      DB_MIGRATIONS_RUN: 'false',
+      JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'error',
+      SHUTDOWN_DRAIN_MS: '1000',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'delta-sync-d-')),
+    });
+    const blocker = new Client({ connectionString: dbUrl });
+    await blocker.connect();
+    try {
+      const familyId = await createFamilyVia(d, 'drain-owner');
+      const token = mintToken({ sub: 'drain-owner', familyId });
+      const post = (entity_id: string) =>
+        fetch(`${d.baseUrl}/sync/delta`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ device_id: 'p', changes: [{ entity_type: 'task', entity_id, action: 'create', data: { title: entity_id }, client_timestamp: new Date().toISOString() }] }),
+        });
+      expect((await post('first')).status).toBe(200);
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM family_sync_state WHERE family_id = $1 FOR UPDATE', [familyId]);
+      const stuck = post('stuck').then((r) => r.status, (e: Error) => e.name);
+      await waitForLockWaiter(blocker);
+      const stoppedAt = Date.now();
+      d.child.kill('SIGTERM');
+      const exit = await d.exited;
+      expect(exit).toEqual({ code: 1, signal: null });
+      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(900);
+      expect(d.output()).toMatch(/requests still in flight 1000 ms after SIGTERM/);
+      expect(await stuck).not.toBe(200);
+      await blocker.query('COMMIT');
+      const { rows } = await blocker.query("SELECT id FROM tasks WHERE family_id = $1 ORDER BY id", [familyId]);
+      expect(rows).toEqual([{ id: 'first' }]);
+    } finally {
+      d.child.kill('SIGKILL');
+      await blocker.end();
+    }
+  });
 });
+
+async function waitForLockWaiter(client: Client): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    const { rows } = await client.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    if (rows[0].n > 0) return;
+    await sleep(20);
+  }
+  throw new Error('the sync never waited for the family lock');
+}
 
 async function createFamilyVia(instance: ServiceProcess, owner: string): Promise<string> {
   const res = await fetch(`${instance.baseUrl}/families`, {

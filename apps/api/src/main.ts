@@ -22,7 +22,7 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
   });
   configureApp(app, config);
-  boundTheDrain(app.get(Logger), config.http.shutdownDrainMs);
+  drainOnSignal(app, config.http.shutdownDrainMs);
   await app.listen(config.http.port, config.http.host);
 
   const url = `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${config.http.port}`;
@@ -35,15 +35,26 @@ async function bootstrap(): Promise<void> {
 
 /**
  * SIGTERM starts Nest's graceful shutdown (enableShutdownHooks): stop accepting, let
- * in-flight requests finish, close the pool. A request stuck behind a lock could hold that
- * open until the orchestrator's SIGKILL; this bounds it, so terminationGracePeriodSeconds
- * can be sized against a known number (preStop pause + SHUTDOWN_DRAIN_MS + margin).
+ * in-flight requests finish, close the pool. Two additions make that drain end:
+ * - a keep-alive client (a load balancer, a device's HTTP agent) would otherwise keep sending
+ *   on its open connection and hold the drain open as long as it likes: from the signal on,
+ *   every response says `Connection: close`, so the next request opens a connection to
+ *   another instance;
+ * - a request stuck behind a lock could hold it open until the orchestrator's SIGKILL: after
+ *   SHUTDOWN_DRAIN_MS the process exits anyway (code 1), so terminationGracePeriodSeconds
+ *   can be sized against a known number (preStop pause + SHUTDOWN_DRAIN_MS + margin).
  */
-function boundTheDrain(logger: Logger, drainMs: number): void {
+function drainOnSignal(app: NestExpressApplication, drainMs: number): void {
+  let draining = false;
+  app.use((_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+    if (draining) res.setHeader('Connection', 'close');
+    next();
+  });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
+      draining = true;
       setTimeout(() => {
-        logger.error(`requests still in flight ${drainMs} ms after ${signal}: exiting without them`, 'Bootstrap');
+        app.get(Logger).error(`requests still in flight ${drainMs} ms after ${signal}: exiting without them`, 'Bootstrap');
         process.exit(1);
       }, drainMs).unref();
     });
