@@ -1,7 +1,8 @@
 /**
  * Applies pending migrations and exits: `node dist/apps/api/apps/api/src/cli/migrate.js`
  * (`npm run migration:run:prod`). Compiled by `nest build` like the service, so it runs
- * in the production image, which has no ts-node (`npm run migration:run` needs it). The
+ * in the production image (`npm run migration:run` needs the TypeScript sources and
+ * tsconfig-paths, a dev dependency, neither of which is there). The
  * Kubernetes migration Job runs this once per release while the pods start with
  * DB_MIGRATIONS_RUN=false. `--revert` undoes the last migration instead.
  */
