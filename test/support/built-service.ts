@@ -16,11 +16,18 @@ export async function buildService(): Promise<{ outDir: string; remove(): void }
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../../apps/api/tsconfig.app.json', compilerOptions: { outDir: './out' } }));
   // The Nest CLI wants the tsconfig path relative to the workspace.
-  await run(process.execPath, [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build', '--path', relative(ROOT, join(dir, 'tsconfig.json'))], {
-    cwd: ROOT,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return { outDir: join(dir, 'out'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    await run(process.execPath, [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build', '--path', relative(ROOT, join(dir, 'tsconfig.json'))], {
+      cwd: ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    remove();
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`nest build failed:\n${stdout ?? ''}${stderr ?? ''}`);
+  }
+  return { outDir: join(dir, 'out'), remove };
 }
 
 /** Runs a compiled CLI (`apps/api/src/cli/migrate.js`, ...) to completion. */
