@@ -7,6 +7,8 @@ export interface HttpConfig {
   bodyLimitBytes: number;
   /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS headers. */
   corsOrigins: string[];
+  /** After SIGTERM, in-flight requests get this long to finish; then the process exits (code 1). */
+  shutdownDrainMs: number;
 }
 
 export interface DatabaseConfig {

@@ -55,6 +55,12 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /** SIGTERM: how long in-flight requests may drain before the process exits anyway. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_DRAIN_MS = 30000;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\/[^\s]+$/, {

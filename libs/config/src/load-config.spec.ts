@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       env: 'development',
       logLevel: 'info',
       dataDir: resolve('.data'),
-      http: { host: '0.0.0.0', port: 3000, bodyLimitBytes: 5 * 1024 * 1024, corsOrigins: [] },
+      http: { host: '0.0.0.0', port: 3000, bodyLimitBytes: 5 * 1024 * 1024, corsOrigins: [], shutdownDrainMs: 30_000 },
       database: {
         url: undefined,
         embeddedPort: 54329,
@@ -59,6 +59,7 @@ describe('loadConfig', () => {
       HOST: '127.0.0.1',
       PORT: '8080',
       LOG_LEVEL: 'warn',
+      SHUTDOWN_DRAIN_MS: '10000',
       DATABASE_URL: 'postgresql://app:pw@db.internal:5433/sync',
       DATA_DIR: '/var/lib/delta-sync',
       EMBEDDED_PG_PORT: '6000',
@@ -82,7 +83,7 @@ describe('loadConfig', () => {
       env: 'production',
       logLevel: 'warn',
       dataDir: '/var/lib/delta-sync',
-      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 512 * 1024, corsOrigins: ['https://app.example.com', 'http://localhost:5173'] },
+      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 512 * 1024, corsOrigins: ['https://app.example.com', 'http://localhost:5173'], shutdownDrainMs: 10_000 },
       database: {
         url: 'postgresql://app:pw@db.internal:5433/sync',
         listenUrl: 'postgresql://app:pw@db-direct.internal:5432/sync',

@@ -113,7 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     env: vars.NODE_ENV,
     logLevel: vars.LOG_LEVEL,
     dataDir: resolve(vars.DATA_DIR),
-    http: { host: vars.HOST, port: vars.PORT, bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY), corsOrigins: cors.origins },
+    http: { host: vars.HOST, port: vars.PORT, bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY), corsOrigins: cors.origins, shutdownDrainMs: vars.SHUTDOWN_DRAIN_MS },
     database: {
       url: vars.DATABASE_URL,
       listenUrl: vars.DATABASE_LISTEN_URL,

@@ -1,0 +1,46 @@
+/**
+ * Applies pending migrations and exits: `node dist/apps/api/apps/api/src/cli/migrate.js`
+ * (`npm run migration:run:prod`). Compiled by `nest build` like the service, so it runs
+ * in the production image (`npm run migration:run` needs the TypeScript sources and
+ * tsconfig-paths, a dev dependency, neither of which is there). The
+ * Kubernetes migration Job runs this once per release while the pods start with
+ * DB_MIGRATIONS_RUN=false. `--revert` undoes the last migration instead.
+ */
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { DataSource } from 'typeorm';
+import { ConfigValidationError, loadConfig } from '@app/config';
+import { buildDataSourceOptions } from '@app/database';
+import { appSchema } from '../app.schema';
+
+const log = (msg: string, fields: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ level: 'info', time: Date.now(), context: 'Migrate', msg, ...fields })}\n`);
+
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const config = loadConfig(process.env);
+  // The service may start an embedded server for development; a release step must not.
+  if (!config.database.url) throw new Error('DATABASE_URL is required to run migrations from the CLI');
+  const dataSource = new DataSource({
+    ...buildDataSourceOptions(config.database.url, { ...config.database, poolSize: 1 }, appSchema),
+    migrationsRun: false,
+  });
+  await dataSource.initialize();
+  try {
+    if (process.argv.includes('--revert')) {
+      await dataSource.undoLastMigration({ transaction: 'each' });
+      log('reverted the last migration');
+    } else {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      log(applied.length ? `applied ${applied.length} migration(s)` : 'no pending migration', { applied: applied.map((m) => m.name) });
+    }
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+main().catch((error: unknown) => {
+  const msg = error instanceof ConfigValidationError || error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', time: Date.now(), context: 'Migrate', msg })}\n`);
+  process.exit(1);
+});
