@@ -13,6 +13,7 @@ import { CreatePointsLedger1764115300002 } from './points-ledger/migrations/1764
 import { IndexPointsLedgerByUser1764115600000 } from './points-ledger/migrations/1764115600000-index-points-ledger-by-user';
 import { PointsLedgerEntity } from './points-ledger/points-ledger.entity';
 import { CreateSyncState1764115400000 } from './sync/migrations/1764115400000-create-sync-state';
+import { ReceiptHistory1764115800000 } from './sync/migrations/1764115800000-receipt-history';
 import { CreateTasks1764115300000 } from './task/migrations/1764115300000-create-tasks';
 import { TaskEntity } from './task/task.entity';
 import { CreateUserStreaks1764115300003 } from './user-streak/migrations/1764115300003-create-user-streaks';
@@ -35,5 +36,6 @@ export const appSchema: SchemaDefinition = {
     CreateTaskCompletions1764115500000,
     IndexPointsLedgerByUser1764115600000,
     CreateConflicts1764115700000,
+    ReceiptHistory1764115800000,
   ],
 };

@@ -35,6 +35,8 @@ export interface SyncConfig {
   maxClockSkewMs: number;
   tombstoneDays: number;
   receiptDays: number;
+  /** Conflict inbox entries (and their tombstones) are purged after this many days. */
+  conflictDays: number;
   /** Sync requests per user and minute; 0 disables the limit. */
   rateLimitPerMinute: number;
   /** Shared counters for the rate limit (every instance counts together); absent: in memory, per instance. */

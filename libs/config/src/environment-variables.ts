@@ -152,6 +152,11 @@ export class EnvironmentVariables {
 
   @Transform(toNumber)
   @IsInt()
+  @Min(1)
+  SYNC_CONFLICT_DAYS = 30;
+
+  @Transform(toNumber)
+  @IsInt()
   @Min(0)
   SYNC_RATE_LIMIT = 600;
 

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
         maxClockSkewMs: 5 * 60_000,
         tombstoneDays: 90,
         receiptDays: 30,
+        conflictDays: 30,
         rateLimitPerMinute: 600,
         maxStreamsPerUser: 20,
       },
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
       SYNC_MAX_CLOCK_SKEW: '90s',
       SYNC_TOMBSTONE_DAYS: '7',
       SYNC_RECEIPT_DAYS: '3',
+      SYNC_CONFLICT_DAYS: '14',
       SYNC_RATE_LIMIT: '0',
       DATABASE_LISTEN_URL: 'postgresql://app:pw@db-direct.internal:5432/sync',
       SYNC_MAX_STREAMS_PER_USER: '5',
@@ -99,7 +101,7 @@ describe('loadConfig', () => {
         issuer: 'https://id.example.com/',
         audience: 'delta-sync',
       },
-      sync: { maxBatch: 100, maxClockSkewMs: 90_000, tombstoneDays: 7, receiptDays: 3, rateLimitPerMinute: 0, maxStreamsPerUser: 5 },
+      sync: { maxBatch: 100, maxClockSkewMs: 90_000, tombstoneDays: 7, receiptDays: 3, conflictDays: 14, rateLimitPerMinute: 0, maxStreamsPerUser: 5 },
     });
   });
 
@@ -145,6 +147,7 @@ describe('loadConfig', () => {
       ['DATABASE_URL without a host', { DATABASE_URL: 'postgres://:5432/db' }, 'DATABASE_URL is not a valid URL'],
       ['DATABASE_LISTEN_URL=redis://x', { DATABASE_LISTEN_URL: 'redis://x' }, 'DATABASE_LISTEN_URL must be a postgres:// or postgresql:// connection URL'],
       ['SYNC_MAX_STREAMS_PER_USER=0', { SYNC_MAX_STREAMS_PER_USER: '0' }, 'SYNC_MAX_STREAMS_PER_USER must not be less than 1'],
+      ['SYNC_CONFLICT_DAYS=0', { SYNC_CONFLICT_DAYS: '0' }, 'SYNC_CONFLICT_DAYS must not be less than 1'],
       [
         'CORS_ORIGINS with a trailing slash',
         { CORS_ORIGINS: 'https://ok.example.com,https://app.example.com/' },

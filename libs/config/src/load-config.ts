@@ -134,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxClockSkewMs: parseDuration(vars.SYNC_MAX_CLOCK_SKEW),
       tombstoneDays: vars.SYNC_TOMBSTONE_DAYS,
       receiptDays: vars.SYNC_RECEIPT_DAYS,
+      conflictDays: vars.SYNC_CONFLICT_DAYS,
       rateLimitPerMinute: vars.SYNC_RATE_LIMIT,
       rateLimitRedisUrl: vars.RATE_LIMIT_REDIS_URL,
       maxStreamsPerUser: vars.SYNC_MAX_STREAMS_PER_USER,

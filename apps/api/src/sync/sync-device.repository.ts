@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { DeviceDto } from './dto/device.dto';
+import type { DeviceHistoryEntryDto } from './dto/device-history.dto';
 
 /** Per-device last-seen and sync count, on the pool (a push records its device in its write statement). */
 @Injectable()
@@ -16,6 +17,31 @@ export class SyncDeviceRepository {
        SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1`,
       [familyId, deviceId, userId],
     );
+  }
+
+  /**
+   * A device's latest change outcomes, newest first, from its receipts (kept SYNC_RECEIPT_DAYS).
+   * Receipts older than the history columns name their entity in the outcome and no action.
+   */
+  async history(familyId: string, deviceId: string, limit: number): Promise<DeviceHistoryEntryDto[]> {
+    const rows: (DeviceHistoryEntryDto & { resolution: string | null; code: string | null })[] = await this.dataSource.query(
+      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at,
+              coalesce(entity_type, o->'applied'->>'entity_type', o->'conflict'->>'entity_type', o->'error'->>'entity_type') AS entity_type,
+              coalesce(entity_id, o->'applied'->>'entity_id', o->'conflict'->>'entity_id', o->'error'->>'entity_id') AS entity_id,
+              action,
+              CASE WHEN o ? 'error' THEN 'error'
+                   WHEN o->'conflict'->>'resolution' = 'merged' THEN 'merged'
+                   WHEN o ? 'conflict' THEN 'conflict'
+                   ELSE 'applied' END AS outcome,
+              o->'conflict'->>'resolution' AS resolution,
+              o->'error'->>'code' AS code
+       FROM sync_receipts, LATERAL (SELECT outcome AS o) AS r
+       WHERE family_id = $1 AND device_id = $2
+       ORDER BY created_at DESC, change_index DESC NULLS LAST
+       LIMIT $3`,
+      [familyId, deviceId, limit],
+    );
+    return rows.map(({ resolution, code, ...entry }) => ({ ...entry, ...(resolution ? { resolution } : {}), ...(code ? { code } : {}) }));
   }
 
   async list(familyId: string): Promise<DeviceDto[]> {

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { DeviceDto } from './dto/device.dto';
+import type { DeviceHistoryEntryDto } from './dto/device-history.dto';
+
+const DEFAULT_HISTORY = 50;
 import { SyncDeviceRepository } from './sync-device.repository';
 
 /** GET /sync/devices: the family's devices, most recently seen first. */
@@ -9,5 +12,14 @@ export class SyncDeviceService {
 
   list(familyId: string): Promise<DeviceDto[]> {
     return this.devices.list(familyId);
+  }
+
+  /**
+   * GET /sync/devices/:deviceId/history: always within the caller's family. A device id of
+   * another family is not told apart from one that never synced (an empty list): a family's
+   * device ids are not another family's business.
+   */
+  history(familyId: string, deviceId: string, limit = DEFAULT_HISTORY): Promise<DeviceHistoryEntryDto[]> {
+    return this.devices.history(familyId, deviceId, limit);
   }
 }

@@ -66,6 +66,41 @@ export class SyncMaintenanceRepository {
     return count;
   }
 
+  async familiesWithLiveRowsCreatedBefore(table: string, cutoffUs: number): Promise<string[]> {
+    const rows: { family_id: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT family_id FROM ${table} WHERE deleted_us IS NULL AND created_us < $1`,
+      [cutoffUs],
+    );
+    return rows.map((r) => r.family_id);
+  }
+
+  /**
+   * Turns one family's live rows of `table` created before the cutoff into tombstones, under
+   * its sync lock, at new commit positions (max(now, last + 1µs), one per row, as a push
+   * takes them): every device pulls them as deletes. Returns how many.
+   */
+  async expireFamily(tx: Transaction, familyId: string, table: string, cutoffUs: number): Promise<number> {
+    const [{ expired }] = await tx.query(
+      `WITH clock AS (
+         SELECT greatest(last_us + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) AS first_us
+         FROM family_sync_state WHERE family_id = $1 FOR UPDATE
+       ), due AS (
+         SELECT id, row_number() OVER (ORDER BY changed_us, id) - 1 AS n FROM ${table}
+         WHERE family_id = $1 AND deleted_us IS NULL AND created_us < $2
+       ), tombstoned AS (
+         UPDATE ${table} t SET version = t.version + 1, data = NULL, changed_us = clock.first_us + due.n, deleted_us = clock.first_us + due.n
+         FROM due, clock WHERE t.family_id = $1 AND t.id = due.id
+         RETURNING t.changed_us
+       ), moved AS (
+         UPDATE family_sync_state SET last_us = (SELECT max(changed_us) FROM tombstoned)
+         WHERE family_id = $1 AND EXISTS (SELECT 1 FROM tombstoned)
+       )
+       SELECT count(*)::int AS expired FROM tombstoned`,
+      [familyId, cutoffUs],
+    );
+    return expired;
+  }
+
   async purgeReceipts(days: number): Promise<number> {
     const [, count] = await this.dataSource.query(`DELETE FROM sync_receipts WHERE created_at < now() - make_interval(days => $1)`, [days]);
     return Number(count);

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import type { AppConfig } from '@app/config';
 import { TransactionRunner } from '@app/database';
+import { CONFLICT_ENTITY_TYPE } from '@app/sync-contract';
 import { SyncMaintenanceRepository } from './sync-maintenance.repository';
 import { SyncRegistry } from './sync-registry.service';
 
@@ -38,15 +39,35 @@ export class SyncMaintenanceService implements OnApplicationBootstrap, OnApplica
     clearInterval(this.timer);
   }
 
-  async runOnce(): Promise<{ tombstones: number; receipts: number }> {
+  async runOnce(): Promise<{ tombstones: number; receipts: number; conflicts: number }> {
     const purged = await this.repo.whileLocked(PURGE_LOCK, async () => {
       const sync = this.config.get('sync', { infer: true });
+      const conflicts = await this.expireConflicts(sync.conflictDays);
       const tombstones = await this.purgeTombstones(sync.tombstoneDays);
       const receipts = await this.repo.purgeReceipts(sync.receiptDays);
-      if (tombstones + receipts > 0) this.logger.info({ tombstones, receipts }, 'sync purge');
-      return { tombstones, receipts };
+      if (tombstones + receipts + conflicts > 0) this.logger.info({ tombstones, receipts, conflicts }, 'sync purge');
+      return { tombstones, receipts, conflicts };
     });
-    return purged ?? { tombstones: 0, receipts: 0 };
+    return purged ?? { tombstones: 0, receipts: 0, conflicts: 0 };
+  }
+
+  /**
+   * The conflict inbox keeps SYNC_CONFLICT_DAYS (SPEC 2.8): older live entries become
+   * tombstones (so every device drops them), and inbox tombstones older than that are purged
+   * like any tombstone (moving the horizon). Returns how many entries expired.
+   */
+  async expireConflicts(days: number): Promise<number> {
+    const table = this.registry.find(CONFLICT_ENTITY_TYPE)?.table;
+    if (!table) return 0;
+    const cutoffUs = await this.repo.cutoffUs(days);
+    let expired = 0;
+    for (const familyId of await this.repo.familiesWithLiveRowsCreatedBefore(table, cutoffUs)) {
+      expired += await this.tx.run((tx) => this.repo.expireFamily(tx, familyId, table, cutoffUs));
+    }
+    for (const familyId of await this.repo.familiesWithTombstonesBefore([table], cutoffUs)) {
+      await this.tx.run((tx) => this.repo.purgeFamily(tx, familyId, [table], cutoffUs));
+    }
+    return expired;
   }
 
   async purgeTombstones(days: number): Promise<number> {

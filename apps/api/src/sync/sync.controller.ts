@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { FamilyAccess } from '../family/family-access.guard';
 import { FamilyCaller, FamilyScope } from '../family/family-caller';
 import { DeltaService } from './delta.service';
@@ -9,6 +9,7 @@ import { DeltaRequestValidator } from './delta-request.validator';
 import { DeltaResponseDto } from './dto/delta-response.dto';
 import { DELTA_REQUEST_EXAMPLES } from './dto/delta-examples';
 import { DeviceDto } from './dto/device.dto';
+import { DeviceHistoryEntryDto, DeviceHistoryQueryDto } from './dto/device-history.dto';
 import { SyncDeviceService } from './sync-device.service';
 import { UserThrottlerGuard } from './user-throttler.guard';
 
@@ -39,5 +40,18 @@ export class SyncController {
   @ApiOkResponse({ type: [DeviceDto] })
   devices(@FamilyCaller() caller: FamilyCaller): Promise<DeviceDto[]> {
     return this.devicesOfFamily.list(caller.familyId);
+  }
+
+  @Get('devices/:deviceId/history')
+  @FamilyAccess({ from: 'token' })
+  @ApiOperation({ summary: "A device's latest change outcomes, newest first (support and debugging)" })
+  @ApiParam({ name: 'deviceId', description: 'The device id it syncs with' })
+  @ApiOkResponse({ type: [DeviceHistoryEntryDto] })
+  history(
+    @FamilyCaller() caller: FamilyCaller,
+    @Param('deviceId') deviceId: string,
+    @Query() query: DeviceHistoryQueryDto,
+  ): Promise<DeviceHistoryEntryDto[]> {
+    return this.devicesOfFamily.history(caller.familyId, deviceId, query.limit);
   }
 }

@@ -98,8 +98,9 @@ export class SyncRepository {
            ON CONFLICT (family_id, device_id) DO UPDATE
            SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1)`,
       ].join(',\n')}
-       INSERT INTO sync_receipts (family_id, device_id, change_key, outcome)
-       SELECT $1, $2, r.key, r.outcome FROM jsonb_to_recordset($5::jsonb) AS r(key text, outcome jsonb)
+       INSERT INTO sync_receipts (family_id, device_id, change_key, outcome, entity_type, entity_id, action, change_index)
+       SELECT $1, $2, r.key, r.outcome, r."entityType", r."entityId", r.action, r.index
+       FROM jsonb_to_recordset($5::jsonb) AS r(key text, outcome jsonb, "entityType" text, "entityId" text, action text, index integer)
        ON CONFLICT DO NOTHING`,
       params,
     );

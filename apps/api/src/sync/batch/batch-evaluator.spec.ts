@@ -72,7 +72,9 @@ describe('evaluateBatch', () => {
     expect(row).toMatchObject({ id: 't1', version: 1, data: { ...TASK }, clientUs: t(500), createdUs: NOW, changedUs: NOW, deletedUs: null });
     expect(batch.writes.lastUs).toBe(NOW);
     expect(batch.positionUs).toBe(NOW);
-    expect(batch.writes.receipts).toEqual([{ key: expect.any(String), outcome: batch.outcomes[0] }]);
+    expect(batch.writes.receipts).toEqual([
+      { key: expect.any(String), outcome: batch.outcomes[0], entityType: 'task', entityId: 't1', action: 'create', index: 0 },
+    ]);
     expect(batch.transitions).toEqual([expect.objectContaining({ entityType: 'task', entityId: 't1', before: undefined, clientUs: t(500) })]);
     expect(batch.notEchoed).toEqual(new Map([['task', ['t1']]]));
     expect(batch.discarded).toBe(false);

@@ -49,7 +49,14 @@ export function evaluateBatch(req: SyncRequestContext, loaded: LoadedBatch, cloc
   const writes: BatchWrites = {
     rowsByTable,
     lastUs: positionUs > clock.lastUs ? positionUs : null,
-    receipts: steps.flatMap((s, i) => (s.kind === 'evaluated' ? [{ key: s.prepared.key, outcome: outcomes[i] }] : [])),
+    receipts: evaluated.map(({ prepared: { key, change, index }, outcome }) => ({
+      key,
+      outcome,
+      entityType: change.entity_type,
+      entityId: change.entity_id,
+      action: change.action,
+      index,
+    })),
   };
   return { outcomes, discarded: false, writes, transitions, positionUs, notEchoed: notEchoed(entities) };
 }

@@ -52,12 +52,22 @@ export interface LoadedBatch {
   rows: Map<string, StoredRow>;
 }
 
+/** A change's outcome as stored for retries (by key) and for the device's history. */
+export interface Receipt {
+  key: string;
+  outcome: StoredOutcome;
+  entityType: string;
+  entityId: string;
+  action: string;
+  index: number;
+}
+
 /** Everything the batch stores, in one statement. */
 export interface BatchWrites {
   rowsByTable: Map<string, StoredRow[]>;
   /** The family's new position, null when no row was written. */
   lastUs: number | null;
-  receipts: { key: string; outcome: StoredOutcome }[];
+  receipts: Receipt[];
 }
 
 export interface EvaluatedBatch {
