@@ -19,6 +19,7 @@ import {
 import { FamilyScope } from '../family/family-caller';
 import { FamilyErrorCode, FamilyException } from '../family/family.exception';
 import { changeKey } from './change-key';
+import { refusedData } from './delta-input.policy';
 import type { DeltaRequest, SyncChangeInput } from './dto/delta-request';
 import { AppliedDto, ChangeErrorDto, ConflictDto, DeltaResponseDto, ServerChangeDto } from './dto/delta-response.dto';
 import { SyncErrorCode, SyncException } from './sync.exception';
@@ -142,7 +143,7 @@ export class DeltaService {
       if (us === undefined) {
         throw new SyncException(SyncErrorCode.BadClientTimestamp, `changes.${i}.client_timestamp is not a valid date-time`);
       }
-      const valid = resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined;
+      const valid = refusedData(change) ?? (resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined);
       return { change, key: changeKey(deviceId, change), clientUs: us, resolver, valid };
     });
   }
