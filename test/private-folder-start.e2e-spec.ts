@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,22 +38,47 @@ async function ready(url: string): Promise<number | undefined> {
   }
 }
 
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+const exited = (child: ChildProcess) => new Promise<void>((resolve) => (running(child) ? child.once('exit', () => resolve()) : resolve()));
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The postmaster of a cluster, if one runs (its pid file). */
+function postmaster(cluster: string): number | undefined {
+  try {
+    return Number(readFileSync(join(cluster, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+}
 
 (asRoot ? describe : describe.skip)('npm start on a clone in a private folder (as root)', () => {
   const repo = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: __dirname, encoding: 'utf8' }).trim();
   const privateRoot = mkdtempSync(join(tmpdir(), 'ds-clone-'));
   const clone = join(privateRoot, 'delta-sync');
+  const cluster = cachedDataDir(join(clone, '.data', 'pg'));
   let child: ChildProcess | undefined;
   let output = '';
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
+    if (child && running(child)) {
       process.kill(-child.pid!, 'SIGKILL');
       await exited(child);
     }
+    // A server the service could not stop (it was killed): a fast shutdown, then the folders go.
+    const left = postmaster(cluster);
+    if (left) {
+      process.kill(left, 'SIGINT');
+      await waitFor(() => postmaster(cluster) === undefined, 30_000, 'the embedded server to stop').catch(() => undefined);
+    }
     rmSync(privateRoot, { recursive: true, force: true });
-    rmSync(cachedDataDir(join(clone, '.data', 'pg')), { recursive: true, force: true });
+    rmSync(cluster, { recursive: true, force: true });
   });
 
   it('serves /health/ready 200 on the embedded PostgreSQL, and says where the cluster lives', async () => {
@@ -73,20 +98,20 @@ const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.ex
 
     const deadline = Date.now() + 360_000;
     let status: number | undefined;
-    while (status !== 200 && child.exitCode === null && Date.now() < deadline) {
+    while (status !== 200 && running(child) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       status = await ready(`http://127.0.0.1:${port}/health/ready`);
     }
     if (status !== 200) throw new Error(`not ready (status ${status}, exit ${child.exitCode}):\n${output.slice(-4000)}`);
 
-    const cluster = cachedDataDir(join(clone, '.data', 'pg'));
     expect(output).toContain(`the embedded cluster lives in ${cluster}`);
     expect(output).toContain(`using the embedded PostgreSQL (no DATABASE_URL set): postgres://postgres@127.0.0.1:${pgPort}/delta_sync, data in ${cluster}`);
-    expect(existsSync(join(cluster, 'postmaster.pid'))).toBe(true);
+    expect(postmaster(cluster)).toBeGreaterThan(0);
 
-    // SIGTERM drains and stops the embedded server too.
+    // SIGTERM (to npm and the service, as a terminal's Ctrl+C would) drains and stops the
+    // embedded server too; npm itself may exit before the service has finished.
     process.kill(-child.pid!, 'SIGTERM');
+    await waitFor(() => postmaster(cluster) === undefined, 60_000, 'the service to stop the embedded server');
     await exited(child);
-    expect(existsSync(join(cluster, 'postmaster.pid'))).toBe(false);
   });
 });
