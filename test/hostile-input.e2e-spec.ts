@@ -126,6 +126,13 @@ describe('in the envelope: 400 invalid_input naming the field, nothing applied',
   });
 });
 
+describe('authentication comes first', () => {
+  it('a request without a token gets 401 whatever its input', async () => {
+    await request(t.server).post('/sync/delta').send({ device_id: 'a\u0000' }).expect(401);
+    await request(t.server).delete(`/families/${fam.familyId}/members/a%00b`).expect(401);
+  });
+});
+
 describe('family endpoints: 400 invalid_input naming the field, nothing stored', () => {
   it('POST /families with a NUL or a lone surrogate in the name', async () => {
     for (const name of ['a\u0000b', 'x\ud800']) {

@@ -1,12 +1,12 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { appSchema } from './app.schema';
 import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
-import { InputGuard } from './common/input-guard';
+import { InputGuardModule } from './common/input-guard.module';
 import { loggerParams } from './common/logging';
 import { BadgeModule } from './badge/badge.module';
 import { EventModule } from './event/event.module';
@@ -34,6 +34,8 @@ export class AppModule {
         DatabaseModule.forRoot(appSchema),
         MetricsModule,
         AuthModule,
+        // SPEC 2.6: every path parameter, query and body is scanned before anything else reads it.
+        InputGuardModule,
         HealthModule,
         FamilyModule,
         TaskModule,
@@ -55,8 +57,6 @@ export class AppModule {
           }),
         },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
-        // SPEC 2.6: every path parameter, query and body is scanned before anything else reads it.
-        { provide: APP_GUARD, useClass: InputGuard },
       ],
     };
   }

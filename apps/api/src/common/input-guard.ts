@@ -35,8 +35,8 @@ export const UseInputPolicy = (policy: InputPolicy) => SetMetadata(INPUT_POLICY,
 
 /**
  * The one gate of every input (SPEC 2.6): path parameters, query and body are scanned before
- * any pipe, validator, service or SQL sees them. Global, so it runs before route guards
- * (FamilyAccess reads the path's family id from the database).
+ * any pipe, validator, service or SQL sees them. Global (InputGuardModule): after the JWT
+ * guard, before route guards (FamilyAccess reads the path's family id from the database).
  */
 @Injectable()
 export class InputGuard implements CanActivate {
