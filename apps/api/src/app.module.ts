@@ -6,6 +6,7 @@ import { DatabaseModule } from '@app/database';
 import { appSchema } from './app.schema';
 import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
+import { InputGuardModule } from './common/input-guard.module';
 import { loggerParams } from './common/logging';
 import { BadgeModule } from './badge/badge.module';
 import { ConflictModule } from './conflict/conflict.module';
@@ -35,6 +36,8 @@ export class AppModule {
         DatabaseModule.forRoot(appSchema),
         MetricsModule,
         AuthModule,
+        // SPEC 2.6: every path parameter, query and body is scanned before anything else reads it.
+        InputGuardModule,
         HealthModule,
         FamilyModule,
         TaskModule,

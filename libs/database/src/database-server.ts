@@ -22,7 +22,7 @@ export async function resolveDatabaseServer(
     log,
   });
   log(
-    `using the embedded PostgreSQL (no DATABASE_URL set): ${server.url}, data in ${join(dataDir, 'pg')}` +
+    `using the embedded PostgreSQL (no DATABASE_URL set): ${server.url}, data in ${server.dataDir}` +
       (server.reused ? ' (taken over from an earlier run)' : ''),
   );
   return { url: server.url, embedded: true, stop: () => server.stop() };

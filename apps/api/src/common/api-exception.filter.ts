@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { classifyDatabaseError, describeDatabaseError } from '@app/database';
+import { dataExceptionBody, sqlStateOf, UNSTORABLE_INPUT } from './data-exception';
 import { DomainException } from './domain.exception';
 
 export interface ErrorBody {
@@ -77,6 +78,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     const body = this.toBody(exception);
     body.requestId = requestId;
+    if (body.error === UNSTORABLE_INPUT) {
+      this.logger.warn({ sqlState: sqlStateOf(exception), requestId: body.requestId }, 'the database refused a value of the request (400)');
+    }
     if (body.statusCode >= 500) {
       this.logger.error({ err: loggableError(exception), requestId: body.requestId }, 'request failed');
     }
@@ -108,6 +112,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
             : exception.message;
       return { statusCode: exception.status, error: snake(HttpStatus[exception.status] ?? 'bad_request'), message };
     }
+    const refused = dataExceptionBody(exception);
+    if (refused) return refused;
     return { statusCode: 500, error: 'internal_server_error', message: 'internal server error' };
   }
 }

@@ -6,6 +6,8 @@ import { DeltaService } from './delta.service';
 import type { DeltaRequest } from './dto/delta-request';
 import { DeltaRequestDto } from './dto/delta-request.dto';
 import { DeltaRequestValidator } from './delta-request.validator';
+import { UseInputPolicy } from '../common/input-guard';
+import { DELTA_INPUT_POLICY } from './delta-input.policy';
 import { DeltaResponseDto } from './dto/delta-response.dto';
 import { DELTA_REQUEST_EXAMPLES } from './dto/delta-examples';
 import { DeviceDto } from './dto/device.dto';
@@ -26,6 +28,7 @@ export class SyncController {
   @HttpCode(200)
   @UseGuards(UserThrottlerGuard)
   @FamilyAccess({ from: 'token', membership: 'in-handler' })
+  @UseInputPolicy(DELTA_INPUT_POLICY)
   @ApiOperation({ summary: 'Push changes and pull everything the device has missed, in one transaction' })
   @ApiBody({ type: DeltaRequestDto, examples: DELTA_REQUEST_EXAMPLES })
   @ApiOkResponse({ type: DeltaResponseDto, description: 'Also when there are conflicts or per-change errors' })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CONFLICT_ENTITY_TYPE, ConflictResolver, isoToMicros } from '@app/sync-contract';
 import type { FamilyScope } from '../../family/family-caller';
 import { changeKey } from '../change-key';
+import { refusedData } from '../delta-input.policy';
 import type { DeltaRequest, SyncChangeInput } from '../dto/delta-request';
 import { SyncErrorCode, SyncException } from '../sync.exception';
 import type { BatchLoad, PreparedChange } from './batch.types';
@@ -71,7 +72,8 @@ function prepareChange(change: SyncChangeInput, index: number, deviceId: string,
   if (us === undefined) {
     throw new SyncException(SyncErrorCode.BadClientTimestamp, `changes.${index}.client_timestamp is not a valid date-time`);
   }
-  const valid = resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined;
+  // A `data` the input guard refused (SPEC 2.6) is a per-change validation error, whatever the action.
+  const valid = refusedData(change) ?? (resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined);
   return { change, index, key: changeKey(deviceId, change), clientUs: us, resolver, valid };
 }
 
