@@ -25,6 +25,7 @@ interface Tx {
   onerror: ((ev: unknown) => void) | null;
   onabort: ((ev: unknown) => void) | null;
   error: unknown;
+  abort(): void;
 }
 interface Db {
   objectStoreNames: { contains(name: string): boolean };
@@ -87,21 +88,30 @@ export class IndexedDbStorage implements SyncStorage {
   async write(w: StorageWrite): Promise<void> {
     const db = await this.open();
     const tx = db.transaction([ENTITIES, OUTBOX, META], 'readwrite', { durability: 'strict' });
-    const entities = tx.objectStore(ENTITIES);
-    const outbox = tx.objectStore(OUTBOX);
-    if (w.clearEntities) entities.clear();
-    for (const key of w.deleteEntities ?? []) entities.delete(key);
-    for (const e of w.putEntities ?? []) entities.put(e);
+    const finished = done(tx);
     const removed = (w.deleteOutbox ?? []).filter((id) => this.seqOf.has(id));
-    for (const id of removed) outbox.delete(this.seqOf.get(id));
     const added: [string, number][] = [];
-    for (const change of w.putOutbox ?? []) {
-      const seq = this.seqOf.get(change.change_id) ?? this.nextSeq++;
-      outbox.put({ seq, change } satisfies OutboxRow);
-      added.push([change.change_id, seq]);
+    try {
+      const entities = tx.objectStore(ENTITIES);
+      const outbox = tx.objectStore(OUTBOX);
+      if (w.clearEntities) entities.clear();
+      for (const key of w.deleteEntities ?? []) entities.delete(key);
+      for (const e of w.putEntities ?? []) entities.put(e);
+      for (const id of removed) outbox.delete(this.seqOf.get(id));
+      for (const change of w.putOutbox ?? []) {
+        const seq = this.seqOf.get(change.change_id) ?? this.nextSeq++;
+        outbox.put({ seq, change } satisfies OutboxRow);
+        added.push([change.change_id, seq]);
+      }
+      if (w.lastSyncAt !== undefined) tx.objectStore(META).put(w.lastSyncAt, 'lastSyncAt');
+    } catch (err) {
+      // A request refused synchronously (a bad key, a value that cannot be cloned) would
+      // otherwise let the requests before it commit: all or nothing.
+      tx.abort();
+      await finished.catch(() => undefined);
+      throw err;
     }
-    if (w.lastSyncAt !== undefined) tx.objectStore(META).put(w.lastSyncAt, 'lastSyncAt');
-    await done(tx);
+    await finished;
     for (const id of removed) this.seqOf.delete(id);
     for (const [id, seq] of added) this.seqOf.set(id, seq);
   }
