@@ -1,5 +1,5 @@
-import { applyResponse } from './response-apply';
-import { DeltaResponse, entityKey, OutgoingChange, StoredEntity } from './types';
+import { applyResponse } from './response-apply.js';
+import { DeltaResponse, entityKey, OutgoingChange, StoredEntity } from './types.js';
 
 const res = (over: Partial<DeltaResponse>): DeltaResponse => ({
   server_changes: [],

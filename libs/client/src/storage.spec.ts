@@ -1,8 +1,8 @@
 import { IDBFactory } from 'fake-indexeddb';
-import { IndexedDbStorage } from './indexeddb-storage';
-import { MemoryStorage } from './memory-storage';
-import { SyncStorage } from './storage';
-import { OutgoingChange, StoredEntity } from './types';
+import { IndexedDbStorage } from './indexeddb-storage.js';
+import { MemoryStorage } from './memory-storage.js';
+import { SyncStorage } from './storage.js';
+import { OutgoingChange, StoredEntity } from './types.js';
 
 const change = (id: string): OutgoingChange => ({
   change_id: id,
