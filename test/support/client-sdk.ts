@@ -74,6 +74,7 @@ export interface Exchange {
   at: number;
   headers: Record<string, string>;
   response?: string;
+  retryAfter?: string | null;
 }
 
 /** A fetch that records every request, and can be switched offline. */
@@ -85,7 +86,7 @@ export function recordingFetch(log: Exchange[], state: { offline?: boolean } = {
       throw new TypeError('fetch failed (offline)');
     }
     const res = await fetch(url, init as RequestInit);
-    log.push({ body, status: res.status, at: Date.now(), headers: init.headers, response: await res.clone().text() });
+    log.push({ body, status: res.status, at: Date.now(), headers: init.headers, response: await res.clone().text(), retryAfter: res.headers.get('retry-after') });
     return res;
   };
 }
