@@ -131,7 +131,7 @@ describe('client SDK against the server', () => {
     await writer.create('task', 'p7', { title: 'p7' });
     await writer.sync();
     // The next page arrives, and the app dies while storing it.
-    crashing.crashOn = (w) => w.lastSyncAt !== undefined;
+    crashing.crashOn = (w) => (w.putEntities?.length ?? 0) > 0;
     await expect(first.sync()).rejects.toThrow('simulated crash');
     const watermarkOnDisk = (await disk.load()).lastSyncAt;
 
