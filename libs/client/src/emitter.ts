@@ -1,0 +1,26 @@
+/** A minimal typed event emitter (no Node `events` in the browser). */
+export class Emitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<(e: never) => void>>();
+
+  on<K extends keyof Events>(event: K, listener: (e: Events[K]) => void): () => void {
+    const set = this.listeners.get(event) ?? new Set();
+    set.add(listener as (e: never) => void);
+    this.listeners.set(event, set);
+    return () => this.off(event, listener);
+  }
+
+  off<K extends keyof Events>(event: K, listener: (e: Events[K]) => void): void {
+    this.listeners.get(event)?.delete(listener as (e: never) => void);
+  }
+
+  /** A throwing listener does not stop the others or the client. */
+  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    for (const listener of [...(this.listeners.get(event) ?? [])]) {
+      try {
+        (listener as (e: Events[K]) => void)(payload);
+      } catch {
+        // A listener's bug must not break a sync round.
+      }
+    }
+  }
+}

@@ -1,0 +1,13 @@
+export { SyncClient } from './sync-client.js';
+export type { SyncClientOptions } from './sync-client.options.js';
+export { MemoryStorage } from './memory-storage.js';
+export { IndexedDbStorage } from './indexeddb-storage.js';
+export type { IndexedDbStorageOptions } from './indexeddb-storage.js';
+export type { SyncStorage, StoredState, StorageWrite } from './storage.js';
+export type { TokenProvider } from './delta-sender.js';
+export { SyncHttpError, GZIP_THRESHOLD } from './delta-transport.js';
+export { DEFAULT_RETRY, backoffDelay, parseRetryAfter } from './backoff.js';
+export type { RetryPolicy } from './backoff.js';
+export { CREATE_DEFAULTS, VERSIONED_TYPES } from './local-view.js';
+export type { FetchLike, FetchInit, ResponseLike, WebSocketLike, WebSocketConstructor } from './platform.js';
+export * from './types.js';

@@ -1,0 +1,36 @@
+import { RetryPolicy } from './backoff.js';
+import { TokenProvider } from './delta-sender.js';
+import { FetchLike, WebSocketConstructor } from './platform.js';
+import { SyncStorage } from './storage.js';
+import { EntityData } from './types.js';
+
+export interface SyncClientOptions {
+  /** The service's origin, e.g. `https://sync.example.com`. */
+  baseUrl: string;
+  /** Called before each request, and once more after a 401 (`afterUnauthorized: true`). */
+  getToken: TokenProvider;
+  deviceId: string;
+  /** Default: a new MemoryStorage. */
+  storage?: SyncStorage;
+  /** Default: globalThis.fetch. */
+  fetch?: FetchLike;
+  /** For live(true); default globalThis.WebSocket (Node 20 has none: pass the `ws` package's). */
+  WebSocket?: WebSocketConstructor;
+  retry?: Partial<RetryPolicy>;
+  /** Changes per request (the server's SYNC_MAX_BATCH); default 500. */
+  maxBatch?: number;
+  /** `limit` of each pull page; default: the server's (1000). */
+  pageLimit?: number;
+  /** Default 30 s; a request that takes longer counts as a network failure. */
+  requestTimeoutMs?: number;
+  /** Bodies above this many bytes are gzip-compressed where CompressionStream exists; default 8 KB. */
+  gzipThreshold?: number;
+  /** The fields the server adds on create, per type (default: SPEC 2.2). */
+  createDefaults?: Record<string, EntityData>;
+  /** Types whose update/delete carry a version; default ['task']. */
+  versionedTypes?: readonly string[];
+  /** WebSocket ping interval of live mode; default 25 s. */
+  livePingMs?: number;
+  /** The jitter's random source (tests). */
+  random?: () => number;
+}

@@ -1,0 +1,274 @@
+import { DEFAULT_RETRY, RetryPolicy } from './backoff.js';
+import { checkChange } from './change-check.js';
+import { DeltaSenderOptions, sendDelta } from './delta-sender.js';
+import { GZIP_THRESHOLD } from './delta-transport.js';
+import { Emitter } from './emitter.js';
+import { LiveConnection } from './live-connection.js';
+import { LocalStore } from './local-store.js';
+import { CREATE_DEFAULTS, VERSIONED_TYPES } from './local-view.js';
+import { MemoryStorage } from './memory-storage.js';
+import { defaultFetch, newId, platform } from './platform.js';
+import { applyResponse } from './response-apply.js';
+import { SyncClientOptions } from './sync-client.options.js';
+import { SyncStorage } from './storage.js';
+import { ChangeAction, DeltaResponse, Entity, EntityData, entityKey, OutgoingChange, StatusEvent, SyncClientEvents } from './types.js';
+
+/**
+ * The offline side of the Delta Sync protocol: a local replica of the family's entities,
+ * an outbox of this device's changes, and `sync()` rounds that push the outbox and pull
+ * what the device missed (SPEC 2). See the README's "Client SDK".
+ */
+export class SyncClient {
+  private readonly events = new Emitter<SyncClientEvents>();
+  private readonly storage: SyncStorage;
+  private readonly local: LocalStore;
+  private readonly retry: RetryPolicy;
+  private started = false;
+  private stopped = false;
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private state: StatusEvent['state'] = 'idle';
+  private liveConnection: LiveConnection | null = null;
+  private liveState: StatusEvent['live'] = 'off';
+  private readonly wakers = new Set<() => void>();
+
+  constructor(private readonly opts: SyncClientOptions) {
+    this.storage = opts.storage ?? new MemoryStorage();
+    this.local = new LocalStore(this.storage, opts.createDefaults ?? CREATE_DEFAULTS);
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+  }
+
+  on<K extends keyof SyncClientEvents>(event: K, listener: (e: SyncClientEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  off<K extends keyof SyncClientEvents>(event: K, listener: (e: SyncClientEvents[K]) => void): void {
+    this.events.off(event, listener);
+  }
+
+  /** Loads the replica, the outbox and the watermark from storage. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.local.load();
+    this.started = true;
+    this.emitStatus();
+  }
+
+  /** Ends live mode and any waiting round, lets storage writes land; the client is then done. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.live(false);
+    for (const wake of [...this.wakers]) wake();
+    await Promise.allSettled([this.running, this.queued, this.local.settled()]);
+    await this.storage.close?.();
+  }
+
+  /** Queues a create; resolves once the outbox holding it is stored. Refused for an id that exists here. */
+  create(type: string, id: string, data: EntityData): Promise<void> {
+    if (this.get(type, id)) return Promise.reject(new Error(`${type} ${id} already exists`));
+    return this.enqueue('create', type, id, data);
+  }
+
+  /** Queues a partial update of an entity this client has. */
+  update(type: string, id: string, patch: EntityData): Promise<void> {
+    if (!this.get(type, id)) return Promise.reject(new Error(`${type} ${id} does not exist here`));
+    return this.enqueue('update', type, id, patch);
+  }
+
+  delete(type: string, id: string): Promise<void> {
+    return this.enqueue('delete', type, id);
+  }
+
+  /** The entity as the server last confirmed it with this client's pending changes applied. */
+  get(type: string, id: string): Entity | undefined {
+    this.assertStarted();
+    return this.local.view(entityKey(type, id));
+  }
+
+  list(type: string): Entity[] {
+    this.assertStarted();
+    return this.local.list(type);
+  }
+
+  /** Changes waiting for the server, oldest first. */
+  pending(): OutgoingChange[] {
+    return this.local.outbox.map((c) => ({ ...c }));
+  }
+
+  /** The `last_sync_at` of the last page applied (null before the first sync). */
+  get lastSyncAt(): string | null {
+    return this.local.lastSyncAt;
+  }
+
+  /**
+   * Pushes the outbox (in order, `maxBatch` per request) and pulls until `has_more` is
+   * false. One round runs at a time; a call made while one runs joins the next round,
+   * which also carries the changes made after the running round started.
+   */
+  sync(): Promise<void> {
+    this.assertStarted();
+    if (this.stopped) return Promise.reject(new Error('SyncClient stopped'));
+    if (!this.running) return this.startRound();
+    this.queued ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        return this.startRound();
+      });
+    return this.queued;
+  }
+
+  /** Realtime (SPEC 2.7): with `true`, pokes from `/sync/ws` trigger sync(), and local changes sync at once. */
+  live(on: boolean): void {
+    if (!on || this.stopped) {
+      this.liveConnection?.stop();
+      this.liveConnection = null;
+      return this.setLive('off');
+    }
+    this.assertStarted();
+    if (this.liveConnection) return;
+    const WebSocketCtor = this.opts.WebSocket ?? platform.WebSocket;
+    if (!WebSocketCtor) throw new Error('live(true) needs a WebSocket: pass options.WebSocket (e.g. the ws package in Node 20)');
+    this.liveConnection = new LiveConnection({
+      url: `${this.opts.baseUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/sync/ws`,
+      WebSocket: WebSocketCtor,
+      deviceId: this.opts.deviceId,
+      getToken: async (ctx) => this.opts.getToken(ctx),
+      retry: this.retry,
+      random: this.opts.random ?? Math.random,
+      pingIntervalMs: this.opts.livePingMs,
+      onPoke: (position) => {
+        const known = this.local.lastSyncAt;
+        if (known === null || position > known) this.sync().catch(() => undefined);
+      },
+      onState: (state) => this.setLive(state),
+      onError: (error) => this.events.emit('error', { kind: 'sync', error }),
+    });
+    this.liveConnection.start();
+  }
+
+  private startRound(): Promise<void> {
+    const round: Promise<void> = this.runRound().finally(() => {
+      if (this.running === round) this.running = null;
+    });
+    this.running = round;
+    return round;
+  }
+
+  private async runRound(): Promise<void> {
+    this.setState('syncing');
+    try {
+      // The changes present now are this round's; later ones go with the next round.
+      let remaining = this.local.outbox.length;
+      const sender = this.sender();
+      for (;;) {
+        await this.local.settled();
+        const batch = this.local.outbox.slice(0, Math.max(0, Math.min(remaining, this.opts.maxBatch ?? 500)));
+        const res = await sendDelta(sender, {
+          device_id: this.opts.deviceId,
+          last_sync_at: this.local.lastSyncAt,
+          changes: batch,
+          ...(this.opts.pageLimit ? { limit: this.opts.pageLimit } : {}),
+        });
+        await this.applyResponse(batch, res);
+        remaining -= batch.length;
+        if (!res.has_more && remaining <= 0) break;
+      }
+      this.setState('idle');
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.setState('offline');
+      if (!this.stopped) this.events.emit('error', { kind: 'sync', error, status: (error as { status?: number }).status });
+      throw error;
+    }
+  }
+
+  /** One response: stored atomically (replica, outbox, watermark), then events. */
+  private async applyResponse(batch: OutgoingChange[], res: DeltaResponse): Promise<void> {
+    const page = applyResponse(this.local.replica, batch, res, this.opts.createDefaults ?? CREATE_DEFAULTS);
+    const affected = new Set([...page.entities.keys(), ...batch.map((c) => entityKey(c.entity_type, c.entity_id))]);
+    if (res.resync_required) for (const key of this.local.replica.keys()) affected.add(key);
+    const before = new Map([...affected].map((key) => [key, JSON.stringify(this.local.view(key))]));
+    await this.local.applyPage(page, batch, res.resync_required, res.last_sync_at);
+    // Each answered change has left the outbox, so each outcome is reported exactly once.
+    for (const { error, change } of page.errors) this.events.emit('error', { kind: 'change', error, change });
+    for (const conflict of page.conflicts) this.events.emit('conflict', conflict);
+    for (const key of affected) {
+      const entity = this.local.view(key);
+      if (JSON.stringify(entity) === before.get(key)) continue;
+      const [entity_type, entity_id] = key.split('\u0000');
+      this.events.emit('change', { entity_type, entity_id, origin: 'server', entity });
+    }
+    this.emitStatus();
+  }
+
+  private async enqueue(action: ChangeAction, type: string, id: string, data?: EntityData): Promise<void> {
+    this.assertStarted();
+    if (this.stopped) throw new Error('SyncClient stopped');
+    const versioned = (this.opts.versionedTypes ?? VERSIONED_TYPES).includes(type);
+    const change: OutgoingChange = {
+      change_id: newId(),
+      entity_type: type,
+      entity_id: id,
+      action,
+      ...(action !== 'delete' ? { data: { ...data } } : {}),
+      ...(versioned ? { version: this.local.nextVersion(type, id) } : {}),
+      client_timestamp: new Date().toISOString(),
+    };
+    checkChange(change);
+    await this.local.append(change);
+    this.events.emit('change', { entity_type: type, entity_id: id, origin: 'local', entity: this.get(type, id) });
+    this.emitStatus();
+    if (this.liveConnection) this.sync().catch(() => undefined);
+  }
+
+  private sender(): DeltaSenderOptions {
+    const fetchFn = this.opts.fetch ?? defaultFetch();
+    if (!fetchFn) throw new Error('no fetch on this platform: pass options.fetch');
+    return {
+      url: `${this.opts.baseUrl.replace(/\/$/, '')}/sync/delta`,
+      fetch: fetchFn,
+      getToken: this.opts.getToken,
+      retry: this.retry,
+      timeoutMs: this.opts.requestTimeoutMs ?? 30_000,
+      gzipThreshold: this.opts.gzipThreshold ?? GZIP_THRESHOLD,
+      random: this.opts.random ?? Math.random,
+      wait: (ms) => this.wait(ms),
+      onWait: () => this.setState('waiting'),
+    };
+  }
+
+  /** Sleeps `ms`; stop() cuts the sleep short and fails the round. */
+  private async wait(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        this.wakers.delete(wake);
+        platform.clearTimeout(timer);
+        resolve();
+      };
+      const timer = platform.setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+    if (this.stopped) throw new Error('SyncClient stopped');
+    this.setState('syncing');
+  }
+
+  private setState(state: StatusEvent['state']): void {
+    this.state = state;
+    this.emitStatus();
+  }
+
+  private setLive(live: StatusEvent['live']): void {
+    this.liveState = live;
+    this.emitStatus();
+  }
+
+  private emitStatus(): void {
+    const { outbox, lastSyncAt } = this.local;
+    this.events.emit('status', { state: this.state, pending: outbox.length, lastSyncAt, live: this.liveState });
+  }
+
+  private assertStarted(): void {
+    if (!this.started) throw new Error('SyncClient: call start() first');
+  }
+}
