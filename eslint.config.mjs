@@ -15,6 +15,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS tool files (the client's jest transform).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Tests and the benchmark print their measurements.
     files: ['test/**/*.ts', '**/*.spec.ts', '**/*.e2e-spec.ts'],
     rules: { 'no-console': 'off' },

@@ -54,7 +54,9 @@ describe('auth: HS256 with JWT_SECRET', () => {
   it('accepts a valid token without familyId on POST /families and makes its sub the owner', async () => {
     const res = await createFamily(t, bearer(mintToken({ sub: 'alice' })));
     expectCreated(res);
-    const members = await request(t.server).get(`/families/${res.body.id}/members`).set(bearer(mintToken({ sub: 'alice' })));
+    const members = await request(t.server)
+      .get(`/families/${res.body.id}/members`)
+      .set(bearer(mintToken({ sub: 'alice' })));
     expect(members.status).toBe(200);
     expect(members.body).toEqual([{ userId: 'alice', role: 'owner', joinedAt: expect.any(String) }]);
   });
@@ -262,8 +264,12 @@ describe('auth: JWT_JWKS_URI', () => {
   const rotated = rsa();
   const jwk = (key: KeyObject, kid: string, alg: string) => ({ ...key.export({ format: 'jwk' }), kid, alg, use: 'sig' });
   const keySet = { keys: [jwk(rsaKeys.publicKey, 'rsa-1', 'RS256'), jwk(ecKeys.publicKey, 'ec-1', 'ES256')] };
-  const signed = (kid: string | undefined, key: KeyObject, algorithm: 'RS256' | 'ES256', claims: Record<string, unknown> = { sub: 'alice' }) =>
-    sign(claims, key, { algorithm, expiresIn: '1h', ...(kid === undefined ? {} : { keyid: kid }) });
+  const signed = (
+    kid: string | undefined,
+    key: KeyObject,
+    algorithm: 'RS256' | 'ES256',
+    claims: Record<string, unknown> = { sub: 'alice' },
+  ) => sign(claims, key, { algorithm, expiresIn: '1h', ...(kid === undefined ? {} : { keyid: kid }) });
   let jwksServer: Server;
   let jwksRequests = 0;
   let t: TestApp;
@@ -319,7 +325,11 @@ describe('auth: JWT_JWKS_URI', () => {
   });
 
   it('401 for an HS256 token that names a kid (no HMAC secret comes from a key set)', async () => {
-    const hs256 = craftToken({ alg: 'HS256', typ: 'JWT', kid: 'rsa-1' }, { sub: 'alice', iat: now(), exp: now() + 3600 }, pemOf(rsaKeys.publicKey));
+    const hs256 = craftToken(
+      { alg: 'HS256', typ: 'JWT', kid: 'rsa-1' },
+      { sub: 'alice', iat: now(), exp: now() + 3600 },
+      pemOf(rsaKeys.publicKey),
+    );
     expectUnauthorized(await rejectedProbe(t, bearer(hs256)), 'secret or public key must be provided');
   });
 

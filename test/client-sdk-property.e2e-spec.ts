@@ -24,8 +24,14 @@ const opArb = (clients: number): fc.Arbitrary<Op> => {
   const c = fc.nat(clients - 1);
   return fc.oneof(
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('create' as const), c, id: fc.nat(9), points: fc.constantFrom(0, 5, 20) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('ledger' as const), c, id: fc.nat(3), points: fc.integer({ min: 1, max: 50 }) }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('update' as const), c, pick: fc.nat(), title: fc.string({ minLength: 1, maxLength: 8 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('ledger' as const), c, id: fc.nat(3), points: fc.integer({ min: 1, max: 50 }) }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({ kind: fc.constant('update' as const), c, pick: fc.nat(), title: fc.string({ minLength: 1, maxLength: 8 }) }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('complete' as const, 'delete' as const), c, pick: fc.nat() }) },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('sync' as const), c }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('offline' as const, 'online' as const, 'settle' as const), c }) },
@@ -44,7 +50,9 @@ describe('client SDK property: offline clients converge with the server', () => 
     const started = Date.now();
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 3, max: 5 }).chain((n) => fc.tuple(fc.constant(n), fc.array(opArb(n), { minLength: 20, maxLength: 60, size: 'max' }))),
+        fc
+          .integer({ min: 3, max: 5 })
+          .chain((n) => fc.tuple(fc.constant(n), fc.array(opArb(n), { minLength: 20, maxLength: 60, size: 'max' }))),
         async ([n, ops]) => {
           stats.runs += 1;
           const f = await createFamily(t, 'u0');
@@ -73,7 +81,8 @@ describe('client SDK property: offline clients converge with the server', () => 
             const client = clients[op.c];
             switch (op.kind) {
               case 'create':
-                if (!client.get('task', `x${op.id}`)) await client.create('task', `x${op.id}`, { title: `x${op.id}`, points: op.points, assignees: [users[op.c]] });
+                if (!client.get('task', `x${op.id}`))
+                  await client.create('task', `x${op.id}`, { title: `x${op.id}`, points: op.points, assignees: [users[op.c]] });
                 break;
               case 'ledger':
                 if (!client.get('points_ledger', `l${op.c}-${op.id}`)) {
@@ -116,7 +125,9 @@ describe('client SDK property: offline clients converge with the server', () => 
           }
           const receipts: { device_id: string; n: string }[] = await t.app
             .get(DataSource)
-            .query('SELECT device_id, count(*) AS n FROM sync_receipts WHERE family_id = $1 GROUP BY device_id ORDER BY device_id', [f.familyId]);
+            .query('SELECT device_id, count(*) AS n FROM sync_receipts WHERE family_id = $1 GROUP BY device_id ORDER BY device_id', [
+              f.familyId,
+            ]);
           expect(Object.fromEntries(receipts.map((r) => [r.device_id, Number(r.n)]))).toEqual(
             Object.fromEntries(made.flatMap((m, i) => (m > 0 ? [[`dev-${i}`, m]] : []))),
           );

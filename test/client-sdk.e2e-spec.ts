@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
-import { ConflictEvent, ErrorEvent, FetchLike, MemoryStorage, OutgoingChange, SyncClient } from '@delta-sync/client';
+import { ConflictEvent, ErrorEvent, FetchLike, MemoryStorage, OutgoingChange } from '@delta-sync/client';
 import { mintToken } from '@app/testing';
 import { SyncMaintenanceService } from '../apps/api/src/sync/sync-maintenance.service';
 import { CrashingStorage, Exchange, recordingFetch, replicaState, sdkClient, serverState } from './support/client-sdk';
@@ -33,8 +33,15 @@ describe('client SDK against the server', () => {
 
     await phone.create('task', 'task-1', { title: 'Buy milk', points: 10, assignees: ['bob'] });
     await phone.update('task', 'task-1', { desc: 'two litres' });
-    expect(phone.get('task', 'task-1')).toMatchObject({ version: 0, pending: true, data: { title: 'Buy milk', desc: 'two litres', status: 'open' } });
-    expect(phone.pending().map((c) => [c.action, c.version])).toEqual([['create', 0], ['update', 1]]);
+    expect(phone.get('task', 'task-1')).toMatchObject({
+      version: 0,
+      pending: true,
+      data: { title: 'Buy milk', desc: 'two litres', status: 'open' },
+    });
+    expect(phone.pending().map((c) => [c.action, c.version])).toEqual([
+      ['create', 0],
+      ['update', 1],
+    ]);
     await phone.sync();
     expect(phone.pending()).toEqual([]);
     expect(phone.get('task', 'task-1')).toEqual({
@@ -75,7 +82,10 @@ describe('client SDK against the server', () => {
       const body = init.body as string;
       if (n % 3 === 1) {
         log.push({ body, status: 503, at: Date.now(), headers: init.headers });
-        return new Response(JSON.stringify({ statusCode: 503, error: 'database_unavailable' }), { status: 503, headers: { 'Retry-After': '0' } });
+        return new Response(JSON.stringify({ statusCode: 503, error: 'database_unavailable' }), {
+          status: 503,
+          headers: { 'Retry-After': '0' },
+        });
       }
       const res = await fetch(url, init as RequestInit);
       await res.clone().text();

@@ -28,14 +28,20 @@ describe('conflict inbox (SPEC 2.8)', () => {
   const at = (hms: string) => `2025-11-11T${hms}Z`;
   const task = (c: ChangeInput) => change({ entity_type: 'task', ...c });
   const inboxRows = async (familyId: string) =>
-    (await sql.query<{ id: string; data: Record<string, unknown> | null; deleted: boolean }>(
-      'SELECT id, data, deleted_us IS NOT NULL AS deleted FROM conflicts WHERE family_id = $1 ORDER BY changed_us',
-      [familyId],
-    )).rows;
+    (
+      await sql.query<{ id: string; data: Record<string, unknown> | null; deleted: boolean }>(
+        'SELECT id, data, deleted_us IS NOT NULL AS deleted FROM conflicts WHERE family_id = $1 ORDER BY changed_us',
+        [familyId],
+      )
+    ).rows;
   /** Everything a fresh device (or one at `since`) pulls, following has_more. */
-  async function pull(f: FamilyFixture, device: string, since: string | null = null): Promise<{ changes: ServerChangeDto[]; last: string }> {
+  async function pull(
+    f: FamilyFixture,
+    device: string,
+    since: string | null = null,
+  ): Promise<{ changes: ServerChangeDto[]; last: string }> {
     const changes: ServerChangeDto[] = [];
-    for (let cursor = since; ; ) {
+    for (let cursor = since; ;) {
       const page = await syncOk(t, f.token(), { device_id: device, last_sync_at: cursor });
       changes.push(...page.server_changes);
       cursor = page.last_sync_at;
@@ -48,7 +54,10 @@ describe('conflict inbox (SPEC 2.8)', () => {
   async function staleFamily(): Promise<{ f: FamilyFixture; bobToken: string }> {
     const f = await createFamily(t, 'alice');
     const bobToken = await f.addMember('bob');
-    await syncOk(t, f.token(), { device_id: 'a', changes: [task({ entity_id: 't1', data: { title: 'first' }, client_timestamp: at('09:00:00') })] });
+    await syncOk(t, f.token(), {
+      device_id: 'a',
+      changes: [task({ entity_id: 't1', data: { title: 'first' }, client_timestamp: at('09:00:00') })],
+    });
     await syncOk(t, f.token(), {
       device_id: 'a',
       changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'kept' }, client_timestamp: at('12:00:00') })],
@@ -94,7 +103,15 @@ describe('conflict inbox (SPEC 2.8)', () => {
     const { f, bobToken } = await staleFamily();
     const res = await syncOk(t, bobToken, {
       device_id: 'bob-phone',
-      changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'mine', desc: 'new details' }, client_timestamp: at('11:00:00') })],
+      changes: [
+        task({
+          entity_id: 't1',
+          action: 'update',
+          version: 1,
+          data: { title: 'mine', desc: 'new details' },
+          client_timestamp: at('11:00:00'),
+        }),
+      ],
     });
     expect(res.conflicts).toEqual([expect.objectContaining({ resolution: 'merged', rejected_fields: ['title'] })]);
     const [entry] = inboxOf((await pull(f, 'watcher')).changes);
@@ -114,7 +131,13 @@ describe('conflict inbox (SPEC 2.8)', () => {
       device_id: 'a',
       changes: [
         task({ entity_id: 'gone', action: 'delete', version: 1, client_timestamp: at('10:00:00') }),
-        task({ entity_id: 'done', action: 'update', version: 1, data: { status: 'done', completedAt: at('10:00:00') }, client_timestamp: at('10:00:00') }),
+        task({
+          entity_id: 'done',
+          action: 'update',
+          version: 1,
+          data: { status: 'done', completedAt: at('10:00:00') },
+          client_timestamp: at('10:00:00'),
+        }),
       ],
     });
     const res = await syncOk(t, f.token(), {
@@ -122,7 +145,11 @@ describe('conflict inbox (SPEC 2.8)', () => {
       changes: [
         task({ entity_id: 'gone', action: 'update', version: 1, data: { title: 'revived' }, client_timestamp: at('11:00:00') }),
         task({ entity_id: 'done', action: 'update', version: 1, data: { status: 'open' }, client_timestamp: at('11:00:00') }),
-        change({ entity_type: 'badge', entity_id: 'alice:tasks_100', data: { userId: 'alice', code: 'tasks_100', awardedAt: at('11:00:00') } }),
+        change({
+          entity_type: 'badge',
+          entity_id: 'alice:tasks_100',
+          data: { userId: 'alice', code: 'tasks_100', awardedAt: at('11:00:00') },
+        }),
       ],
     });
     expect(res.conflicts.map((c) => c.resolution)).toEqual(['delete_wins', 'done_wins', 'server_wins']);
@@ -130,7 +157,12 @@ describe('conflict inbox (SPEC 2.8)', () => {
     expect(entries).toEqual([
       expect.objectContaining({ entityId: 'gone', resolution: 'delete_wins', rejected: { title: 'revived' }, server: { title: null } }),
       expect.objectContaining({ entityId: 'done', resolution: 'done_wins', rejected: { status: 'open' }, server: { status: 'done' } }),
-      expect.objectContaining({ entityType: 'badge', entityId: 'alice:tasks_100', resolution: 'server_wins', reason: 'Immutable (server only)' }),
+      expect.objectContaining({
+        entityType: 'badge',
+        entityId: 'alice:tasks_100',
+        resolution: 'server_wins',
+        reason: 'Immutable (server only)',
+      }),
     ]);
   });
 
@@ -139,7 +171,14 @@ describe('conflict inbox (SPEC 2.8)', () => {
     const body = {
       device_id: 'bob-phone',
       changes: [
-        task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'mine' }, client_timestamp: at('11:00:00'), change_id: 'c-1' }),
+        task({
+          entity_id: 't1',
+          action: 'update',
+          version: 1,
+          data: { title: 'mine' },
+          client_timestamp: at('11:00:00'),
+          change_id: 'c-1',
+        }),
         task({ entity_id: 't2', data: { title: 'fine' }, change_id: 'c-2' }),
         task({ entity_id: 't3', data: { title: 42 as unknown as string }, change_id: 'c-3' }),
       ],
@@ -175,7 +214,9 @@ describe('conflict inbox (SPEC 2.8)', () => {
       device_id: 'bob-phone',
       changes: [change({ entity_type: 'conflict', entity_id: entry.entity_id, action: 'update', data: { rejected: {} } })],
     });
-    expect(refused.conflicts).toEqual([expect.objectContaining({ entity_type: 'conflict', resolution: 'server_wins', conflict_reason: 'Immutable' })]);
+    expect(refused.conflicts).toEqual([
+      expect.objectContaining({ entity_type: 'conflict', resolution: 'server_wins', conflict_reason: 'Immutable' }),
+    ]);
     expect(await inboxRows(f.familyId)).toHaveLength(1);
 
     const dismissed = await syncOk(t, bobToken, {
@@ -203,19 +244,31 @@ describe('conflict inbox (SPEC 2.8)', () => {
       changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'again' }, client_timestamp: at('11:30:00') })],
     });
     const DAY_US = 86_400_000_000;
-    await sql.query('UPDATE conflicts SET created_us = created_us - $2::bigint * 31 WHERE family_id = $1 AND id = $3', [f.familyId, DAY_US, old.entity_id]);
+    await sql.query('UPDATE conflicts SET created_us = created_us - $2::bigint * 31 WHERE family_id = $1 AND id = $3', [
+      f.familyId,
+      DAY_US,
+      old.entity_id,
+    ]);
 
     const maintenance = t.app.get(SyncMaintenanceService);
     expect(await maintenance.expireConflicts(30)).toBe(1);
     const after = await pull(f, 'watcher', watcher.last);
-    expect(after.changes.find((c) => c.entity_id === old.entity_id)).toMatchObject({ entity_type: 'conflict', action: 'delete', data: null });
+    expect(after.changes.find((c) => c.entity_id === old.entity_id)).toMatchObject({
+      entity_type: 'conflict',
+      action: 'delete',
+      data: null,
+    });
     expect((await inboxRows(f.familyId)).map((r) => [r.id === old.entity_id, r.deleted])).toEqual([
       [false, false],
       [true, true],
     ]);
 
     // Its tombstone too, once it is older than the retention.
-    await sql.query('UPDATE conflicts SET deleted_us = deleted_us - $2::bigint * 31 WHERE family_id = $1 AND id = $3', [f.familyId, DAY_US, old.entity_id]);
+    await sql.query('UPDATE conflicts SET deleted_us = deleted_us - $2::bigint * 31 WHERE family_id = $1 AND id = $3', [
+      f.familyId,
+      DAY_US,
+      old.entity_id,
+    ]);
     await maintenance.expireConflicts(30);
     expect((await inboxRows(f.familyId)).map((r) => r.deleted)).toEqual([false]);
   });
@@ -232,7 +285,9 @@ describe('device history (SPEC 2.8)', () => {
   });
 
   const history = (token: string, device: string, query = '') =>
-    request(t.server).get(`/sync/devices/${encodeURIComponent(device)}/history${query}`).set(bearer(token));
+    request(t.server)
+      .get(`/sync/devices/${encodeURIComponent(device)}/history${query}`)
+      .set(bearer(token));
 
   it('lists the outcomes of a device, newest first, with resolution or code', async () => {
     const f = await createFamily(t, 'alice');
@@ -240,7 +295,9 @@ describe('device history (SPEC 2.8)', () => {
     await ok({ changes: [change({ entity_id: 'h1', data: { title: 'one' }, client_timestamp: '2025-11-11T09:00:00Z' })] });
     await syncOk(t, f.token(), {
       device_id: 'laptop',
-      changes: [change({ entity_id: 'h1', action: 'update', version: 1, data: { title: 'two' }, client_timestamp: '2025-11-11T12:00:00Z' })],
+      changes: [
+        change({ entity_id: 'h1', action: 'update', version: 1, data: { title: 'two' }, client_timestamp: '2025-11-11T12:00:00Z' }),
+      ],
     });
     await ok({
       changes: [
@@ -258,7 +315,9 @@ describe('device history (SPEC 2.8)', () => {
     ]);
     expect(res.body[0].at >= res.body[3].at).toBe(true);
     // The laptop's own history has its one change.
-    expect((await history(f.token(), 'laptop').expect(200)).body).toEqual([expect.objectContaining({ entity_id: 'h1', outcome: 'applied' })]);
+    expect((await history(f.token(), 'laptop').expect(200)).body).toEqual([
+      expect.objectContaining({ entity_id: 'h1', outcome: 'applied' }),
+    ]);
   });
 
   it('limit: default 50, 1..500, anything else is a 400 naming it', async () => {

@@ -24,19 +24,26 @@ describe('CORS', () => {
   const preflight = (path: string, origin: string, method = 'POST') =>
     fetch(`${t.baseUrl}${path}`, {
       method: 'OPTIONS',
-      headers: { Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': 'authorization,content-type,content-encoding' },
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': method,
+        'Access-Control-Request-Headers': 'authorization,content-type,content-encoding',
+      },
     });
 
-  it.each(['/sync/delta', '/families', `/sync/stream?device_id=d`, '/health/ready'])('answers the preflight of an allowed origin on %s with 204 and the headers', async (path) => {
-    const res = await preflight(path, ALLOWED, path.startsWith('/sync/stream') || path.startsWith('/health') ? 'GET' : 'POST');
-    expect(res.status).toBe(204);
-    expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-    expect(res.headers.get('access-control-allow-headers')).toBe('Authorization,Content-Type,Content-Encoding');
-    expect(res.headers.get('access-control-allow-methods')).toContain('POST');
-    expect(res.headers.get('access-control-max-age')).toBe('7200');
-    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
-    expect(res.headers.get('vary')).toContain('Origin');
-  });
+  it.each(['/sync/delta', '/families', `/sync/stream?device_id=d`, '/health/ready'])(
+    'answers the preflight of an allowed origin on %s with 204 and the headers',
+    async (path) => {
+      const res = await preflight(path, ALLOWED, path.startsWith('/sync/stream') || path.startsWith('/health') ? 'GET' : 'POST');
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+      expect(res.headers.get('access-control-allow-headers')).toBe('Authorization,Content-Type,Content-Encoding');
+      expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(res.headers.get('access-control-max-age')).toBe('7200');
+      expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+      expect(res.headers.get('vary')).toContain('Origin');
+    },
+  );
 
   it('gives another origin no CORS header at all, on the preflight and on the request', async () => {
     expect(corsHeadersOf(await preflight('/sync/delta', OTHER))).toEqual([]);
@@ -118,7 +125,11 @@ describe('a bad CORS_ORIGINS', () => {
     const run = spawnSync(
       process.execPath,
       ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/api/src/main.ts'],
-      { env: { ...process.env, CORS_ORIGINS: 'https://app.example.com/,*', DATABASE_URL: 'postgres://127.0.0.1:1/none' }, encoding: 'utf8', timeout: 60_000 },
+      {
+        env: { ...process.env, CORS_ORIGINS: 'https://app.example.com/,*', DATABASE_URL: 'postgres://127.0.0.1:1/none' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
     );
     expect(run.status).toBe(78);
     expect(run.stderr).toContain('CORS_ORIGINS: \\"https://app.example.com/\\" is not an origin');

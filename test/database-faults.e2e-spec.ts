@@ -117,10 +117,22 @@ describe('sessions killed while 8 devices of one family sync in parallel (issue 
       const device = `writer-${w}`;
       const ids = Array.from({ length: TASKS }, (_, k) => `w${w}-t${k}`);
       const versions = new Map<string, number>();
-      const created = await resendUntilOk(t.baseUrl, token, {
-        device_id: device,
-        changes: ids.map((id) => ({ entity_type: 'task', entity_id: id, action: 'create', change_id: `${id}-create`, data: { title: 'r0' }, client_timestamp: new Date().toISOString() })),
-      }, statuses);
+      const created = await resendUntilOk(
+        t.baseUrl,
+        token,
+        {
+          device_id: device,
+          changes: ids.map((id) => ({
+            entity_type: 'task',
+            entity_id: id,
+            action: 'create',
+            change_id: `${id}-create`,
+            data: { title: 'r0' },
+            client_timestamp: new Date().toISOString(),
+          })),
+        },
+        statuses,
+      );
       for (const a of created.applied) versions.set(a.entity_id, a.version);
       let rounds = 0;
       let lastSyncAt: string | null = created.last_sync_at;
@@ -194,7 +206,7 @@ describe('sessions killed while 8 devices of one family sync in parallel (issue 
         expect(versions.get(id)).toBe(rounds + 1);
       }
     }
-    // eslint-disable-next-line no-console
+
     console.log(`faults: ${killRounds} kill rounds, ${killed} sessions killed, answers ${JSON.stringify(Object.fromEntries(statuses))}`);
   });
 });
@@ -238,7 +250,18 @@ describe('the database stopped and started again (issue 16)', () => {
   it('answers 503 + Retry-After during the outage and 200 after it, without a restart; the resend applies once', async () => {
     const token = f.token();
     const statuses = new Map<number, number>();
-    const first = await post(t.baseUrl, token, { device_id: 'tablet', changes: [{ entity_type: 'task', entity_id: 'before', action: 'create', data: { title: 'before' }, client_timestamp: new Date().toISOString() }] });
+    const first = await post(t.baseUrl, token, {
+      device_id: 'tablet',
+      changes: [
+        {
+          entity_type: 'task',
+          entity_id: 'before',
+          action: 'create',
+          data: { title: 'before' },
+          client_timestamp: new Date().toISOString(),
+        },
+      ],
+    });
     expect(first.status).toBe(200);
 
     await servers[servers.length - 1].stop();
@@ -246,7 +269,16 @@ describe('the database stopped and started again (issue 16)', () => {
     const body = {
       device_id: 'tablet',
       last_sync_at: first.body.last_sync_at,
-      changes: [{ entity_type: 'task', entity_id: 'during', action: 'create', change_id: 'during-1', data: { title: 'during' }, client_timestamp: new Date().toISOString() }],
+      changes: [
+        {
+          entity_type: 'task',
+          entity_id: 'during',
+          action: 'create',
+          change_id: 'during-1',
+          data: { title: 'during' },
+          client_timestamp: new Date().toISOString(),
+        },
+      ],
     };
     // Several requests in parallel while the server is down: all transient, none a 500.
     const down = await Promise.all(Array.from({ length: 6 }, () => post(t.baseUrl, token, body)));

@@ -20,7 +20,13 @@ import { DEPLOY_DIR, exportedSeries, loadDeployYaml, manifest, Manifest, metricN
 /** Metrics from outside the service: Prometheus itself (`up`) and kube-state-metrics. */
 const EXTERNAL_METRICS = new Set(['up', 'kube_pod_status_ready']);
 /** SPEC section 3: the dashboard must show each of these. */
-const SPEC_METRICS = ['sync_requests_total', 'sync_request_duration_seconds', 'sync_changes_total', 'sync_conflicts_total', 'sync_batch_size'];
+const SPEC_METRICS = [
+  'sync_requests_total',
+  'sync_request_duration_seconds',
+  'sync_changes_total',
+  'sync_conflicts_total',
+  'sync_batch_size',
+];
 
 const files = loadDeployYaml();
 const deployment: Manifest = manifest(files, 'Deployment', 'delta-sync');
@@ -33,7 +39,6 @@ const alertRules: { alert: string; expr: string; for?: string }[] = (files.get('
   (g: Manifest) => g.rules,
 );
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const dashboardTargets = (): { datasource: { type: string }; expr?: string; rawSql?: string }[] =>
   dashboard.panels.flatMap((p: Manifest) => (p.targets ?? []).map((t: Manifest) => ({ ...t, datasource: t.datasource ?? p.datasource })));
 
@@ -70,7 +75,11 @@ describe('deploy: the manifests and monitoring files', () => {
     const pod = deployment.spec.template.spec;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
     expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
-    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(container.resources.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
     expect(container.resources.limits.memory).toEqual(expect.any(String));
     const emptyDirs = new Set(pod.volumes.filter((v: Manifest) => v.emptyDir).map((v: Manifest) => v.name));
@@ -80,7 +89,11 @@ describe('deploy: the manifests and monitoring files', () => {
 
   it('selectors agree: Service, PodDisruptionBudget and the pod template; the HPA scales this Deployment from 3', () => {
     const labels = deployment.spec.template.metadata.labels;
-    for (const selector of [deployment.spec.selector.matchLabels, manifest(files, 'PodDisruptionBudget').spec.selector.matchLabels, manifest(files, 'Service').spec.selector]) {
+    for (const selector of [
+      deployment.spec.selector.matchLabels,
+      manifest(files, 'PodDisruptionBudget').spec.selector.matchLabels,
+      manifest(files, 'Service').spec.selector,
+    ]) {
       expect(labels).toMatchObject(selector);
     }
     const service = manifest(files, 'Service');
@@ -100,7 +113,11 @@ describe('deploy: the manifests and monitoring files', () => {
   });
 
   it('every variable the manifests set is one the config validates, and their values pass validation', () => {
-    const accepted = new Set(getMetadataStorage().getTargetValidationMetadatas(EnvironmentVariables, '', true, false).map((m) => m.propertyName));
+    const accepted = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+        .map((m) => m.propertyName),
+    );
     const set = [
       ...Object.keys(configMap.data),
       ...Object.keys(secretExample.stringData),
@@ -108,7 +125,10 @@ describe('deploy: the manifests and monitoring files', () => {
     ];
     expect(set.filter((name) => !accepted.has(name))).toEqual([]);
     for (const c of [container, job.spec.template.spec.containers[0]]) {
-      expect(c.envFrom).toEqual([{ configMapRef: { name: configMap.metadata.name } }, { secretRef: { name: secretExample.metadata.name } }]);
+      expect(c.envFrom).toEqual([
+        { configMapRef: { name: configMap.metadata.name } },
+        { secretRef: { name: secretExample.metadata.name } },
+      ]);
     }
     const config = loadConfig({ ...configMap.data, ...secretExample.stringData });
     expect(config.env).toBe('production');
@@ -144,7 +164,9 @@ describe('deploy: the manifests and monitoring files', () => {
   });
 
   it('metricNames reads PromQL as expected', () => {
-    expect(metricNames('histogram_quantile(0.99, sum by (le, instance) (rate(a_bucket{job=~"$job",x="y{z}"}[$__rate_interval]))) > 5')).toEqual(['a_bucket']);
+    expect(
+      metricNames('histogram_quantile(0.99, sum by (le, instance) (rate(a_bucket{job=~"$job",x="y{z}"}[$__rate_interval]))) > 5'),
+    ).toEqual(['a_bucket']);
     expect(metricNames('sum(rate(a_total[5m])) / sum(rate(b_total{outcome="error"}[5m])) > 0.01')).toEqual(['a_total', 'b_total']);
   });
 });

@@ -92,9 +92,11 @@ describe('embedded PostgreSQL (pg_ctl)', () => {
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
 
     expect(await query(server.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
-    const [info] = await query<{ db: string; version: string }>(server.url, 'SELECT current_database() AS db, current_setting($1) AS version', [
-      'server_version_num',
-    ]);
+    const [info] = await query<{ db: string; version: string }>(
+      server.url,
+      'SELECT current_database() AS db, current_setting($1) AS version',
+      ['server_version_num'],
+    );
     expect(info.db).toBe(DATABASE);
     expect(Number(info.version)).toBeGreaterThanOrEqual(150000);
   });

@@ -43,7 +43,9 @@ describe('families', () => {
   const add = (caller: string, familyId: string, userId: string, role: 'member' | 'owner' = 'member') =>
     http().post(`/families/${familyId}/members`).set(as(caller)).send({ userId, role });
   const remove = (caller: string, familyId: string, userId: string) =>
-    http().delete(`/families/${familyId}/members/${encodeURIComponent(userId)}`).set(as(caller));
+    http()
+      .delete(`/families/${familyId}/members/${encodeURIComponent(userId)}`)
+      .set(as(caller));
 
   /** A family owned by `owner`, with `others` added as members or owners. */
   async function family(owner: string, others: Record<string, 'member' | 'owner'> = {}): Promise<string> {
@@ -107,7 +109,10 @@ describe('families', () => {
       ['an unknown field', { name: 'ok', plan: 'premium' }, 'property plan should not exist', undefined],
     ])('400 for %s, and nothing is stored', async (_, body, message, details) => {
       const alice = user('alice');
-      const res = await http().post('/families').set(as(alice)).send(body as object);
+      const res = await http()
+        .post('/families')
+        .set(as(alice))
+        .send(body as object);
       expectError(res, 400, 'bad_request', message, details);
       const rows = await t.app.get(DataSource).query('SELECT 1 FROM family_members WHERE user_id = $1', [alice]);
       expect(rows).toEqual([]);
@@ -218,7 +223,15 @@ describe('families', () => {
     ])('400 for %s', async (_, body, message) => {
       const owner = user('owner');
       const id = await family(owner);
-      expectError(await http().post(`/families/${id}/members`).set(as(owner)).send(body as object), 400, 'bad_request', message);
+      expectError(
+        await http()
+          .post(`/families/${id}/members`)
+          .set(as(owner))
+          .send(body as object),
+        400,
+        'bad_request',
+        message,
+      );
       expect(await rolesIn(id)).toEqual({ [owner]: 'owner' });
     });
   });

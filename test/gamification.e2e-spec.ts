@@ -76,7 +76,12 @@ describe('server computations (SPEC 2.3)', () => {
       [familyId, taskId],
     );
   const streakOf = async (familyId: string, userId: string) =>
-    (await sql<{ version: number; data: Record<string, number> }>(`SELECT version, data FROM user_streaks WHERE family_id = $1 AND id = $2`, [familyId, userId]))[0];
+    (
+      await sql<{ version: number; data: Record<string, number> }>(
+        `SELECT version, data FROM user_streaks WHERE family_id = $1 AND id = $2`,
+        [familyId, userId],
+      )
+    )[0];
   const completionDays = async (familyId: string, userId: string) =>
     (
       await sql<{ task_id: string; day: string }>(
@@ -127,7 +132,13 @@ describe('server computations (SPEC 2.3)', () => {
       // Another device pulls the task and every computed row, task first (commit order).
       const pulled = await delta(t, f.token(), { device_id: 'tablet', last_sync_at: tablet.body.last_sync_at });
       expect(pulled.body.server_changes).toHaveLength(7);
-      expect(pulled.body.server_changes[0]).toMatchObject({ entity_type: 'task', entity_id: 't1', action: 'update', version: 2, data: expect.objectContaining({ status: 'done' }) });
+      expect(pulled.body.server_changes[0]).toMatchObject({
+        entity_type: 'task',
+        entity_id: 't1',
+        action: 'update',
+        version: 2,
+        data: expect.objectContaining({ status: 'done' }),
+      });
       expect(pulled.body.server_changes.slice(1)).toEqual(expect.arrayContaining(expected));
       expect(pulled.body.last_sync_at).toBe(done.body.last_sync_at);
       // A member's first sync sees them too.
@@ -156,7 +167,9 @@ describe('server computations (SPEC 2.3)', () => {
       const res = await delta(t, f.token(), { changes: [task('t1', { status: 'done', points: 30, assignees: ['bob'] })] });
       expect(res.body).toMatchObject({ success: true, applied: [{ entity_id: 't1', version: 1 }] });
       expect(computed(res.body)).toHaveLength(3);
-      expect(computed(res.body)).toEqual(expect.arrayContaining([ledgerRow('t1', 'bob', 30), streakRow('bob', 1, 1), badgeRow('bob', 'first_task')]));
+      expect(computed(res.body)).toEqual(
+        expect.arrayContaining([ledgerRow('t1', 'bob', 30), streakRow('bob', 1, 1), badgeRow('bob', 'first_task')]),
+      );
       // first sync: the task was fully applied by this request, so only computed rows come back
       expect(res.body.server_changes).toHaveLength(3);
     });
@@ -169,7 +182,9 @@ describe('server computations (SPEC 2.3)', () => {
         changes: [task('t1', { status: 'done', points: 5, assignees: ['bob'] }, { version: 1 })],
       });
       expect(res.body).toMatchObject({ success: true, applied: [{ entity_id: 't1', version: 2 }] });
-      expect(computed(res.body)).toEqual(expect.arrayContaining([ledgerRow('t1', 'bob', 5), streakRow('bob', 1, 1), badgeRow('bob', 'first_task')]));
+      expect(computed(res.body)).toEqual(
+        expect.arrayContaining([ledgerRow('t1', 'bob', 5), streakRow('bob', 1, 1), badgeRow('bob', 'first_task')]),
+      );
     });
 
     it('done wins on a stale version (applied, and merged with a lost field): the completion is credited', async () => {
@@ -180,7 +195,10 @@ describe('server computations (SPEC 2.3)', () => {
         changes: [task('a', { points: 10, assignees: ['bob'] }), task('b', { points: 20, assignees: ['carol'] })],
       });
       // The tablet edits both tasks (version 2): the phone's versions are stale.
-      await delta(t, f.token(), { device_id: 'tablet', changes: [update('a', 1, { title: 'Tablet A' }), update('b', 1, { title: 'Tablet B' })] });
+      await delta(t, f.token(), {
+        device_id: 'tablet',
+        changes: [update('a', 1, { title: 'Tablet A' }), update('b', 1, { title: 'Tablet B' })],
+      });
 
       const res = await delta(t, f.token(), {
         device_id: 'phone',
@@ -212,10 +230,14 @@ describe('server computations (SPEC 2.3)', () => {
 
     it('points 0: no ledger row, but the streak and first_task', async () => {
       const f = await family();
-      const res = await delta(t, f.token(), { changes: [task('t1', { status: 'done', points: 0, assignees: ['bob'] }), task('t2', { status: 'done', assignees: ['carol'] })] });
+      const res = await delta(t, f.token(), {
+        changes: [task('t1', { status: 'done', points: 0, assignees: ['bob'] }), task('t2', { status: 'done', assignees: ['carol'] })],
+      });
       expect(res.body.success).toBe(true);
       expect(keys(computed(res.body))).toEqual(['badge/bob:first_task', 'badge/carol:first_task', 'user_streak/bob', 'user_streak/carol']);
-      expect(computed(res.body)).toEqual(expect.arrayContaining([streakRow('bob', 1, 1), badgeRow('bob', 'first_task'), streakRow('carol', 1, 1)]));
+      expect(computed(res.body)).toEqual(
+        expect.arrayContaining([streakRow('bob', 1, 1), badgeRow('bob', 'first_task'), streakRow('carol', 1, 1)]),
+      );
       const db1 = await snapshot(f.familyId);
       expect(db1.ledger).toEqual([]);
       // completedAt absent: the completion day is the server's date
@@ -237,7 +259,9 @@ describe('server computations (SPEC 2.3)', () => {
         'points_ledger/task_completed:t2:bob',
         'user_streak/bob',
       ]);
-      expect(computed(res.body)).toEqual(expect.arrayContaining([ledgerRow('t1', 'bob', 20), ledgerRow('t2', 'bob', 5), streakRow('bob', 1, 1)]));
+      expect(computed(res.body)).toEqual(
+        expect.arrayContaining([ledgerRow('t1', 'bob', 20), ledgerRow('t2', 'bob', 5), streakRow('bob', 1, 1)]),
+      );
       expect((await snapshot(f.familyId)).completions.map((c) => c.user_id)).toEqual(['bob', 'bob']);
     });
 
@@ -292,7 +316,10 @@ describe('server computations (SPEC 2.3)', () => {
       const retry = await delta(t, f.token(), { ...body, last_sync_at: done.body.last_sync_at });
       expect(retry.body).toMatchObject({ success: true, server_changes: [], last_sync_at: done.body.last_sync_at });
       // Same with a change_id: the first completion is credited once, the retry replays it.
-      const withId = { device_id: 'phone', changes: [task('t2', { status: 'done', points: 7, assignees: ['bob'] }, { change_id: 'c-t2' })] };
+      const withId = {
+        device_id: 'phone',
+        changes: [task('t2', { status: 'done', points: 7, assignees: ['bob'] }, { change_id: 'c-t2' })],
+      };
       const first = await delta(t, f.token(), withId);
       expect(keys(computed(first.body))).toContain('points_ledger/task_completed:t2:bob');
       const mid = await snapshot(f.familyId);
@@ -338,7 +365,12 @@ describe('server computations (SPEC 2.3)', () => {
       const oneRequest = await delta(t, f.token(), {
         device_id: 'phone',
         last_sync_at: since,
-        changes: [update('t1', version, { status: 'open' }), update('t1', version + 1, { status: 'done' }), update('t1', version + 2, { status: 'open' }), update('t1', version + 3, { status: 'done' })],
+        changes: [
+          update('t1', version, { status: 'open' }),
+          update('t1', version + 1, { status: 'done' }),
+          update('t1', version + 2, { status: 'open' }),
+          update('t1', version + 3, { status: 'done' }),
+        ],
       });
       expect(oneRequest.body).toMatchObject({ success: true, applied_count: 4 });
       expect(computed(oneRequest.body)).toEqual([]);
@@ -352,7 +384,9 @@ describe('server computations (SPEC 2.3)', () => {
 
     it('a task reopened and completed on a later day is still one completion (first day kept)', async () => {
       const f = await family();
-      const first = await delta(t, f.token(), { changes: [task('t1', { status: 'done', completedAt: daysFromNow(-3), assignees: ['bob'] })] });
+      const first = await delta(t, f.token(), {
+        changes: [task('t1', { status: 'done', completedAt: daysFromNow(-3), assignees: ['bob'] })],
+      });
       expect(await streakOf(f.familyId, 'bob')).toMatchObject({ data: { currentStreak: 0, longestStreak: 1 } });
       await delta(t, f.token(), { changes: [update('t1', 1, { status: 'open', completedAt: null })] });
       const res = await delta(t, f.token(), {
@@ -365,7 +399,10 @@ describe('server computations (SPEC 2.3)', () => {
 
     it('a new assignee of a reopened task is credited on the next completion, the others are not', async () => {
       const { f, done } = await completedTask();
-      await delta(t, f.token(), { device_id: 'phone', changes: [update('t1', 2, { status: 'open', assignees: ['bob', 'carol', 'dave'] })] });
+      await delta(t, f.token(), {
+        device_id: 'phone',
+        changes: [update('t1', 2, { status: 'open', assignees: ['bob', 'carol', 'dave'] })],
+      });
       const res = await delta(t, f.token(), {
         device_id: 'phone',
         last_sync_at: done.body.last_sync_at,
@@ -407,7 +444,9 @@ describe('server computations (SPEC 2.3)', () => {
         ],
       });
       expect(batch.body).toMatchObject({ success: true, applied_count: 5 });
-      expect(computed(batch.body)).toEqual(expect.arrayContaining([ledgerRow('t1', 'bob', 40), streakRow('bob', 1, 1), badgeRow('bob', 'first_task')]));
+      expect(computed(batch.body)).toEqual(
+        expect.arrayContaining([ledgerRow('t1', 'bob', 40), streakRow('bob', 1, 1), badgeRow('bob', 'first_task')]),
+      );
       expect(computed(batch.body)).toHaveLength(3);
     });
   });
@@ -417,21 +456,31 @@ describe('server computations (SPEC 2.3)', () => {
       const f = await family();
       const now = new Date().toISOString();
       const changes = [6, 5, 4, 3, 2, 1, 0].map((ago) =>
-        task(`day-${ago}`, { status: 'done', points: 10, assignees: ['bob'], completedAt: ago === 0 ? now : daysFromNow(-ago) }, { client_timestamp: now }),
+        task(
+          `day-${ago}`,
+          { status: 'done', points: 10, assignees: ['bob'], completedAt: ago === 0 ? now : daysFromNow(-ago) },
+          { client_timestamp: now },
+        ),
       );
       const res = await delta(t, f.token(), { changes });
       expect(res.body).toMatchObject({ success: true, applied_count: 7 });
-      expect(computed(res.body)).toEqual(expect.arrayContaining([streakRow('bob', 7, 7, { version: 1 }), badgeRow('bob', 'first_task'), badgeRow('bob', 'streak_7')]));
+      expect(computed(res.body)).toEqual(
+        expect.arrayContaining([streakRow('bob', 7, 7, { version: 1 }), badgeRow('bob', 'first_task'), badgeRow('bob', 'streak_7')]),
+      );
       expect(keys(computed(res.body)).filter((k) => k.startsWith('badge/'))).toEqual(['badge/bob:first_task', 'badge/bob:streak_7']);
       expect(computed(res.body).filter((c) => c.entity_type === 'points_ledger')).toHaveLength(7);
-      expect((await completionDays(f.familyId, 'bob')).map(([, day]) => day).sort()).toEqual([6, 5, 4, 3, 2, 1, 0].map((ago) => utcDate(-ago)));
+      expect((await completionDays(f.familyId, 'bob')).map(([, day]) => day).sort()).toEqual(
+        [6, 5, 4, 3, 2, 1, 0].map((ago) => utcDate(-ago)),
+      );
     });
 
     it('the same 7-day run sent one day per request, oldest first and then in any order', async () => {
       const f = await family();
       const versions: number[] = [];
       for (const ago of [6, 5, 4, 3, 2, 1, 0]) {
-        const res = await delta(t, f.token(), { changes: [task(`d${ago}`, { status: 'done', assignees: ['bob'], completedAt: daysFromNow(-ago) })] });
+        const res = await delta(t, f.token(), {
+          changes: [task(`d${ago}`, { status: 'done', assignees: ['bob'], completedAt: daysFromNow(-ago) })],
+        });
         const streak = computed(res.body).find((c) => c.entity_type === 'user_streak')!;
         versions.push(streak.version);
         // a run ending 6..1 days ago is not current until it reaches yesterday
@@ -458,7 +507,10 @@ describe('server computations (SPEC 2.3)', () => {
         changes: [10, 9, 8].map((ago) => task(`d${ago}`, { status: 'done', assignees: ['bob'], completedAt: daysFromNow(-ago) })),
       });
       expect(computed(old.body)).toEqual(expect.arrayContaining([streakRow('bob', 0, 3, { version: 1 })]));
-      const today = await delta(t, f.token(), { last_sync_at: old.body.last_sync_at, changes: [task('d0', { status: 'done', assignees: ['bob'] })] });
+      const today = await delta(t, f.token(), {
+        last_sync_at: old.body.last_sync_at,
+        changes: [task('d0', { status: 'done', assignees: ['bob'] })],
+      });
       expect(computed(today.body)).toEqual([streakRow('bob', 1, 3, { action: 'update', version: 2 })]);
     });
 
@@ -515,26 +567,41 @@ describe('server computations (SPEC 2.3)', () => {
 
     it("the computed rows' version increments when a streak changes, and only then", async () => {
       const f = await family();
-      const r1 = await delta(t, f.token(), { changes: [task('a', { status: 'done', points: 30, assignees: ['bob'], completedAt: daysFromNow(-1) })] });
+      const r1 = await delta(t, f.token(), {
+        changes: [task('a', { status: 'done', points: 30, assignees: ['bob'], completedAt: daysFromNow(-1) })],
+      });
       expect(computed(r1.body)).toEqual(expect.arrayContaining([streakRow('bob', 1, 1, { action: 'create', version: 1 })]));
 
-      const r2 = await delta(t, f.token(), { last_sync_at: r1.body.last_sync_at, changes: [task('b', { status: 'done', points: 30, assignees: ['bob'] })] });
+      const r2 = await delta(t, f.token(), {
+        last_sync_at: r1.body.last_sync_at,
+        changes: [task('b', { status: 'done', points: 30, assignees: ['bob'] })],
+      });
       expect(keys(computed(r2.body))).toEqual(['points_ledger/task_completed:b:bob', 'user_streak/bob']);
       const s2 = computed(r2.body).find((c) => c.entity_type === 'user_streak')!;
       expect(s2).toMatchObject({ action: 'update', version: 2, data: { currentStreak: 2, longestStreak: 2 } });
       expect(s2.client_timestamp).toMatch(ISO_US);
 
       // same day again: the streak does not change, so it is not written (no new version, not pulled)
-      const r3 = await delta(t, f.token(), { last_sync_at: r2.body.last_sync_at, changes: [task('c', { status: 'done', points: 30, assignees: ['bob'] })] });
+      const r3 = await delta(t, f.token(), {
+        last_sync_at: r2.body.last_sync_at,
+        changes: [task('c', { status: 'done', points: 30, assignees: ['bob'] })],
+      });
       expect(keys(computed(r3.body))).toEqual(['points_ledger/task_completed:c:bob']);
       expect(await streakOf(f.familyId, 'bob')).toEqual({ version: 2, data: { currentStreak: 2, longestStreak: 2 } });
 
       // 90 points: no new badge yet; the badge rows keep version 1 forever
-      const badges = await sql<{ id: string; version: number }>(`SELECT id, version FROM badges WHERE family_id = $1 ORDER BY id`, [f.familyId]);
+      const badges = await sql<{ id: string; version: number }>(`SELECT id, version FROM badges WHERE family_id = $1 ORDER BY id`, [
+        f.familyId,
+      ]);
       expect(badges).toEqual([{ id: 'bob:first_task', version: 1 }]);
-      const r4 = await delta(t, f.token(), { last_sync_at: r3.body.last_sync_at, changes: [task('d', { status: 'done', points: 10, assignees: ['bob'] })] });
+      const r4 = await delta(t, f.token(), {
+        last_sync_at: r3.body.last_sync_at,
+        changes: [task('d', { status: 'done', points: 10, assignees: ['bob'] })],
+      });
       expect(keys(computed(r4.body))).toEqual(['badge/bob:points_100', 'points_ledger/task_completed:d:bob']);
-      const badges2 = await sql<{ id: string; version: number }>(`SELECT id, version FROM badges WHERE family_id = $1 ORDER BY id`, [f.familyId]);
+      const badges2 = await sql<{ id: string; version: number }>(`SELECT id, version FROM badges WHERE family_id = $1 ORDER BY id`, [
+        f.familyId,
+      ]);
       expect(badges2).toEqual([
         { id: 'bob:first_task', version: 1 },
         { id: 'bob:points_100', version: 1 },
@@ -554,8 +621,16 @@ describe('server computations (SPEC 2.3)', () => {
       expect(bonus.body).toMatchObject({ success: true, applied_count: 2 });
       expect(computed(bonus.body)).toEqual([]); // 60 points: no badge; the ledger rows were fully applied by this request
 
-      const done = await delta(t, f.token(), { last_sync_at: bonus.body.last_sync_at, changes: [task('t1', { status: 'done', points: 40, assignees: ['bob'] })] });
-      expect(keys(computed(done.body))).toEqual(['badge/bob:first_task', 'badge/bob:points_100', 'points_ledger/task_completed:t1:bob', 'user_streak/bob']);
+      const done = await delta(t, f.token(), {
+        last_sync_at: bonus.body.last_sync_at,
+        changes: [task('t1', { status: 'done', points: 40, assignees: ['bob'] })],
+      });
+      expect(keys(computed(done.body))).toEqual([
+        'badge/bob:first_task',
+        'badge/bob:points_100',
+        'points_ledger/task_completed:t1:bob',
+        'user_streak/bob',
+      ]);
       expect(computed(done.body)).toEqual(expect.arrayContaining([badgeRow('bob', 'points_100'), ledgerRow('t1', 'bob', 40)]));
     });
 
@@ -572,12 +647,17 @@ describe('server computations (SPEC 2.3)', () => {
       const r4 = await delta(t, f.token(), { last_sync_at: r3.body.last_sync_at, changes: [ledger('l4', 'carol', 1)] });
       expect(computed(r4.body)).toEqual([badgeRow('carol', 'points_1000')]);
       // A negative entry does not take a badge back; new points award nothing twice.
-      const r5 = await delta(t, f.token(), { last_sync_at: r4.body.last_sync_at, changes: [ledger('l5', 'carol', -950), ledger('l6', 'carol', 2000)] });
+      const r5 = await delta(t, f.token(), {
+        last_sync_at: r4.body.last_sync_at,
+        changes: [ledger('l5', 'carol', -950), ledger('l6', 'carol', 2000)],
+      });
       expect(computed(r5.body)).toEqual([]);
       // A replayed ledger create (same data) changes nothing.
       const r6 = await delta(t, f.token(), { device_id: 'other', last_sync_at: r5.body.last_sync_at, changes: [ledger('l4', 'carol', 1)] });
       expect(r6.body).toMatchObject({ success: true, server_changes: [] });
-      const badges = await sql<{ id: string; version: number }>(`SELECT id, version FROM badges WHERE family_id = $1 ORDER BY id`, [f.familyId]);
+      const badges = await sql<{ id: string; version: number }>(`SELECT id, version FROM badges WHERE family_id = $1 ORDER BY id`, [
+        f.familyId,
+      ]);
       expect(badges).toEqual([
         { id: 'carol:points_100', version: 1 },
         { id: 'carol:points_1000', version: 1 },
@@ -588,9 +668,14 @@ describe('server computations (SPEC 2.3)', () => {
 
     it('tasks_10 at the tenth completed task (9 is not enough)', async () => {
       const f = await family();
-      const nine = await delta(t, f.token(), { changes: Array.from({ length: 9 }, (_, i) => task(`t${i}`, { status: 'done', assignees: ['bob'] })) });
+      const nine = await delta(t, f.token(), {
+        changes: Array.from({ length: 9 }, (_, i) => task(`t${i}`, { status: 'done', assignees: ['bob'] })),
+      });
       expect(keys(computed(nine.body))).toEqual(['badge/bob:first_task', 'user_streak/bob']);
-      const tenth = await delta(t, f.token(), { last_sync_at: nine.body.last_sync_at, changes: [task('t9', { status: 'done', assignees: ['bob'] })] });
+      const tenth = await delta(t, f.token(), {
+        last_sync_at: nine.body.last_sync_at,
+        changes: [task('t9', { status: 'done', assignees: ['bob'] })],
+      });
       expect(computed(tenth.body)).toEqual([badgeRow('bob', 'tasks_10')]);
     });
   });
@@ -611,7 +696,11 @@ describe('server computations (SPEC 2.3)', () => {
           change({ entity_type: 'badge', entity_id: 'bob:tasks_100', data: { userId: 'bob', code: 'tasks_100', awardedAt: now } }),
           change({ entity_type: 'points_ledger', entity_id: 'task_completed:t1:bob', action: 'delete' }),
           change({ entity_type: 'points_ledger', entity_id: 'task_completed:t1:bob', action: 'update', data: { delta: 5000 } }),
-          change({ entity_type: 'points_ledger', entity_id: 'task_completed:t1:bob', data: { userId: 'bob', delta: 5000, reason: 'task_completed', taskId: 't1' } }),
+          change({
+            entity_type: 'points_ledger',
+            entity_id: 'task_completed:t1:bob',
+            data: { userId: 'bob', delta: 5000, reason: 'task_completed', taskId: 't1' },
+          }),
           change({ entity_type: 'user_streak', entity_id: 'bob', action: 'delete' }),
           change({ entity_type: 'user_streak', entity_id: 'zed', data: { currentStreak: 3, longestStreak: 3 } }),
           change({ entity_type: 'badge', entity_id: 'bob:first_task', action: 'delete' }),
@@ -622,23 +711,75 @@ describe('server computations (SPEC 2.3)', () => {
       expect(res.body).toMatchObject({ success: false, applied_count: 0, applied: [], errors: [] });
       const ledgerData = { userId: 'bob', delta: 50, reason: 'task_completed', taskId: 't1' };
       expect(res.body.conflicts).toEqual([
-        expect.objectContaining({ entity_type: 'user_streak', entity_id: 'bob', resolution: 'server_wins', conflict_reason: 'Server calculated', server_version: 1, server_data: { currentStreak: 1, longestStreak: 1 } }),
-        expect.objectContaining({ entity_type: 'badge', entity_id: 'bob:tasks_100', resolution: 'server_wins', conflict_reason: 'Immutable (server only)', server_data: null }),
-        expect.objectContaining({ entity_type: 'points_ledger', entity_id: 'task_completed:t1:bob', resolution: 'server_wins', conflict_reason: 'Immutable', server_version: 1, server_data: ledgerData }),
-        expect.objectContaining({ entity_type: 'points_ledger', resolution: 'server_wins', conflict_reason: 'Immutable', server_data: ledgerData }),
-        expect.objectContaining({ entity_type: 'points_ledger', resolution: 'server_wins', conflict_reason: 'Immutable', server_data: ledgerData }),
-        expect.objectContaining({ entity_type: 'user_streak', entity_id: 'bob', resolution: 'server_wins', conflict_reason: 'Server calculated' }),
-        expect.objectContaining({ entity_type: 'user_streak', entity_id: 'zed', resolution: 'server_wins', conflict_reason: 'Server calculated', server_data: null }),
-        expect.objectContaining({ entity_type: 'badge', entity_id: 'bob:first_task', resolution: 'server_wins', conflict_reason: 'Immutable (server only)', server_version: 1 }),
-        expect.objectContaining({ entity_type: 'badge', entity_id: 'bob:first_task', resolution: 'server_wins', conflict_reason: 'Immutable (server only)' }),
+        expect.objectContaining({
+          entity_type: 'user_streak',
+          entity_id: 'bob',
+          resolution: 'server_wins',
+          conflict_reason: 'Server calculated',
+          server_version: 1,
+          server_data: { currentStreak: 1, longestStreak: 1 },
+        }),
+        expect.objectContaining({
+          entity_type: 'badge',
+          entity_id: 'bob:tasks_100',
+          resolution: 'server_wins',
+          conflict_reason: 'Immutable (server only)',
+          server_data: null,
+        }),
+        expect.objectContaining({
+          entity_type: 'points_ledger',
+          entity_id: 'task_completed:t1:bob',
+          resolution: 'server_wins',
+          conflict_reason: 'Immutable',
+          server_version: 1,
+          server_data: ledgerData,
+        }),
+        expect.objectContaining({
+          entity_type: 'points_ledger',
+          resolution: 'server_wins',
+          conflict_reason: 'Immutable',
+          server_data: ledgerData,
+        }),
+        expect.objectContaining({
+          entity_type: 'points_ledger',
+          resolution: 'server_wins',
+          conflict_reason: 'Immutable',
+          server_data: ledgerData,
+        }),
+        expect.objectContaining({
+          entity_type: 'user_streak',
+          entity_id: 'bob',
+          resolution: 'server_wins',
+          conflict_reason: 'Server calculated',
+        }),
+        expect.objectContaining({
+          entity_type: 'user_streak',
+          entity_id: 'zed',
+          resolution: 'server_wins',
+          conflict_reason: 'Server calculated',
+          server_data: null,
+        }),
+        expect.objectContaining({
+          entity_type: 'badge',
+          entity_id: 'bob:first_task',
+          resolution: 'server_wins',
+          conflict_reason: 'Immutable (server only)',
+          server_version: 1,
+        }),
+        expect.objectContaining({
+          entity_type: 'badge',
+          entity_id: 'bob:first_task',
+          resolution: 'server_wins',
+          conflict_reason: 'Immutable (server only)',
+        }),
       ]);
       expect(await snapshot(f.familyId)).toEqual(before);
       // Nothing of the computed types changed; the only rows written are the 9 inbox entries
       // (SPEC 2.8), which come back to the device in the same answer.
       expect(res.body.server_changes.map((c: { entity_type: string }) => c.entity_type)).toEqual(Array(9).fill('conflict'));
-      expect(res.body.server_changes.map((c: { data: { entityType: string; resolution: string } }) => [c.data.entityType, c.data.resolution])).toEqual(
-        res.body.conflicts.map((c: { entity_type: string; resolution: string }) => [c.entity_type, c.resolution]),
-      );
+      expect(
+        res.body.server_changes.map((c: { data: { entityType: string; resolution: string } }) => [c.data.entityType, c.data.resolution]),
+      ).toEqual(res.body.conflicts.map((c: { entity_type: string; resolution: string }) => [c.entity_type, c.resolution]));
     });
   });
 });

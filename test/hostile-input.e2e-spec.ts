@@ -40,7 +40,9 @@ describe('in data: per-change error validation naming the field, the other chang
   ])('%s', async (_name, data, message) => {
     const id = `bad-${Math.random()}`;
     const b = await syncOk(t, token, { changes: [change({ entity_id: id, data, client_timestamp: TS }), good(`ok-${id}`)] });
-    expect(b.errors).toEqual([{ index: 0, entity_type: 'task', entity_id: id, code: 'validation', message: expect.stringMatching(message) }]);
+    expect(b.errors).toEqual([
+      { index: 0, entity_type: 'task', entity_id: id, code: 'validation', message: expect.stringMatching(message) },
+    ]);
     expect(b.applied).toEqual([{ entity_type: 'task', entity_id: `ok-${id}`, version: 1 }]);
   });
 
@@ -75,7 +77,10 @@ describe('in data: per-change error validation naming the field, the other chang
     // The request is answered (200), so the device's last-seen row moves; nothing else may.
     const withoutDevices = async () => ({ ...(await familyState(t, fam.familyId)), sync_devices: [] });
     const before = await withoutDevices();
-    const b = await syncOk(t, token, { atomic: true, changes: [good('atomic-ok'), change({ entity_id: 'atomic-bad', data: { title: '\ud800' }, client_timestamp: TS })] });
+    const b = await syncOk(t, token, {
+      atomic: true,
+      changes: [good('atomic-ok'), change({ entity_id: 'atomic-bad', data: { title: '\ud800' }, client_timestamp: TS })],
+    });
     expect(b.applied_count).toBe(0);
     expect(b.errors).toEqual([expect.objectContaining({ index: 1, code: 'validation' })]);
     expect(await withoutDevices()).toEqual(before);
@@ -83,8 +88,16 @@ describe('in data: per-change error validation naming the field, the other chang
 });
 
 describe('in entity_type: per-change error unknown_entity_type', () => {
-  it.each([['ta\u0000sk', 'ta\\u0000sk'], ['task\udbff', 'task\\udbff']])('%j', async (type, shown) => {
-    const b = await syncOk(t, token, { changes: [change({ entity_type: type, entity_id: `et-${shown}`, data: { title: 'x' }, client_timestamp: TS }), good(`et-ok-${shown}`)] });
+  it.each([
+    ['ta\u0000sk', 'ta\\u0000sk'],
+    ['task\udbff', 'task\\udbff'],
+  ])('%j', async (type, shown) => {
+    const b = await syncOk(t, token, {
+      changes: [
+        change({ entity_type: type, entity_id: `et-${shown}`, data: { title: 'x' }, client_timestamp: TS }),
+        good(`et-ok-${shown}`),
+      ],
+    });
     expect(b.errors).toEqual([
       { index: 0, entity_type: shown, entity_id: `et-${shown}`, code: 'unknown_entity_type', message: `unknown entity_type "${shown}"` },
     ]);
@@ -137,7 +150,11 @@ describe('family endpoints: 400 invalid_input naming the field, nothing stored',
   it('POST /families with a NUL or a lone surrogate in the name', async () => {
     for (const name of ['a\u0000b', 'x\ud800']) {
       const before = await rowCounts(t);
-      const res = await request(t.server).post('/families').set(bearer(mintToken({ sub: 'carol' }))).send({ name }).expect(400);
+      const res = await request(t.server)
+        .post('/families')
+        .set(bearer(mintToken({ sub: 'carol' })))
+        .send({ name })
+        .expect(400);
       expect(res.body).toMatchObject({ error: 'invalid_input', details: { source: 'body', field: 'name' } });
       expect(await rowCounts(t)).toEqual(before);
     }
@@ -145,7 +162,11 @@ describe('family endpoints: 400 invalid_input naming the field, nothing stored',
 
   it('POST /families/:id/members with a bad userId, and a bad key', async () => {
     const before = await familyState(t, fam.familyId);
-    for (const body of [{ userId: 'b\u0000b', role: 'member' }, { userId: '\udfff', role: 'member' }, { userId: 'bob', role: 'member', ['r\u0000']: 1 }]) {
+    for (const body of [
+      { userId: 'b\u0000b', role: 'member' },
+      { userId: '\udfff', role: 'member' },
+      { userId: 'bob', role: 'member', ['r\u0000']: 1 },
+    ]) {
       const res = await request(t.server).post(`/families/${fam.familyId}/members`).set(bearer(token)).send(body).expect(400);
       expect(res.body.error).toBe('invalid_input');
     }
@@ -192,7 +213,11 @@ describe('last line of defence: a PostgreSQL data exception is a 400, logged at 
   it('a token whose sub holds a NUL (the guard does not read tokens): 400 unstorable_input, nothing stored', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn');
     const before = await rowCounts(t);
-    const res = await request(t.server).post('/families').set(bearer(mintToken({ sub: 'mal\u0000ory' }))).set('X-Request-Id', 'req-data-exc').send({ name: 'n' });
+    const res = await request(t.server)
+      .post('/families')
+      .set(bearer(mintToken({ sub: 'mal\u0000ory' })))
+      .set('X-Request-Id', 'req-data-exc')
+      .send({ name: 'n' });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: 'unstorable_input', details: { sqlState: '22021' }, requestId: 'req-data-exc' });
     expect(await rowCounts(t)).toEqual(before);

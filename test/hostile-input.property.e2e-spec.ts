@@ -45,7 +45,8 @@ const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.dictionary(key, tie('value'), { maxKeys: 4 }),
   ),
 })).value;
-const field = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ weight: 8, arbitrary: valid }, { weight: 1, arbitrary: odd }, { weight: 1, arbitrary: json });
+const field = <T>(valid: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 8, arbitrary: valid }, { weight: 1, arbitrary: odd }, { weight: 1, arbitrary: json });
 
 const taskData = fc.record(
   { title: field(odd), assignees: fc.oneof(fc.array(odd, { maxLength: 3 }), json), status: field(fc.constantFrom('open', 'done')) },
@@ -71,7 +72,11 @@ const change = fc.record(
 const deltaBody = fc.record(
   {
     device_id: field(fc.constantFrom('phone', 'tablet')),
-    last_sync_at: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(null, TS) }, { weight: 1, arbitrary: odd }, { weight: 1, arbitrary: json }),
+    last_sync_at: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(null, TS) },
+      { weight: 1, arbitrary: odd },
+      { weight: 1, arbitrary: json },
+    ),
     changes: fc.oneof({ weight: 5, arbitrary: fc.array(change, { maxLength: 4 }) }, { weight: 1, arbitrary: json }),
     atomic: fc.oneof({ weight: 8, arbitrary: fc.boolean() }, { weight: 1, arbitrary: json }),
   },
@@ -89,7 +94,9 @@ const scenario: fc.Arbitrary<Scenario> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ name: field(fc.constant('Family')) }).map((body) => ({ kind: 'create-family' as const, body })) },
   {
     weight: 1,
-    arbitrary: fc.record({ userId: field(fc.constant('bob')), role: field(fc.constant('member')) }).map((body) => ({ kind: 'add-member' as const, body })),
+    arbitrary: fc
+      .record({ userId: field(fc.constant('bob')), role: field(fc.constant('member')) })
+      .map((body) => ({ kind: 'add-member' as const, body })),
   },
   { weight: 1, arbitrary: odd.filter((s) => s.length > 0).map((userId) => ({ kind: 'remove-member' as const, userId })) },
   { weight: 1, arbitrary: odd.map((query) => ({ kind: 'list-members' as const, query })) },
@@ -135,9 +142,13 @@ describe('hostile input (property)', () => {
       case 'add-member':
         return json(request(t.server).post(`/families/${fam.familyId}/members`), s.body);
       case 'remove-member':
-        return request(t.server).delete(`/families/${fam.familyId}/members/${encodeSegment(s.userId)}`).set(bearer(token));
+        return request(t.server)
+          .delete(`/families/${fam.familyId}/members/${encodeSegment(s.userId)}`)
+          .set(bearer(token));
       case 'list-members':
-        return request(t.server).get(`/families/${fam.familyId}/members?q=${encodeSegment(s.query)}`).set(bearer(token));
+        return request(t.server)
+          .get(`/families/${fam.familyId}/members?q=${encodeSegment(s.query)}`)
+          .set(bearer(token));
     }
   };
 

@@ -88,7 +88,11 @@ describe('platform: health, metrics, errors, limits', () => {
 
   it('rejects a body over the limit with 413, also when it only grows that large when inflated', async () => {
     const big = JSON.stringify({ name: 'x'.repeat(70 * 1024) });
-    const plain = await request(t.server).post('/families').set(bearer(mintToken({ sub: 'alice' }))).set('Content-Type', 'application/json').send(big);
+    const plain = await request(t.server)
+      .post('/families')
+      .set(bearer(mintToken({ sub: 'alice' })))
+      .set('Content-Type', 'application/json')
+      .send(big);
     expect(plain.status).toBe(413);
     expect(plain.body).toMatchObject({ statusCode: 413, error: 'payload_too_large' });
     const zipped = gzipSync(big);

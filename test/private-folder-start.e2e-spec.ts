@@ -17,7 +17,8 @@ import { cachedDataDir } from '../libs/database/src/embedded-postgres-cache';
 jest.setTimeout(420_000);
 
 const asRoot = process.getuid?.() === 0;
-if (!asRoot) console.log('npm start from a private folder: skipped (needs root: the embedded PostgreSQL then runs as the postgres OS user)');
+if (!asRoot)
+  console.log('npm start from a private folder: skipped (needs root: the embedded PostgreSQL then runs as the postgres OS user)');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -105,7 +106,9 @@ function postmaster(cluster: string): number | undefined {
     if (status !== 200) throw new Error(`not ready (status ${status}, exit ${child.exitCode}):\n${output.slice(-4000)}`);
 
     expect(output).toContain(`the embedded cluster lives in ${cluster}`);
-    expect(output).toContain(`using the embedded PostgreSQL (no DATABASE_URL set): postgres://postgres@127.0.0.1:${pgPort}/delta_sync, data in ${cluster}`);
+    expect(output).toContain(
+      `using the embedded PostgreSQL (no DATABASE_URL set): postgres://postgres@127.0.0.1:${pgPort}/delta_sync, data in ${cluster}`,
+    );
     expect(postmaster(cluster)).toBeGreaterThan(0);
 
     // SIGTERM (to npm and the service, as a terminal's Ctrl+C would) drains and stops the

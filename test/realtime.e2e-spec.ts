@@ -74,7 +74,10 @@ describe('realtime pokes across instances', () => {
       const rolledBack = await syncOk(a, f.token(), {
         device_id: 'phone',
         atomic: true,
-        changes: [change({ entity_id: 'atomic-create', data: { title: 'rolled back' } }), change({ entity_type: 'nope', entity_id: 'x', data: {} })],
+        changes: [
+          change({ entity_id: 'atomic-create', data: { title: 'rolled back' } }),
+          change({ entity_type: 'nope', entity_id: 'x', data: {} }),
+        ],
       });
       expect(rolledBack).toMatchObject({ success: false, applied_count: 0 });
       // Completing a task with points: the gamification hook writes rows after the client's.
@@ -83,7 +86,10 @@ describe('realtime pokes across instances', () => {
         changes: [change({ entity_id: 'task-notify', action: 'update', version: 1, data: { status: 'done', points: 5 } })],
       });
       expect(done.server_changes.map((c) => c.entity_type)).toContain('points_ledger');
-      const hookPosition = done.server_changes.map((c) => c.server_timestamp).sort().at(-1);
+      const hookPosition = done.server_changes
+        .map((c) => c.server_timestamp)
+        .sort()
+        .at(-1);
       expect(done.last_sync_at).toBe(hookPosition);
       const deadline = Date.now() + 10_000;
       while (notices.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -123,7 +129,10 @@ describe('realtime pokes across instances', () => {
       ['a garbage token', () => 'not-a-jwt'],
       ['an expired token', () => mintToken({ sub: 'alice', familyId: f.familyId }, { expiresIn: -60 })],
       ['a token signed with another key', () => mintToken({ sub: 'alice', familyId: f.familyId }, {}, 'x'.repeat(40))],
-      ['an alg none token', () => sign({ sub: 'alice', familyId: f.familyId, exp: Math.floor(Date.now() / 1000) + 600 }, '', { algorithm: 'none' })],
+      [
+        'an alg none token',
+        () => sign({ sub: 'alice', familyId: f.familyId, exp: Math.floor(Date.now() / 1000) + 600 }, '', { algorithm: 'none' }),
+      ],
     ])('closes 4401 on %s', async (_, token) => {
       expect((await closeOf({ type: 'auth', token: token(), device_id: 'd' })).code).toBe(4401);
     });
@@ -139,7 +148,10 @@ describe('realtime pokes across instances', () => {
     });
 
     it('closes 1008 naming device_id when it is missing', async () => {
-      expect(await closeOf({ type: 'auth', token: f.token() })).toEqual({ code: 1008, reason: 'device_id must be a string of 1..128 characters' });
+      expect(await closeOf({ type: 'auth', token: f.token() })).toEqual({
+        code: 1008,
+        reason: 'device_id must be a string of 1..128 characters',
+      });
     });
 
     it('closes 4401 when the token expires while connected', async () => {
@@ -158,7 +170,10 @@ describe('realtime pokes across instances', () => {
       expect((await openSse(b, mintToken({ sub: 'alice' }), 'd')).status).toBe(403);
       expect((await openSse(b, f.token('mallory'), 'd')).status).toBe(403);
       const bad = await openSse(b, f.token(), undefined);
-      expect(bad).toMatchObject({ status: 400, body: { error: 'bad_device_id', message: 'device_id must be a string of 1..128 characters' } });
+      expect(bad).toMatchObject({
+        status: 400,
+        body: { error: 'bad_device_id', message: 'device_id must be a string of 1..128 characters' },
+      });
     });
   });
 
@@ -181,7 +196,10 @@ describe('realtime pokes across instances', () => {
     await Promise.all(
       Array.from({ length: 10 }, async (_, worker) => {
         for (let i = 0; i < 50; i++) {
-          const res = await syncOk(a, burst.token('bea'), { device_id: `pusher-${worker}`, changes: [change({ entity_id: `t-${worker}-${i}`, data: { title: 'burst' } })] });
+          const res = await syncOk(a, burst.token('bea'), {
+            device_id: `pusher-${worker}`,
+            changes: [change({ entity_id: `t-${worker}-${i}`, data: { title: 'burst' } })],
+          });
           positions.push(res.last_sync_at);
         }
       }),

@@ -59,7 +59,18 @@ describe('schema ready to shard by family', () => {
     expect(withoutFamily.sort()).toEqual(Object.keys(GLOBAL_TABLES).sort());
     expect(rows.filter((r) => r.family_id_nullable === 'YES')).toEqual([]);
     expect(familyTables).toEqual(
-      expect.arrayContaining(['tasks', 'events', 'points_ledger', 'user_streaks', 'badges', 'family_members', 'family_sync_state', 'sync_receipts', 'sync_devices', 'task_completions']),
+      expect.arrayContaining([
+        'tasks',
+        'events',
+        'points_ledger',
+        'user_streaks',
+        'badges',
+        'family_members',
+        'family_sync_state',
+        'sync_receipts',
+        'sync_devices',
+        'task_completions',
+      ]),
     );
   });
 
@@ -133,17 +144,30 @@ describe('schema ready to shard by family', () => {
     const touched = new Set(statements.flatMap((s) => touchedTables(s.text, familyTables)));
     // The capture saw the whole sync path: lock, receipts, rows, writes, gamification, pull.
     expect([...touched].sort()).toEqual(
-      expect.arrayContaining(['family_members', 'family_sync_state', 'sync_receipts', 'sync_devices', 'tasks', 'events', 'task_completions', 'points_ledger', 'user_streaks', 'badges']),
+      expect.arrayContaining([
+        'family_members',
+        'family_sync_state',
+        'sync_receipts',
+        'sync_devices',
+        'tasks',
+        'events',
+        'task_completions',
+        'points_ledger',
+        'user_streaks',
+        'badges',
+      ]),
     );
     const problems: string[] = [];
     for (const s of statements) {
       const plan = await explain(sql, s);
       problems.push(...unconstrainedScans(plan, familyTables).map((p) => `${p}\n  in: ${s.text.replace(/\s+/g, ' ').slice(0, 300)}`));
       for (const m of s.text.matchAll(/INSERT INTO (\w+)\s*\(([^)]*)\)/gi)) {
-        if (familyTables.includes(m[1]) && !/\bfamily_id\b/.test(m[2])) problems.push(`INSERT INTO ${m[1]} without family_id: ${s.text.slice(0, 200)}`);
+        if (familyTables.includes(m[1]) && !/\bfamily_id\b/.test(m[2]))
+          problems.push(`INSERT INTO ${m[1]} without family_id: ${s.text.slice(0, 200)}`);
       }
     }
-    if (process.env.SHARD_DEBUG) process.stderr.write(`checked ${statements.length} statements of ${captured.length} captured: ${[...touched].join(',')}\n`);
+    if (process.env.SHARD_DEBUG)
+      process.stderr.write(`checked ${statements.length} statements of ${captured.length} captured: ${[...touched].join(',')}\n`);
     expect(problems).toEqual([]);
     expect(statements.length).toBeGreaterThanOrEqual(10);
   });
@@ -151,11 +175,15 @@ describe('schema ready to shard by family', () => {
   it('the plan check finds statements that are not constrained to one family', async () => {
     const check = async (text: string, values?: unknown[]) => unconstrainedScans(await explain(sql, { text, values }), familyTables);
     expect(await check("SELECT * FROM tasks WHERE id = 'x'")).toEqual([expect.stringMatching(/on tasks without a family_id condition/)]);
-    expect(await check('SELECT t.id FROM tasks t JOIN events e ON e.id = t.id WHERE t.family_id = $1', ['00000000-0000-0000-0000-000000000000'])).toEqual([
-      expect.stringMatching(/on events without a family_id condition/),
-    ]);
+    expect(
+      await check('SELECT t.id FROM tasks t JOIN events e ON e.id = t.id WHERE t.family_id = $1', ['00000000-0000-0000-0000-000000000000']),
+    ).toEqual([expect.stringMatching(/on events without a family_id condition/)]);
     expect(await check('UPDATE sync_devices SET sync_count = 0 WHERE device_id = $1', ['d'])).toHaveLength(1);
-    expect(await check('SELECT 1 FROM tasks t JOIN events e ON e.family_id = t.family_id AND e.id = t.id WHERE t.family_id = $1', ['00000000-0000-0000-0000-000000000000'])).toEqual([]);
+    expect(
+      await check('SELECT 1 FROM tasks t JOIN events e ON e.family_id = t.family_id AND e.id = t.id WHERE t.family_id = $1', [
+        '00000000-0000-0000-0000-000000000000',
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -167,7 +195,11 @@ async function captureQueries(fn: () => Promise<void>): Promise<Captured[]> {
   proto.query = function (this: Client, ...args: unknown[]) {
     const [config, values] = args;
     if (typeof config === 'string') captured.push({ text: config, values: Array.isArray(values) ? values : undefined });
-    else if (config && typeof (config as Captured).text === 'string') captured.push({ text: (config as Captured).text, values: (config as Captured).values ?? (Array.isArray(values) ? values : undefined) });
+    else if (config && typeof (config as Captured).text === 'string')
+      captured.push({
+        text: (config as Captured).text,
+        values: (config as Captured).values ?? (Array.isArray(values) ? values : undefined),
+      });
     return original.apply(this, args);
   };
   try {
@@ -193,7 +225,7 @@ function touchedTables(text: string, tables: string[]): string[] {
   return tables.filter((table) => new RegExp(`\\b(FROM|JOIN|INTO|UPDATE)\\s+${table}\\b`, 'i').test(text));
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed EXPLAIN JSON / YAML documents of open shape, read field by field
 type PlanNode = Record<string, any>;
 
 async function explain(sql: Client, s: Captured): Promise<PlanNode> {

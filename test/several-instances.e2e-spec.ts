@@ -104,7 +104,8 @@ class Device {
       if (known.length < 3 || Math.random() < 0.4) {
         const type = Math.random() < 0.75 ? 'task' : 'event';
         const entity_id = `${this.id}-${this.n++}`;
-        const data = type === 'task' ? { title: `T ${entity_id}`, points: Math.floor(Math.random() * 20) } : { title: `E ${entity_id}`, start: now };
+        const data =
+          type === 'task' ? { title: `T ${entity_id}`, points: Math.floor(Math.random() * 20) } : { title: `E ${entity_id}`, start: now };
         changes.push({ entity_type: type, entity_id, action: 'create', version: 0, data, client_timestamp: now, change_id });
       } else {
         const key = known[Math.floor(Math.random() * known.length)];
@@ -187,7 +188,9 @@ describe('several instances on one database', () => {
     const builtEntry = entry.replace(/^dist\/apps\/api\//, '');
     const env = { NODE_ENV: 'production', DATABASE_URL: dbUrl, JWT_SECRET: TEST_JWT_SECRET, DB_MIGRATIONS_RUN: 'false' };
     const first = await runBuilt(build.outDir, builtEntry, env);
-    expect(JSON.parse(first.stdout.trim().split('\n').at(-1)!)).toMatchObject({ msg: expect.stringMatching(/^applied \d+ migration\(s\)$/) });
+    expect(JSON.parse(first.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      msg: expect.stringMatching(/^applied \d+ migration\(s\)$/),
+    });
     const second = await runBuilt(build.outDir, builtEntry, env);
     expect(JSON.parse(second.stdout.trim().split('\n').at(-1)!)).toMatchObject({ msg: 'no pending migration', applied: [] });
   });
@@ -273,7 +276,14 @@ describe('several instances on one database', () => {
     await db.connect();
     try {
       const state = new Map<string, Map<string, Row>>();
-      for (const [type, table] of [['task', 'tasks'], ['event', 'events'], ['points_ledger', 'points_ledger'], ['user_streak', 'user_streaks'], ['badge', 'badges'], ['conflict', 'conflicts']]) {
+      for (const [type, table] of [
+        ['task', 'tasks'],
+        ['event', 'events'],
+        ['points_ledger', 'points_ledger'],
+        ['user_streak', 'user_streaks'],
+        ['badge', 'badges'],
+        ['conflict', 'conflicts'],
+      ]) {
         const { rows } = await db.query(`SELECT family_id, id, version, data FROM ${table} WHERE deleted_us IS NULL`);
         for (const r of rows) {
           if (!state.has(r.family_id)) state.set(r.family_id, new Map());
@@ -287,7 +297,8 @@ describe('several instances on one database', () => {
         for (const a of device.acked) {
           acked++;
           const row = server.get(a.key);
-          if (!row || row.version < a.version) throw new Error(`${device.id}: acknowledged ${a.key} v${a.version}, database has ${row?.version}`);
+          if (!row || row.version < a.version)
+            throw new Error(`${device.id}: acknowledged ${a.key} v${a.version}, database has ${row?.version}`);
         }
         // Convergence: the replica is the family's server state.
         expect(Object.fromEntries([...device.replica].sort())).toEqual(Object.fromEntries([...server].sort()));
@@ -329,12 +340,20 @@ describe('several instances on one database', () => {
         fetch(`${d.baseUrl}/sync/delta`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ device_id: 'p', changes: [{ entity_type: 'task', entity_id, action: 'create', data: { title: entity_id }, client_timestamp: new Date().toISOString() }] }),
+          body: JSON.stringify({
+            device_id: 'p',
+            changes: [
+              { entity_type: 'task', entity_id, action: 'create', data: { title: entity_id }, client_timestamp: new Date().toISOString() },
+            ],
+          }),
         });
       expect((await post('first')).status).toBe(200);
       await blocker.query('BEGIN');
       await blocker.query('SELECT 1 FROM family_sync_state WHERE family_id = $1 FOR UPDATE', [familyId]);
-      const stuck = post('stuck').then((r) => r.status, (e: Error) => e.name);
+      const stuck = post('stuck').then(
+        (r) => r.status,
+        (e: Error) => e.name,
+      );
       await waitForLockWaiter(blocker);
       const stoppedAt = Date.now();
       d.child.kill('SIGTERM');
@@ -344,7 +363,7 @@ describe('several instances on one database', () => {
       expect(d.output()).toMatch(/requests still in flight 1000 ms after SIGTERM/);
       expect(await stuck).not.toBe(200);
       await blocker.query('COMMIT');
-      const { rows } = await blocker.query("SELECT id FROM tasks WHERE family_id = $1 ORDER BY id", [familyId]);
+      const { rows } = await blocker.query('SELECT id FROM tasks WHERE family_id = $1 ORDER BY id', [familyId]);
       expect(rows).toEqual([{ id: 'first' }]);
     } finally {
       d.child.kill('SIGKILL');

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
 import { createFamily, FamilyFixture } from './support/sync-fixtures';
-import type { ServerChangeDto as ServerChange, ConflictDto as Conflict, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
+import type { DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
 import type { SyncChangeInput } from '../apps/api/src/sync/dto/delta-request';
 import { LiveRow, liveTasksAndEvents } from './support/db-state';
 
@@ -37,7 +37,8 @@ async function postDelta(t: TestApp, token: string, body: Record<string, unknown
 /** A request that must succeed: fails the test with the body otherwise. */
 async function sync(t: TestApp, token: string, body: Record<string, unknown>): Promise<DeltaBody> {
   const res = await postDelta(t, token, body);
-  if (res.status !== 200) throw new Error(`POST /sync/delta -> ${res.status}: ${JSON.stringify(res.body)}\nrequest: ${JSON.stringify(body)}`);
+  if (res.status !== 200)
+    throw new Error(`POST /sync/delta -> ${res.status}: ${JSON.stringify(res.body)}\nrequest: ${JSON.stringify(body)}`);
   return res.body;
 }
 
@@ -62,7 +63,6 @@ type Rng = ReturnType<typeof prng>;
 const key = (type: string, id: string) => `${type}:${id}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-
 /** Commit positions of every row of the family, in commit order (for the failure report). */
 async function positions(t: TestApp, familyId: string) {
   return t.app.get(DataSource).query(
@@ -77,8 +77,7 @@ async function positions(t: TestApp, familyId: string) {
   );
 }
 
-const onlyTasksAndEvents = (m: Map<string, LiveRow>) =>
-  new Map([...m].filter(([k]) => k.startsWith('task:') || k.startsWith('event:')));
+const onlyTasksAndEvents = (m: Map<string, LiveRow>) => new Map([...m].filter(([k]) => k.startsWith('task:') || k.startsWith('event:')));
 
 const sorted = (m: Map<string, LiveRow>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
@@ -141,22 +140,50 @@ function writerChanges(w: Writer, rng: Rng): WireChange[] {
     const roll = rng.next();
     if (roll < 0.35) {
       const id = rng.pick(SHARED_TASKS);
-      changes.push({ entity_type: 'task', entity_id: id, action: 'update', version: version(key('task', id)), data: taskPatch(rng, now), client_timestamp: ts() });
+      changes.push({
+        entity_type: 'task',
+        entity_id: id,
+        action: 'update',
+        version: version(key('task', id)),
+        data: taskPatch(rng, now),
+        client_timestamp: ts(),
+      });
     } else if (roll < 0.5) {
       const id = rng.pick(SHARED_EVENTS);
       changes.push({ entity_type: 'event', entity_id: id, action: 'update', data: eventPatch(rng), client_timestamp: ts() });
     } else if (roll < 0.6) {
       const id = `${w.deviceId}-t${w.seq++}`;
       w.ownTasks.push(id);
-      changes.push({ entity_type: 'task', entity_id: id, action: 'create', version: 0, data: { title: `own ${id}`, points: rng.int(0, 9) }, client_timestamp: ts() });
+      changes.push({
+        entity_type: 'task',
+        entity_id: id,
+        action: 'create',
+        version: 0,
+        data: { title: `own ${id}`, points: rng.int(0, 9) },
+        client_timestamp: ts(),
+      });
     } else if (roll < 0.7 && w.ownTasks.some((id) => w.versions.has(key('task', id)))) {
       // Only tasks whose create this device saw answered (a parallel request may still be in flight).
       const id = rng.pick(w.ownTasks.filter((x) => w.versions.has(key('task', x))));
-      changes.push({ entity_type: 'task', entity_id: id, action: 'update', version: version(key('task', id)), data: taskPatch(rng, now), client_timestamp: ts() });
+      changes.push({
+        entity_type: 'task',
+        entity_id: id,
+        action: 'update',
+        version: version(key('task', id)),
+        data: taskPatch(rng, now),
+        client_timestamp: ts(),
+      });
     } else if (roll < 0.8) {
       // Several devices create the same id concurrently: later creates become updates.
       const id = rng.pick(SHARED_CREATES);
-      changes.push({ entity_type: 'task', entity_id: id, action: 'create', version: w.versions.get(key('task', id)) ?? 0, data: { title: `shared ${id} by ${w.deviceId}` }, client_timestamp: ts() });
+      changes.push({
+        entity_type: 'task',
+        entity_id: id,
+        action: 'create',
+        version: w.versions.get(key('task', id)) ?? 0,
+        data: { title: `shared ${id} by ${w.deviceId}` },
+        client_timestamp: ts(),
+      });
     } else if (roll < 0.87) {
       const id = `${w.deviceId}-e${w.seq++}`;
       w.ownEvents.push(id);
@@ -234,7 +261,8 @@ class Poller {
       if (this.seen.has(kv)) v(`${kv} received twice`);
       this.seen.add(kv);
       if (since !== null && !(s.server_timestamp > since)) v(`${kv} at ${s.server_timestamp} is not after the watermark`);
-      if (!(s.server_timestamp > this.lastPosition)) v(`${kv} at ${s.server_timestamp} not after the previous change at ${this.lastPosition}`);
+      if (!(s.server_timestamp > this.lastPosition))
+        v(`${kv} at ${s.server_timestamp} not after the previous change at ${this.lastPosition}`);
       this.lastPosition = s.server_timestamp;
       const have = this.replica.get(k);
       if (have && s.version <= have.version) v(`${kv} is not newer than the replica's version ${have.version}`);
@@ -316,7 +344,13 @@ describe('sync concurrency (one family, many devices; several families)', () => 
     const seeded = await sync(t, f.token('alice'), {
       device_id: 'seeder',
       changes: [
-        ...SHARED_TASKS.map((id) => ({ entity_type: 'task', entity_id: id, action: 'create', data: { title: `task ${id}`, points: 5 }, client_timestamp: seedTime })),
+        ...SHARED_TASKS.map((id) => ({
+          entity_type: 'task',
+          entity_id: id,
+          action: 'create',
+          data: { title: `task ${id}`, points: 5 },
+          client_timestamp: seedTime,
+        })),
         ...SHARED_EVENTS.map((id) => ({
           entity_type: 'event',
           entity_id: id,
@@ -348,7 +382,10 @@ describe('sync concurrency (one family, many devices; several families)', () => 
       deviceId,
       token: f.token(user),
       watermark: seeded.last_sync_at,
-      versions: new Map([...SHARED_TASKS.map((id) => [key('task', id), 1] as const), ...SHARED_EVENTS.map((id) => [key('event', id), 1] as const)]),
+      versions: new Map([
+        ...SHARED_TASKS.map((id) => [key('task', id), 1] as const),
+        ...SHARED_EVENTS.map((id) => [key('event', id), 1] as const),
+      ]),
       deleted: new Set<string>(),
       ownTasks: [],
       ownEvents: [],
@@ -403,18 +440,22 @@ describe('sync concurrency (one family, many devices; several families)', () => 
     }
 
     const server = await liveTasksAndEvents(t, f.familyId);
-    // eslint-disable-next-line no-console
+
     console.log(
       `concurrency seed ${seed}: ${stats.requests} requests / ${stats.changes} changes in ${writeMs} ms ` +
         `(applied ${stats.applied}, merged ${stats.merged}, conflicts ${stats.conflicts}); ` +
-        pollers.map((p) => `${p.deviceId}: ${p.pulls} pulls, ${p.received} changes (${p.upsertsAfterCut} updates of unseen entities after a cut page); `).join('') +
+        pollers
+          .map(
+            (p) =>
+              `${p.deviceId}: ${p.pulls} pulls, ${p.received} changes (${p.upsertsAfterCut} updates of unseen entities after a cut page); `,
+          )
+          .join('') +
         `live entities ${server.size}`,
     );
 
     expect(stats.errors).toEqual([]);
     expect(stats.conflicts).toBeGreaterThan(0); // the workload really collides
     for (const p of pollers.filter((x) => x.violations.length > 0)) {
-      // eslint-disable-next-line no-console
       console.log(`poller history:\n${p.history.join('\n')}\nrows:\n${JSON.stringify(await positions(t, f.familyId))}`);
     }
     expect(pollers.map((p) => p.violations)).toEqual([[], []]);
@@ -496,7 +537,9 @@ describe('sync concurrency (one family, many devices; several families)', () => 
           sync(t, f.token(), {
             device_id: `racer-${i}`,
             last_sync_at: created.last_sync_at,
-            changes: [{ entity_type: 'task', entity_id: id, action: 'update', version: 1, data: { title: `racer ${i}` }, client_timestamp: ts }],
+            changes: [
+              { entity_type: 'task', entity_id: id, action: 'update', version: 1, data: { title: `racer ${i}` }, client_timestamp: ts },
+            ],
           }),
         ),
       );
@@ -508,7 +551,10 @@ describe('sync concurrency (one family, many devices; several families)', () => 
 
     it('equal client timestamps: exactly one applied, the others lose with Version mismatch', async () => {
       const ts = new Date(Date.now() - 60_000).toISOString();
-      const { bodies, row } = await race('same-ts', Array.from({ length: N }, () => ts));
+      const { bodies, row } = await race(
+        'same-ts',
+        Array.from({ length: N }, () => ts),
+      );
       const applied = bodies.filter((b) => b.applied.length === 1);
       expect(applied).toHaveLength(1);
       expect(applied[0]).toMatchObject({ success: true, conflicts: [], applied: [{ entity_id: 'same-ts', version: 2 }] });
@@ -550,7 +596,9 @@ describe('sync concurrency (one family, many devices; several families)', () => 
           expect(b.conflicts).toEqual([]);
         } else {
           expect(b.applied).toEqual([]);
-          expect(b.conflicts).toEqual([expect.objectContaining({ resolution: 'server_wins', conflict_reason: 'Version mismatch', rejected_fields: ['title'] })]);
+          expect(b.conflicts).toEqual([
+            expect.objectContaining({ resolution: 'server_wins', conflict_reason: 'Version mismatch', rejected_fields: ['title'] }),
+          ]);
         }
       }
       // Exactly one change was based on the current version (applied without data); every

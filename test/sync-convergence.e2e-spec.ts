@@ -146,7 +146,10 @@ class Device {
       // A create of a new id stores the documented defaults; of an id that exists it patches
       // only the fields it sends (the server's state then comes back below anyway).
       else if (c.action === 'create') {
-        this.replica.set(k, current ? { ...current, data: { ...current.data, ...c.data } } : { version: 1, data: { ...DEFAULTS[c.entity_type], ...c.data } });
+        this.replica.set(
+          k,
+          current ? { ...current, data: { ...current.data, ...c.data } } : { version: 1, data: { ...DEFAULTS[c.entity_type], ...c.data } },
+        );
       } else if (current) this.replica.set(k, { version: current.version, data: { ...current.data, ...c.data } });
     }
     // 2. Versions, and the full state when sent.
@@ -241,7 +244,10 @@ const eventPatch = nonEmpty(
 
 // A 20 s window in whole seconds (ties happen) and sometimes a clock running 20 min ahead
 // (clamped by the server to now + 5 min).
-const tsMs = fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 20 }).map((s) => s * 1000) }, { weight: 1, arbitrary: fc.constant(20 * 60_000) });
+const tsMs = fc.oneof(
+  { weight: 9, arbitrary: fc.integer({ min: 0, max: 20 }).map((s) => s * 1000) },
+  { weight: 1, arbitrary: fc.constant(20 * 60_000) },
+);
 
 const editArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({
@@ -271,11 +277,20 @@ const editArb: fc.Arbitrary<Step> = fc.oneof(
 const syncArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 0, max: DEVICES - 1 }).map((d) => ({ kind: 'sync' as const, devices: [d] })) },
   // Several devices syncing at the same time.
-  { weight: 1, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: DEVICES - 1 }), { minLength: 2, maxLength: DEVICES }).map((devices) => ({ kind: 'sync' as const, devices })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .uniqueArray(fc.integer({ min: 0, max: DEVICES - 1 }), { minLength: 2, maxLength: DEVICES })
+      .map((devices) => ({ kind: 'sync' as const, devices })),
+  },
 );
 
 const scenarioArb = fc.record({
-  steps: fc.array(fc.oneof({ weight: 3, arbitrary: editArb }, { weight: 1, arbitrary: syncArb }), { minLength: 8, maxLength: 48, size: 'max' }),
+  steps: fc.array(fc.oneof({ weight: 3, arbitrary: editArb }, { weight: 1, arbitrary: syncArb }), {
+    minLength: 8,
+    maxLength: 48,
+    size: 'max',
+  }),
   limit: fc.constantFrom(2, 5, 1000),
 });
 
@@ -297,7 +312,11 @@ describe('sync convergence (property)', () => {
         runs++;
         const f = await createFamily(t, 'alice', `Convergence ${runs}`);
         const bobToken = await f.addMember('bob');
-        const devices = [new Device('alice-phone', f.token('alice')), new Device('alice-laptop', f.token('alice')), new Device('bob-phone', bobToken)];
+        const devices = [
+          new Device('alice-phone', f.token('alice')),
+          new Device('alice-laptop', f.token('alice')),
+          new Device('bob-phone', bobToken),
+        ];
         // Client times around the server's now: some before, some after the last write.
         const baseMs = Date.now() - 10_000;
 
@@ -314,9 +333,10 @@ describe('sync convergence (property)', () => {
         const context = () => devices.flatMap((d) => d.log).join('\n');
         try {
           expect(snapshot(onlyTasksAndEvents(fresh))).toEqual(snapshot(tables));
-          for (const d of devices) expect({ device: d.name, replica: snapshot(d.replica) }).toEqual({ device: d.name, replica: snapshot(fresh) });
+          for (const d of devices)
+            expect({ device: d.name, replica: snapshot(d.replica) }).toEqual({ device: d.name, replica: snapshot(fresh) });
         } catch (error) {
-          if (process.env.CONVERGENCE_LOG) console.log(context()); // eslint-disable-line no-console
+          if (process.env.CONVERGENCE_LOG) console.log(context());
           throw error;
         }
       }),
@@ -325,7 +345,7 @@ describe('sync convergence (property)', () => {
         seed: process.env.CONVERGENCE_SEED ? Number(process.env.CONVERGENCE_SEED) : undefined,
       },
     );
-    // eslint-disable-next-line no-console
+
     console.log(`convergence: ${runs} runs in ${Date.now() - started} ms; ${JSON.stringify(stats)}`);
     // A pass means something only if every run was made and the interesting paths were hit:
     // concurrent edits that conflicted (rules 2-4), that merged field by field, paged pulls.

@@ -4,7 +4,7 @@ import { bearer, mintToken } from '@app/testing';
 import { SyncMaintenanceService } from '../apps/api/src/sync/sync-maintenance.service';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, ChangeInput, createFamily, delta, FamilyFixture, MICRO_ISO, syncOk } from './support/sync-fixtures';
-import type { ServerChangeDto as ServerChange, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
+import type { ServerChangeDto as ServerChange, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
  * The POST /sync/delta protocol (SPEC 2), over HTTP against a real PostgreSQL: the usage
@@ -34,10 +34,16 @@ describe('sync protocol (POST /sync/delta)', () => {
       cursor = b.last_sync_at;
       if (!b.has_more) return out;
     }
-    throw new Error(`pull did not end after ${maxPages} pages: ${JSON.stringify(out.map((p) => p.server_changes.map((c) => c.entity_id)))}`);
+    throw new Error(
+      `pull did not end after ${maxPages} pages: ${JSON.stringify(out.map((p) => p.server_changes.map((c) => c.entity_id)))}`,
+    );
   }
 
-  async function pull(token: string, device: string, since: string | null = null): Promise<{ changes: ServerChange[]; last_sync_at: string }> {
+  async function pull(
+    token: string,
+    device: string,
+    since: string | null = null,
+  ): Promise<{ changes: ServerChange[]; last_sync_at: string }> {
     const all = await pages(token, device, since);
     return { changes: all.flatMap((p) => p.server_changes), last_sync_at: all[all.length - 1].last_sync_at };
   }
@@ -96,8 +102,20 @@ describe('sync protocol (POST /sync/delta)', () => {
       const web = (c: ChangeInput) => sync(f.token(), { device_id: 'web', changes: [task(c)] });
       await web({ entity_id: 'task-1', data: { title: 'Task 1' }, client_timestamp: '2025-11-10T09:00:00Z' });
       await web({ entity_id: 'task-1', action: 'update', version: 1, data: { desc: 'details' }, client_timestamp: '2025-11-11T10:00:00Z' });
-      await web({ entity_id: 'task-1', action: 'update', version: 2, data: { status: 'in_progress' }, client_timestamp: '2025-11-11T11:00:00Z' });
-      await web({ entity_id: 'task-1', action: 'update', version: 3, data: { title: 'Server Title' }, client_timestamp: '2025-11-11T13:00:00Z' });
+      await web({
+        entity_id: 'task-1',
+        action: 'update',
+        version: 2,
+        data: { status: 'in_progress' },
+        client_timestamp: '2025-11-11T11:00:00Z',
+      });
+      await web({
+        entity_id: 'task-1',
+        action: 'update',
+        version: 3,
+        data: { title: 'Server Title' },
+        client_timestamp: '2025-11-11T13:00:00Z',
+      });
 
       const res = await delta(t, f.token(), {
         last_sync_at: '2025-11-10T00:00:00Z',
@@ -136,7 +154,13 @@ describe('sync protocol (POST /sync/delta)', () => {
           entity_type: 'conflict',
           action: 'create',
           version: 1,
-          data: expect.objectContaining({ entityType: 'task', entityId: 'task-1', resolution: 'server_wins', rejected: { title: 'New Title' }, server: { title: 'Server Title' } }),
+          data: expect.objectContaining({
+            entityType: 'task',
+            entityId: 'task-1',
+            resolution: 'server_wins',
+            rejected: { title: 'New Title' },
+            server: { title: 'Server Title' },
+          }),
         }),
       ]);
     });
@@ -146,7 +170,13 @@ describe('sync protocol (POST /sync/delta)', () => {
       const web = (c: ChangeInput) => sync(f.token(), { device_id: 'web', changes: [task(c)] });
       await web({ entity_id: 'task-1', data: { title: 'Task 1' }, client_timestamp: '2025-11-10T09:00:00Z' });
       await web({ entity_id: 'task-1', action: 'update', version: 1, data: { points: 10 }, client_timestamp: '2025-11-11T09:00:00Z' });
-      await web({ entity_id: 'task-1', action: 'update', version: 2, data: { title: 'Title from web' }, client_timestamp: '2025-11-11T15:00:00Z' });
+      await web({
+        entity_id: 'task-1',
+        action: 'update',
+        version: 2,
+        data: { title: 'Title from web' },
+        client_timestamp: '2025-11-11T15:00:00Z',
+      });
 
       const res = await delta(t, f.token(), {
         last_sync_at: '2025-11-10T00:00:00Z',
@@ -193,8 +223,16 @@ describe('sync protocol (POST /sync/delta)', () => {
       ['empty entity_id', () => ({ changes: [good(), { ...good(), entity_id: '' }] }), 'changes.1.entity_id'],
       ['entity_id of 129 characters', () => ({ changes: [good(), { ...good(), entity_id: 'x'.repeat(129) }] }), 'changes.1.entity_id'],
       ['missing entity_type', () => ({ changes: [good(), { ...good(), entity_type: undefined }] }), 'changes.1.entity_type'],
-      ['client_timestamp without a zone', () => ({ changes: [good(), { ...good(), client_timestamp: '2025-11-11T12:00:00' }] }), 'changes.1.client_timestamp'],
-      ['client_timestamp not a date', () => ({ changes: [good(), { ...good(), client_timestamp: 'yesterday' }] }), 'changes.1.client_timestamp'],
+      [
+        'client_timestamp without a zone',
+        () => ({ changes: [good(), { ...good(), client_timestamp: '2025-11-11T12:00:00' }] }),
+        'changes.1.client_timestamp',
+      ],
+      [
+        'client_timestamp not a date',
+        () => ({ changes: [good(), { ...good(), client_timestamp: 'yesterday' }] }),
+        'changes.1.client_timestamp',
+      ],
       ['missing client_timestamp', () => ({ changes: [good(), { ...good(), client_timestamp: undefined }] }), 'changes.1.client_timestamp'],
       ['data a string', () => ({ changes: [good(), { ...good(), data: 'title=x' }] }), 'changes.1.data'],
       ['data an array', () => ({ changes: [good(), { ...good(), data: [{ title: 'x' }] }] }), 'changes.1.data'],
@@ -207,7 +245,11 @@ describe('sync protocol (POST /sync/delta)', () => {
       ['changes a string', () => ({ changes: 'none' }), 'changes'],
       ['a change that is not an object', () => ({ changes: [good(), 'x'] }), 'changes'],
       ['501 changes', () => ({ changes: tooMany() }), 'changes'],
-      ['task update without version', () => ({ changes: [good(), task({ entity_id: 'x', action: 'update', data: { title: 'y' } })] }), 'changes.1.version'],
+      [
+        'task update without version',
+        () => ({ changes: [good(), task({ entity_id: 'x', action: 'update', data: { title: 'y' } })] }),
+        'changes.1.version',
+      ],
       ['task delete without version', () => ({ changes: [good(), task({ entity_id: 'x', action: 'delete' })] }), 'changes.1.version'],
       ['limit 0', () => ({ limit: 0, changes: [good()] }), 'limit'],
       ['limit 5001', () => ({ limit: 5001, changes: [good()] }), 'limit'],
@@ -227,7 +269,11 @@ describe('sync protocol (POST /sync/delta)', () => {
     });
 
     it('bad JSON -> 400', async () => {
-      const res = await request(t.server).post('/sync/delta').set(bearer(f.token())).set('Content-Type', 'application/json').send('{"device_id": "d1", "changes": [');
+      const res = await request(t.server)
+        .post('/sync/delta')
+        .set(bearer(f.token()))
+        .set('Content-Type', 'application/json')
+        .send('{"device_id": "d1", "changes": [');
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ statusCode: 400 });
     });
@@ -281,10 +327,14 @@ describe('sync protocol (POST /sync/delta)', () => {
       // A stale task version that wins every field: applied, with the full state.
       const stale = await sync(f.token(), {
         device_id: 'other',
-        changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { desc: 'from other' }, client_timestamp: '2025-11-11T12:00:00Z' })],
+        changes: [
+          task({ entity_id: 't1', action: 'update', version: 1, data: { desc: 'from other' }, client_timestamp: '2025-11-11T12:00:00Z' }),
+        ],
       });
       expect(stale.conflicts).toEqual([]);
-      expect(stale.applied).toEqual([{ entity_type: 'task', entity_id: 't1', version: 3, data: { ...TASK_DEFAULTS, title: 'A2', desc: 'from other' } }]);
+      expect(stale.applied).toEqual([
+        { entity_type: 'task', entity_id: 't1', version: 3, data: { ...TASK_DEFAULTS, title: 'A2', desc: 'from other' } },
+      ]);
 
       // Every event change carries the event's state after the request.
       const ev = await sync(f.token(), {
@@ -304,7 +354,12 @@ describe('sync protocol (POST /sync/delta)', () => {
         ],
       });
       expect(ev2.applied).toEqual([
-        { entity_type: 'event', entity_id: 'e1', version: 2, data: { ...EVENT_DEFAULTS, title: 'E', start: '2025-12-01T10:00:00Z', end: '2025-12-01T11:00:00Z' } },
+        {
+          entity_type: 'event',
+          entity_id: 'e1',
+          version: 2,
+          data: { ...EVENT_DEFAULTS, title: 'E', start: '2025-12-01T10:00:00Z', end: '2025-12-01T11:00:00Z' },
+        },
         { entity_type: 'event', entity_id: 'e2', version: 2, data: null },
       ]);
     });
@@ -321,8 +376,16 @@ describe('sync protocol (POST /sync/delta)', () => {
           task({ entity_id: 'lost', data: { title: 'l' }, client_timestamp: '2025-11-11T10:00:00Z' }),
         ],
       });
-      await a({ changes: [task({ entity_id: 'merged', action: 'update', version: 1, data: { title: 'm-A' }, client_timestamp: '2025-11-11T12:00:00Z' })] });
-      await a({ changes: [task({ entity_id: 'lost', action: 'update', version: 1, data: { title: 'l-A' }, client_timestamp: '2025-11-11T12:00:00Z' })] });
+      await a({
+        changes: [
+          task({ entity_id: 'merged', action: 'update', version: 1, data: { title: 'm-A' }, client_timestamp: '2025-11-11T12:00:00Z' }),
+        ],
+      });
+      await a({
+        changes: [
+          task({ entity_id: 'lost', action: 'update', version: 1, data: { title: 'l-A' }, client_timestamp: '2025-11-11T12:00:00Z' }),
+        ],
+      });
       const w = (await pull(f.token(), 'B')).last_sync_at;
       // After B's watermark: A changes `shared` and creates `others`.
       await a({
@@ -338,7 +401,13 @@ describe('sync protocol (POST /sync/delta)', () => {
           task({ entity_id: 'mine', action: 'update', version: 1, data: { title: 'mine-B' } }),
           task({ entity_id: 'new-b', data: { title: 'n' } }),
           // Stale (based on v1), title loses (12:00 > 11:00), desc wins: merged -> sent back.
-          task({ entity_id: 'merged', action: 'update', version: 1, data: { title: 'm-B', desc: 'd-B' }, client_timestamp: '2025-11-11T11:00:00Z' }),
+          task({
+            entity_id: 'merged',
+            action: 'update',
+            version: 1,
+            data: { title: 'm-B', desc: 'd-B' },
+            client_timestamp: '2025-11-11T11:00:00Z',
+          }),
           // Fully applied, but A changed it after w: sent back with the result.
           task({ entity_id: 'shared', action: 'update', version: 2, data: { title: 's-B' }, client_timestamp: '2025-11-11T14:00:00Z' }),
           // Nothing applied, unchanged since w: not sent back (the conflict carries server_data).
@@ -367,7 +436,10 @@ describe('sync protocol (POST /sync/delta)', () => {
 
     it('server_changes: rows the server computed because of this request come back to the device that caused them', async () => {
       const f = await createFamily(t, 'gina');
-      const first = await sync(f.token(), { device_id: 'G', changes: [task({ entity_id: 't1', data: { title: 'Chore', points: 10, assignees: ['gina'] } })] });
+      const first = await sync(f.token(), {
+        device_id: 'G',
+        changes: [task({ entity_id: 't1', data: { title: 'Chore', points: 10, assignees: ['gina'] } })],
+      });
       const done = await sync(f.token(), {
         device_id: 'G',
         last_sync_at: first.last_sync_at,
@@ -387,7 +459,11 @@ describe('sync protocol (POST /sync/delta)', () => {
     it('actions: create if new since last_sync_at, delete if deleted (also created and deleted since), else update; a first sync omits deleted', async () => {
       const f = await createFamily(t);
       await sync(f.token(), {
-        changes: [task({ entity_id: 'old-upd', data: { title: 'x' } }), task({ entity_id: 'old-del', data: { title: 'y' } }), task({ entity_id: 'old-same', data: { title: 'z' } })],
+        changes: [
+          task({ entity_id: 'old-upd', data: { title: 'x' } }),
+          task({ entity_id: 'old-del', data: { title: 'y' } }),
+          task({ entity_id: 'old-same', data: { title: 'z' } }),
+        ],
       });
       const w = (await pull(f.token(), 'B')).last_sync_at;
       await sync(f.token(), {
@@ -400,7 +476,10 @@ describe('sync protocol (POST /sync/delta)', () => {
         ],
       });
       await sync(f.token(), {
-        changes: [task({ entity_id: 'new-del', action: 'delete', version: 1 }), task({ entity_id: 'new', action: 'update', version: 1, data: { desc: 'later' } })],
+        changes: [
+          task({ entity_id: 'new-del', action: 'delete', version: 1 }),
+          task({ entity_id: 'new', action: 'update', version: 1, data: { desc: 'later' } }),
+        ],
       });
       const since = await pull(f.token(), 'B', w);
       const summary = since.changes.map((c) => [c.entity_type, c.entity_id, c.action, c.version, c.data === null]);
@@ -460,9 +539,15 @@ describe('sync protocol (POST /sync/delta)', () => {
       let bobAt = (await sync(bob, { device_id: 'bob' })).last_sync_at;
       const seen: string[] = [];
       for (let round = 0; round < 4; round++) {
-        await sync(alice, { device_id: 'alice', changes: [task({ entity_id: `r${round}-a`, data: { title: 'a' } }), task({ entity_id: `r${round}-b`, data: { title: 'b' } })] });
+        await sync(alice, {
+          device_id: 'alice',
+          changes: [task({ entity_id: `r${round}-a`, data: { title: 'a' } }), task({ entity_id: `r${round}-b`, data: { title: 'b' } })],
+        });
         if (round > 0) {
-          await sync(alice, { device_id: 'alice', changes: [task({ entity_id: `r${round - 1}-a`, action: 'update', version: 1, data: { title: 'a2' } })] });
+          await sync(alice, {
+            device_id: 'alice',
+            changes: [task({ entity_id: `r${round - 1}-a`, action: 'update', version: 1, data: { title: 'a2' } })],
+          });
         }
         const res = await sync(bob, { device_id: 'bob', last_sync_at: bobAt });
         const expected = round === 0 ? ['r0-a', 'r0-b'] : [`r${round}-a`, `r${round}-b`, `r${round - 1}-a`];
@@ -493,15 +578,26 @@ describe('sync protocol (POST /sync/delta)', () => {
     it('25 entities with limit 10: pages of 10, 10, 5, every entity once, in commit order', async () => {
       const f = await createFamily(t);
       const tid = (i: number) => `t${String(i).padStart(2, '0')}`;
-      await sync(f.token(), { device_id: 'A', changes: Array.from({ length: 10 }, (_, i) => task({ entity_id: tid(i + 1), data: { title: `T${i + 1}` } })) });
       await sync(f.token(), {
         device_id: 'A',
-        changes: Array.from({ length: 10 }, (_, i) => event({ entity_id: `e${i + 11}`, data: { title: `E${i + 11}`, start: '2025-12-01T10:00:00Z' } })),
+        changes: Array.from({ length: 10 }, (_, i) => task({ entity_id: tid(i + 1), data: { title: `T${i + 1}` } })),
       });
-      await sync(f.token(), { device_id: 'A', changes: [21, 22, 23, 24, 25].map((i) => task({ entity_id: tid(i), data: { title: `T${i}` } })) });
       await sync(f.token(), {
         device_id: 'A',
-        changes: [task({ entity_id: tid(3), action: 'update', version: 1, data: { desc: 'moved' } }), task({ entity_id: tid(7), action: 'update', version: 1, data: { desc: 'moved' } })],
+        changes: Array.from({ length: 10 }, (_, i) =>
+          event({ entity_id: `e${i + 11}`, data: { title: `E${i + 11}`, start: '2025-12-01T10:00:00Z' } }),
+        ),
+      });
+      await sync(f.token(), {
+        device_id: 'A',
+        changes: [21, 22, 23, 24, 25].map((i) => task({ entity_id: tid(i), data: { title: `T${i}` } })),
+      });
+      await sync(f.token(), {
+        device_id: 'A',
+        changes: [
+          task({ entity_id: tid(3), action: 'update', version: 1, data: { desc: 'moved' } }),
+          task({ entity_id: tid(7), action: 'update', version: 1, data: { desc: 'moved' } }),
+        ],
       });
       const commitOrder = [
         ...[1, 2, 4, 5, 6, 8, 9, 10].map(tid),
@@ -538,14 +634,20 @@ describe('sync protocol (POST /sync/delta)', () => {
 
     it('a push response is paged too; a change made between pages is delivered once', async () => {
       const f = await createFamily(t);
-      await sync(f.token(), { device_id: 'A', changes: Array.from({ length: 6 }, (_, i) => task({ entity_id: `p${i}`, data: { title: 'p' } })) });
+      await sync(f.token(), {
+        device_id: 'A',
+        changes: Array.from({ length: 6 }, (_, i) => task({ entity_id: `p${i}`, data: { title: 'p' } })),
+      });
       const push = await sync(f.token(), { device_id: 'B', limit: 4, changes: [task({ entity_id: 'b1', data: { title: 'b' } })] });
       expect(push).toMatchObject({ success: true, applied_count: 1, has_more: true });
       expect(ids(push.server_changes)).toEqual(['p0', 'p1', 'p2', 'p3']);
       // Another device changes p1 (already delivered) and p5 (not yet) between the pages.
       await sync(f.token(), {
         device_id: 'A',
-        changes: [task({ entity_id: 'p1', action: 'update', version: 1, data: { title: 'p1b' } }), task({ entity_id: 'p5', action: 'update', version: 1, data: { title: 'p5b' } })],
+        changes: [
+          task({ entity_id: 'p1', action: 'update', version: 1, data: { title: 'p1b' } }),
+          task({ entity_id: 'p5', action: 'update', version: 1, data: { title: 'p5b' } }),
+        ],
       });
       const rest = await pages(f.token(), 'B', push.last_sync_at, 4);
       const restIds = rest.flatMap((p) => ids(p.server_changes));
@@ -558,7 +660,9 @@ describe('sync protocol (POST /sync/delta)', () => {
     it('the same entity_id in two families names two entities; neither family sees the other', async () => {
       const a = await createFamily(t, 'anna');
       const b = await createFamily(t, 'bert');
-      const ra = await sync(a.token(), { changes: [task({ entity_id: 'same', data: { title: 'A' } }), task({ entity_id: 'only-a', data: { title: 'A2' } })] });
+      const ra = await sync(a.token(), {
+        changes: [task({ entity_id: 'same', data: { title: 'A' } }), task({ entity_id: 'only-a', data: { title: 'A2' } })],
+      });
       const rb = await sync(b.token(), { changes: [task({ entity_id: 'same', data: { title: 'B' } })] });
       expect(ra.applied.map((x) => x.version)).toEqual([1, 1]);
       expect(rb).toMatchObject({ success: true, applied: [{ entity_type: 'task', entity_id: 'same', version: 1 }] });
@@ -577,15 +681,21 @@ describe('sync protocol (POST /sync/delta)', () => {
       const seenByB = await pull(b.token(), 'b-new', '2000-01-01T00:00:00Z');
       expect(seenByB.changes.map((c) => [c.entity_id, c.action, c.version])).toEqual([['same', 'delete', 3]]);
       // B's update of an id only A has is not_found in B.
-      const cross = await sync(b.token(), { changes: [task({ entity_id: 'only-a', action: 'update', version: 1, data: { title: 'hijack' } })] });
+      const cross = await sync(b.token(), {
+        changes: [task({ entity_id: 'only-a', action: 'update', version: 1, data: { title: 'hijack' } })],
+      });
       expect(cross.errors).toEqual([expect.objectContaining({ entity_id: 'only-a', code: 'not_found' })]);
-      expect((await pull(a.token(), 'a-new', '2000-01-01T00:00:00Z')).changes.find((c) => c.entity_id === 'only-a')!.data).toMatchObject({ title: 'A2' });
+      expect((await pull(a.token(), 'a-new', '2000-01-01T00:00:00Z')).changes.find((c) => c.entity_id === 'only-a')!.data).toMatchObject({
+        title: 'A2',
+      });
     });
 
     it('a removed member gets 403 on /sync/delta; a token without familyId or of another family gets 403', async () => {
       const f = await createFamily(t, 'olga');
       const pete = await f.addMember('pete');
-      expect(await sync(pete, { device_id: 'pete', changes: [task({ entity_id: 'p1', data: { title: 'p' } })] })).toMatchObject({ success: true });
+      expect(await sync(pete, { device_id: 'pete', changes: [task({ entity_id: 'p1', data: { title: 'p' } })] })).toMatchObject({
+        success: true,
+      });
       await request(t.server).delete(`/families/${f.familyId}/members/pete`).set(bearer(f.token())).expect(204);
 
       const removed = await delta(t, pete, { device_id: 'pete', changes: [task({ entity_id: 'p2', data: { title: 'after removal' } })] });
@@ -597,7 +707,9 @@ describe('sync protocol (POST /sync/delta)', () => {
       const removedPull = await delta(t, pete, { device_id: 'pete-tablet' });
       expect(removedPull.status).toBe(403);
       expect(removedPull.body).toMatchObject({ statusCode: 403, error: 'not_a_member' });
-      const devices = await t.app.get(DataSource).query('SELECT device_id FROM sync_devices WHERE family_id = $1 ORDER BY device_id', [f.familyId]);
+      const devices = await t.app
+        .get(DataSource)
+        .query('SELECT device_id FROM sync_devices WHERE family_id = $1 ORDER BY device_id', [f.familyId]);
       expect(devices).toEqual([{ device_id: 'pete' }]);
 
       const noFamily = await delta(t, mintToken({ sub: 'olga' }), { device_id: 'x' });
@@ -605,7 +717,10 @@ describe('sync protocol (POST /sync/delta)', () => {
       expect(noFamily.body).toMatchObject({ statusCode: 403, error: 'no_family_in_token' });
 
       const other = await createFamily(t, 'quinn');
-      const foreign = await delta(t, mintToken({ sub: 'olga', familyId: other.familyId }), { device_id: 'x', changes: [task({ entity_id: 'q', data: { title: 'q' } })] });
+      const foreign = await delta(t, mintToken({ sub: 'olga', familyId: other.familyId }), {
+        device_id: 'x',
+        changes: [task({ entity_id: 'q', data: { title: 'q' } })],
+      });
       expect(foreign.status).toBe(403);
       expect(await countRows('tasks', other.familyId)).toBe(0);
 
@@ -624,7 +739,8 @@ describe('sync protocol (POST /sync/delta)', () => {
           changes: ['a', 'b', 'c', 'd'].map((id) => task({ entity_id: id, data: { title: id } })),
         })
       ).last_sync_at;
-      const atDelete = (await sync(f.token(), { device_id: 'A', changes: [task({ entity_id: 'd', action: 'delete', version: 1 })] })).last_sync_at;
+      const atDelete = (await sync(f.token(), { device_id: 'A', changes: [task({ entity_id: 'd', action: 'delete', version: 1 })] }))
+        .last_sync_at;
       await sync(f.token(), { device_id: 'A', changes: [task({ entity_id: 'a', action: 'update', version: 1, data: { desc: 'after' } })] });
       expect(await t.app.get(SyncMaintenanceService).purgeTombstones(0)).toBeGreaterThanOrEqual(1);
       const [{ horizon_us }] = await db().query('SELECT horizon_us FROM family_sync_state WHERE family_id = $1', [f.familyId]);
@@ -694,7 +810,11 @@ describe('sync protocol (POST /sync/delta)', () => {
 
     it('a push with a watermark behind the horizon applies its changes and answers resync_required', async () => {
       const { f, before } = await familyWithPurgedTombstone();
-      const res = await sync(f.token(), { device_id: 'B', last_sync_at: before, changes: [task({ entity_id: 'b', action: 'update', version: 1, data: { title: 'b2' } })] });
+      const res = await sync(f.token(), {
+        device_id: 'B',
+        last_sync_at: before,
+        changes: [task({ entity_id: 'b', action: 'update', version: 1, data: { title: 'b2' } })],
+      });
       expect(res).toMatchObject({ resync_required: true, success: true, applied: [{ entity_type: 'task', entity_id: 'b', version: 2 }] });
       expect(ids(res.server_changes)).toEqual(expect.arrayContaining(['c', 'a']));
       expect(ids(res.server_changes)).not.toContain('d');

@@ -110,8 +110,7 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
 
   const taskRow = async (id: string, familyId = f.familyId) =>
     (await sql.query('SELECT version, data FROM tasks WHERE family_id = $1 AND id = $2', [familyId, id])).rows[0] as
-      | { version: number; data: Row }
-      | undefined;
+      { version: number; data: Row } | undefined;
   const ledgerCount = (ids: string[], familyId = f.familyId) =>
     scalar(sql, 'SELECT count(*) FROM points_ledger WHERE family_id = $1 AND id = ANY($2::text[])', [familyId, ids]);
   const familyPosition = () => scalar<string>(sql, 'SELECT last_us::text FROM family_sync_state WHERE family_id = $1', [f.familyId]);
@@ -123,7 +122,12 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
       changes: [
         change({ entity_id: 'r-a', action: 'update', version: 1, data: { title: 'A2' }, client_timestamp: ts() }),
         change({ entity_id: 'r-b', data: { title: 'B', desc: 'new' }, client_timestamp: ts() }),
-        change({ entity_type: 'points_ledger', entity_id: 'r-pl-1', data: { userId: 'alice', delta: 5, reason: 'bonus' }, client_timestamp: ts() }),
+        change({
+          entity_type: 'points_ledger',
+          entity_id: 'r-pl-1',
+          data: { userId: 'alice', delta: 5, reason: 'bonus' },
+          client_timestamp: ts(),
+        }),
         change({ entity_id: 'r-c', action: 'delete', version: 0, client_timestamp: ts() }),
       ],
     };
@@ -138,7 +142,10 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     ]);
     const rowsAfterFirst = await familyRows(sql, f.familyId);
     const positionAfterFirst = await familyPosition();
-    const receiptsAfterFirst = await scalar(sql, 'SELECT count(*) FROM sync_receipts WHERE family_id = $1 AND device_id = $2', [f.familyId, 'phone-r1']);
+    const receiptsAfterFirst = await scalar(sql, 'SELECT count(*) FROM sync_receipts WHERE family_id = $1 AND device_id = $2', [
+      f.familyId,
+      'phone-r1',
+    ]);
     expect(receiptsAfterFirst).toBe(4);
 
     for (let i = 0; i < 2; i++) {
@@ -151,8 +158,16 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     expect(await familyPosition()).toBe(positionAfterFirst);
     expect(await taskRow('r-a')).toMatchObject({ version: 2, data: expect.objectContaining({ title: 'A2' }) });
     expect(await ledgerCount(['r-pl-1'])).toBe(1);
-    expect(await scalar(sql, `SELECT coalesce(sum((data->>'delta')::int), 0) FROM points_ledger WHERE family_id = $1 AND data->>'userId' = 'alice' AND data->>'reason' = 'bonus'`, [f.familyId])).toBe(5);
-    expect(await scalar(sql, 'SELECT count(*) FROM sync_receipts WHERE family_id = $1 AND device_id = $2', [f.familyId, 'phone-r1'])).toBe(4);
+    expect(
+      await scalar(
+        sql,
+        `SELECT coalesce(sum((data->>'delta')::int), 0) FROM points_ledger WHERE family_id = $1 AND data->>'userId' = 'alice' AND data->>'reason' = 'bonus'`,
+        [f.familyId],
+      ),
+    ).toBe(5);
+    expect(await scalar(sql, 'SELECT count(*) FROM sync_receipts WHERE family_id = $1 AND device_id = $2', [f.familyId, 'phone-r1'])).toBe(
+      4,
+    );
   });
 
   it('a digest ignores the key order of data: the same change re-serialised is still the retry', async () => {
@@ -165,7 +180,9 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     expect(first.body.applied).toEqual([{ entity_type: 'task', entity_id: 'r-ko', version: 2 }]);
     const retry = await delta(t, f.token(), {
       device_id: 'phone-ko',
-      changes: [{ client_timestamp: at, data: { desc: 'D', title: 'K' }, version: 1, action: 'update', entity_id: 'r-ko', entity_type: 'task' }],
+      changes: [
+        { client_timestamp: at, data: { desc: 'D', title: 'K' }, version: 1, action: 'update', entity_id: 'r-ko', entity_type: 'task' },
+      ],
     });
     expect(outcomes(retry.body)).toEqual(outcomes(first.body));
     expect((await taskRow('r-ko'))?.version).toBe(2);
@@ -173,7 +190,11 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
 
   it('a retried update stays applied even after another device changed the entity in between', async () => {
     const created = await createTask('r-x', { title: 'X0' }, 'phone-x');
-    const mine = { device_id: 'phone-x', last_sync_at: created.last_sync_at, changes: [change({ entity_id: 'r-x', action: 'update', version: 1, data: { title: 'X1' }, client_timestamp: ts() })] };
+    const mine = {
+      device_id: 'phone-x',
+      last_sync_at: created.last_sync_at,
+      changes: [change({ entity_id: 'r-x', action: 'update', version: 1, data: { title: 'X1' }, client_timestamp: ts() })],
+    };
     const first = await delta(t, f.token(), mine);
     expect(first.body).toMatchObject({ success: true, applied: [{ entity_id: 'r-x', version: 2 }] });
 
@@ -191,7 +212,12 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     // Nothing was re-applied: bob's write is still the latest, and the phone learns it.
     expect(await taskRow('r-x')).toMatchObject({ version: 3, data: expect.objectContaining({ title: 'X1', desc: 'by bob' }) });
     expect(retry.body.server_changes).toEqual([
-      expect.objectContaining({ entity_type: 'task', entity_id: 'r-x', version: 3, data: expect.objectContaining({ title: 'X1', desc: 'by bob' }) }),
+      expect.objectContaining({
+        entity_type: 'task',
+        entity_id: 'r-x',
+        version: 3,
+        data: expect.objectContaining({ title: 'X1', desc: 'by bob' }),
+      }),
     ]);
   });
 
@@ -200,8 +226,21 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     const first = await delta(t, f.token(), {
       device_id: 'phone-cid',
       changes: [
-        change({ change_id: 'cid-task', entity_id: 'r-cid', action: 'update', version: 1, data: { title: 'first' }, client_timestamp: ts() }),
-        change({ change_id: 'cid-pl', entity_type: 'points_ledger', entity_id: 'r-cid-pl-x', data: { userId: 'alice', delta: 7 }, client_timestamp: ts() }),
+        change({
+          change_id: 'cid-task',
+          entity_id: 'r-cid',
+          action: 'update',
+          version: 1,
+          data: { title: 'first' },
+          client_timestamp: ts(),
+        }),
+        change({
+          change_id: 'cid-pl',
+          entity_type: 'points_ledger',
+          entity_id: 'r-cid-pl-x',
+          data: { userId: 'alice', delta: 7 },
+          client_timestamp: ts(),
+        }),
       ],
     });
     expect(first.body).toMatchObject({ success: true, applied_count: 2 });
@@ -211,9 +250,22 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
       device_id: 'phone-cid',
       changes: [
         // Same change_id, other data, other timestamp: still the retry of the first.
-        change({ change_id: 'cid-task', entity_id: 'r-cid', action: 'update', version: 1, data: { title: 'second' }, client_timestamp: ts() }),
+        change({
+          change_id: 'cid-task',
+          entity_id: 'r-cid',
+          action: 'update',
+          version: 1,
+          data: { title: 'second' },
+          client_timestamp: ts(),
+        }),
         // Same change_id, another ledger id: the entry is not doubled.
-        change({ change_id: 'cid-pl', entity_type: 'points_ledger', entity_id: 'r-cid-pl-y', data: { userId: 'alice', delta: 7 }, client_timestamp: ts() }),
+        change({
+          change_id: 'cid-pl',
+          entity_type: 'points_ledger',
+          entity_id: 'r-cid-pl-y',
+          data: { userId: 'alice', delta: 7 },
+          client_timestamp: ts(),
+        }),
       ],
     });
     expect(second.status).toBe(200);
@@ -225,13 +277,28 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
   });
 
   it('a retried points_ledger create is never doubled, also with change_id and in a mixed batch', async () => {
-    const entry = change({ entity_type: 'points_ledger', entity_id: 'r-pl-2', data: { userId: 'bob', delta: 40, reason: 'chores' }, client_timestamp: ts() });
-    const withId = change({ change_id: 'pl-cid-3', entity_type: 'points_ledger', entity_id: 'r-pl-3', data: { userId: 'bob', delta: -3 }, client_timestamp: ts() });
+    const entry = change({
+      entity_type: 'points_ledger',
+      entity_id: 'r-pl-2',
+      data: { userId: 'bob', delta: 40, reason: 'chores' },
+      client_timestamp: ts(),
+    });
+    const withId = change({
+      change_id: 'pl-cid-3',
+      entity_type: 'points_ledger',
+      entity_id: 'r-pl-3',
+      data: { userId: 'bob', delta: -3 },
+      client_timestamp: ts(),
+    });
     const first = await delta(t, f.token('bob'), { device_id: 'bob-phone', changes: [entry, withId] });
     expect(first.body).toMatchObject({ success: true, applied_count: 2 });
     const retry = await delta(t, f.token('bob'), {
       device_id: 'bob-phone',
-      changes: [withId, entry, change({ entity_type: 'points_ledger', entity_id: 'r-pl-4', data: { userId: 'bob', delta: 1 }, client_timestamp: ts() })],
+      changes: [
+        withId,
+        entry,
+        change({ entity_type: 'points_ledger', entity_id: 'r-pl-4', data: { userId: 'bob', delta: 1 }, client_timestamp: ts() }),
+      ],
     });
     expect(retry.body).toMatchObject({ success: true, applied_count: 3 });
     expect(retry.body.applied).toEqual([
@@ -241,19 +308,30 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     ]);
     expect(await ledgerCount(['r-pl-2', 'r-pl-3', 'r-pl-4'])).toBe(3);
     expect(
-      await scalar(sql, `SELECT sum((data->>'delta')::int) FROM points_ledger WHERE family_id = $1 AND id = ANY($2::text[])`, [f.familyId, ['r-pl-2', 'r-pl-3', 'r-pl-4']]),
+      await scalar(sql, `SELECT sum((data->>'delta')::int) FROM points_ledger WHERE family_id = $1 AND id = ANY($2::text[])`, [
+        f.familyId,
+        ['r-pl-2', 'r-pl-3', 'r-pl-4'],
+      ]),
     ).toBe(38);
-    const versions = await sql.query('SELECT id, version FROM points_ledger WHERE family_id = $1 AND id LIKE $2 ORDER BY id', [f.familyId, 'r-pl-%']);
+    const versions = await sql.query('SELECT id, version FROM points_ledger WHERE family_id = $1 AND id LIKE $2 ORDER BY id', [
+      f.familyId,
+      'r-pl-%',
+    ]);
     expect(versions.rows.every((r) => r.version === 1)).toBe(true);
   });
 
   it('a retried completion does not credit points, streaks or badges twice', async () => {
     await createTask('r-done', { title: 'Dishes', points: 15, assignees: ['carol'] });
-    const body = { device_id: 'phone-done', changes: [change({ entity_id: 'r-done', action: 'update', version: 1, data: { status: 'done' }, client_timestamp: ts() })] };
+    const body = {
+      device_id: 'phone-done',
+      changes: [change({ entity_id: 'r-done', action: 'update', version: 1, data: { status: 'done' }, client_timestamp: ts() })],
+    };
     const first = await delta(t, f.token(), body);
     expect(first.body).toMatchObject({ success: true, applied: [{ entity_id: 'r-done', version: 2 }] });
     const serverRows = async () =>
-      (await familyRows(sql, f.familyId)).filter((r) => r.t !== 'tasks' && (String(r.id).startsWith('carol') || String(r.id).includes(':r-done:') || r.id === 'carol'));
+      (await familyRows(sql, f.familyId)).filter(
+        (r) => r.t !== 'tasks' && (String(r.id).startsWith('carol') || String(r.id).includes(':r-done:') || r.id === 'carol'),
+      );
     const before = await serverRows();
     // SPEC 2.3: the completion credited carol once (ledger entry, streak, first_task badge).
     expect(await ledgerCount(['task_completed:r-done:carol'])).toBe(1);
@@ -282,13 +360,22 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     const b = await delta(t, f.token(), { device_id: 'dev-B', changes: [same()] });
     expect(b.status).toBe(200);
     expect(b.body).toMatchObject({ success: false, applied_count: 0 });
-    expect(b.body.conflicts).toEqual([expect.objectContaining({ entity_id: 'r-dev', resolution: 'server_wins', client_version: 1, server_version: 3 })]);
+    expect(b.body.conflicts).toEqual([
+      expect.objectContaining({ entity_id: 'r-dev', resolution: 'server_wins', client_version: 1, server_version: 3 }),
+    ]);
     // And A's retry is still A's original outcome.
     expect(outcomes((await delta(t, f.token(), { device_id: 'dev-A', changes: [same()] })).body)).toEqual(outcomes(a.body));
     expect(await taskRow('r-dev')).toMatchObject({ version: 3, data: expect.objectContaining({ title: 'A later' }) });
 
     // The same change_id on two devices names two changes.
-    const pl = (id: string) => change({ change_id: 'shared-cid', entity_type: 'points_ledger', entity_id: id, data: { userId: 'alice', delta: 2 }, client_timestamp: at });
+    const pl = (id: string) =>
+      change({
+        change_id: 'shared-cid',
+        entity_type: 'points_ledger',
+        entity_id: id,
+        data: { userId: 'alice', delta: 2 },
+        client_timestamp: at,
+      });
     const onA = await delta(t, f.token(), { device_id: 'dev-A', changes: [pl('r-dev-pl-a')] });
     const onB = await delta(t, f.token(), { device_id: 'dev-B', changes: [pl('r-dev-pl-b')] });
     expect(onA.body.applied).toEqual([{ entity_type: 'points_ledger', entity_id: 'r-dev-pl-a', version: 1 }]);
@@ -298,7 +385,13 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
 
   it('retry keys are scoped per family: the same device and change in another family is a new change', async () => {
     const g = await createFamily(t, 'alice', 'Other family');
-    const entry = change({ change_id: 'fam-cid', entity_type: 'points_ledger', entity_id: 'r-fam-pl', data: { userId: 'alice', delta: 9 }, client_timestamp: ts() });
+    const entry = change({
+      change_id: 'fam-cid',
+      entity_type: 'points_ledger',
+      entity_id: 'r-fam-pl',
+      data: { userId: 'alice', delta: 9 },
+      client_timestamp: ts(),
+    });
     const inF = await delta(t, f.token(), { device_id: 'dev-fam', changes: [entry] });
     const inG = await delta(t, g.token(), { device_id: 'dev-fam', changes: [entry] });
     expect(inF.body).toMatchObject({ success: true, applied: [{ entity_id: 'r-fam-pl', version: 1 }] });
@@ -309,16 +402,30 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
 
   it('a retried conflict returns the same conflict, even after the server state moved on', async () => {
     await createTask('r-conf', { title: 'server title' });
-    await delta(t, f.token('bob'), { device_id: 'bob-conf', changes: [change({ entity_id: 'r-conf', action: 'update', version: 1, data: { title: 'bob v2' }, client_timestamp: ts() })] });
+    await delta(t, f.token('bob'), {
+      device_id: 'bob-conf',
+      changes: [change({ entity_id: 'r-conf', action: 'update', version: 1, data: { title: 'bob v2' }, client_timestamp: ts() })],
+    });
     const stale = {
       device_id: 'phone-conf',
-      changes: [change({ entity_id: 'r-conf', action: 'update', version: 1, data: { title: 'old' }, client_timestamp: '2020-01-01T00:00:00Z' })],
+      changes: [
+        change({ entity_id: 'r-conf', action: 'update', version: 1, data: { title: 'old' }, client_timestamp: '2020-01-01T00:00:00Z' }),
+      ],
     };
     const first = await delta(t, f.token(), stale);
     expect(first.body.conflicts).toEqual([
-      expect.objectContaining({ entity_id: 'r-conf', resolution: 'server_wins', conflict_reason: 'Version mismatch', client_version: 1, server_version: 2 }),
+      expect.objectContaining({
+        entity_id: 'r-conf',
+        resolution: 'server_wins',
+        conflict_reason: 'Version mismatch',
+        client_version: 1,
+        server_version: 2,
+      }),
     ]);
-    await delta(t, f.token('bob'), { device_id: 'bob-conf', changes: [change({ entity_id: 'r-conf', action: 'update', version: 2, data: { title: 'bob v3' }, client_timestamp: ts() })] });
+    await delta(t, f.token('bob'), {
+      device_id: 'bob-conf',
+      changes: [change({ entity_id: 'r-conf', action: 'update', version: 2, data: { title: 'bob v3' }, client_timestamp: ts() })],
+    });
     const retry = await delta(t, f.token(), stale);
     expect(retry.status).toBe(200);
     expect(outcomes(retry.body)).toEqual(outcomes(first.body));
@@ -326,16 +433,32 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
   });
 
   it('a retried merge returns the same merged outcome and applies nothing again', async () => {
-    await delta(t, f.token(), { device_id: 'setup', changes: [change({ entity_id: 'r-merge', data: { title: 'T', desc: 'D' }, client_timestamp: ts() })] });
+    await delta(t, f.token(), {
+      device_id: 'setup',
+      changes: [change({ entity_id: 'r-merge', data: { title: 'T', desc: 'D' }, client_timestamp: ts() })],
+    });
     const tMine = ts();
-    await delta(t, f.token('bob'), { device_id: 'bob-merge', changes: [change({ entity_id: 'r-merge', action: 'update', version: 1, data: { title: 'bob' }, client_timestamp: ts() })] });
+    await delta(t, f.token('bob'), {
+      device_id: 'bob-merge',
+      changes: [change({ entity_id: 'r-merge', action: 'update', version: 1, data: { title: 'bob' }, client_timestamp: ts() })],
+    });
     // Stale version: the title loses to bob's newer one, the description wins.
     const body = {
       device_id: 'phone-merge',
-      changes: [change({ entity_id: 'r-merge', action: 'update', version: 1, data: { title: 'mine', desc: 'newer desc' }, client_timestamp: tMine })],
+      changes: [
+        change({
+          entity_id: 'r-merge',
+          action: 'update',
+          version: 1,
+          data: { title: 'mine', desc: 'newer desc' },
+          client_timestamp: tMine,
+        }),
+      ],
     };
     const first = await delta(t, f.token(), body);
-    expect(first.body.conflicts).toEqual([expect.objectContaining({ entity_id: 'r-merge', resolution: 'merged', rejected_fields: ['title'] })]);
+    expect(first.body.conflicts).toEqual([
+      expect.objectContaining({ entity_id: 'r-merge', resolution: 'merged', rejected_fields: ['title'] }),
+    ]);
     expect(first.body.applied).toEqual([expect.objectContaining({ entity_id: 'r-merge', version: 3 })]);
     const row = await taskRow('r-merge');
     expect(row?.data).toMatchObject({ title: 'bob', desc: 'newer desc' });
@@ -374,7 +497,12 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     await createTask('r-dup-u');
     const create = change({ entity_id: 'r-dup-c', data: { title: 'dup' }, client_timestamp: ts() });
     const update = change({ entity_id: 'r-dup-u', action: 'update', version: 1, data: { title: 'U' }, client_timestamp: ts() });
-    const entry = change({ entity_type: 'points_ledger', entity_id: 'r-dup-pl', data: { userId: 'alice', delta: 11 }, client_timestamp: ts() });
+    const entry = change({
+      entity_type: 'points_ledger',
+      entity_id: 'r-dup-pl',
+      data: { userId: 'alice', delta: 11 },
+      client_timestamp: ts(),
+    });
     const res = await delta(t, f.token(), { device_id: 'phone-dup', changes: [create, update, entry, create, update, entry] });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ success: true, conflicts: [], errors: [], applied_count: 6 });
@@ -409,11 +537,18 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     const bad = change({ entity_id: 'r-atomic-missing', action: 'update', version: 3, data: { title: 'x' }, client_timestamp: ts() });
     const body = { device_id: 'phone-atomic', atomic: true, changes: [good, bad] };
     const first = await delta(t, f.token(), body);
-    expect(first.body).toMatchObject({ success: false, applied_count: 0, applied: [], errors: [expect.objectContaining({ index: 1, code: 'not_found' })] });
+    expect(first.body).toMatchObject({
+      success: false,
+      applied_count: 0,
+      applied: [],
+      errors: [expect.objectContaining({ index: 1, code: 'not_found' })],
+    });
     const again = await delta(t, f.token(), body);
     expect(outcomes(again.body)).toEqual(outcomes(first.body));
     expect(await taskRow('r-atomic')).toBeUndefined();
-    expect(await scalar(sql, 'SELECT count(*) FROM sync_receipts WHERE family_id = $1 AND device_id = $2', [f.familyId, 'phone-atomic'])).toBe(0);
+    expect(
+      await scalar(sql, 'SELECT count(*) FROM sync_receipts WHERE family_id = $1 AND device_id = $2', [f.familyId, 'phone-atomic']),
+    ).toBe(0);
 
     const fixed = await delta(t, f.token(), { device_id: 'phone-atomic', atomic: true, changes: [good] });
     expect(fixed.body).toMatchObject({ success: true, applied: [{ entity_id: 'r-atomic', version: 1 }] });
@@ -431,9 +566,15 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
     };
     const first = await delta(t, f.token(), body);
     expect(first.body).toMatchObject({ success: true, applied_count: 2 });
-    await sql.query(`UPDATE sync_receipts SET created_at = now() - interval '29 days' WHERE family_id = $1 AND device_id = 'phone-old'`, [f.familyId]);
-    await sql.query(`UPDATE sync_receipts SET created_at = now() - interval '31 days' WHERE family_id = $1 AND device_id = 'setup'`, [f.familyId]);
-    const setupReceipts = await scalar(sql, `SELECT count(*) FROM sync_receipts WHERE family_id = $1 AND device_id = 'setup'`, [f.familyId]);
+    await sql.query(`UPDATE sync_receipts SET created_at = now() - interval '29 days' WHERE family_id = $1 AND device_id = 'phone-old'`, [
+      f.familyId,
+    ]);
+    await sql.query(`UPDATE sync_receipts SET created_at = now() - interval '31 days' WHERE family_id = $1 AND device_id = 'setup'`, [
+      f.familyId,
+    ]);
+    const setupReceipts = await scalar(sql, `SELECT count(*) FROM sync_receipts WHERE family_id = $1 AND device_id = 'setup'`, [
+      f.familyId,
+    ]);
     expect(setupReceipts).toBeGreaterThan(0);
 
     const purged = await t.app.get(SyncMaintenanceService).runOnce();
@@ -462,11 +603,20 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
       const pending = [post(t, f.token(), body), post(t, f.token(), body)];
       await waitForLockWaiters(sql, t.db.name, 2);
       await holder.query('ROLLBACK');
-      const [one, two] = await Promise.all(pending.map(async (p) => ({ status: (await p).status, body: (await (await p).json()) as Body })));
+      const [one, two] = await Promise.all(
+        pending.map(async (p) => ({ status: (await p).status, body: (await (await p).json()) as Body })),
+      );
       expect(one.status).toBe(200);
       expect(two.status).toBe(200);
       expect(outcomes(one.body)).toEqual(outcomes(two.body));
-      expect(one.body).toMatchObject({ success: true, conflicts: [], applied: [{ entity_id: 'r-conc', version: 2 }, { entity_id: 'r-conc-pl', version: 1 }] });
+      expect(one.body).toMatchObject({
+        success: true,
+        conflicts: [],
+        applied: [
+          { entity_id: 'r-conc', version: 2 },
+          { entity_id: 'r-conc-pl', version: 1 },
+        ],
+      });
     } finally {
       await holder.end();
     }
@@ -481,9 +631,27 @@ function faultBatch(prefix: string, device: string) {
     device_id: device,
     changes: [
       change({ change_id: `${prefix}-1`, entity_id: `${prefix}-t1`, data: { title: 'first' }, client_timestamp: ts() }),
-      change({ change_id: `${prefix}-2`, entity_id: `${prefix}-t2`, data: { title: 'second', status: 'done', points: 20, assignees: ['dora'] }, client_timestamp: ts() }),
-      change({ change_id: `${prefix}-3`, entity_type: 'points_ledger', entity_id: `${prefix}-pl`, data: { userId: 'dora', delta: 50 }, client_timestamp: ts() }),
-      change({ change_id: `${prefix}-4`, entity_id: `${prefix}-seed`, action: 'update', version: 1, data: { title: 'seed updated' }, client_timestamp: ts() }),
+      change({
+        change_id: `${prefix}-2`,
+        entity_id: `${prefix}-t2`,
+        data: { title: 'second', status: 'done', points: 20, assignees: ['dora'] },
+        client_timestamp: ts(),
+      }),
+      change({
+        change_id: `${prefix}-3`,
+        entity_type: 'points_ledger',
+        entity_id: `${prefix}-pl`,
+        data: { userId: 'dora', delta: 50 },
+        client_timestamp: ts(),
+      }),
+      change({
+        change_id: `${prefix}-4`,
+        entity_id: `${prefix}-seed`,
+        action: 'update',
+        version: 1,
+        data: { title: 'seed updated' },
+        client_timestamp: ts(),
+      }),
     ],
   };
 }
@@ -493,7 +661,10 @@ function faultHelpers(get: () => { t: TestApp; f: FamilyFixture; sql: Client }) 
   /** Creates `<prefix>-seed` (version 1) and returns the watermark after it. */
   async function seed(prefix: string): Promise<string> {
     const { t, f } = get();
-    const res = await delta(t, f.token(), { device_id: 'seed-device', changes: [change({ entity_id: `${prefix}-seed`, data: { title: 'seed' }, client_timestamp: ts() })] });
+    const res = await delta(t, f.token(), {
+      device_id: 'seed-device',
+      changes: [change({ entity_id: `${prefix}-seed`, data: { title: 'seed' }, client_timestamp: ts() })],
+    });
     expect(res.status).toBe(200);
     return res.body.last_sync_at;
   }
@@ -503,9 +674,17 @@ function faultHelpers(get: () => { t: TestApp; f: FamilyFixture; sql: Client }) 
     const { t, f, sql } = get();
     expect(await familyRows(sql, f.familyId)).toEqual(rowsBefore);
     expect(await scalar(sql, 'SELECT count(*) FROM tasks WHERE family_id = $1 AND id LIKE $2', [f.familyId, `${prefix}-t%`])).toBe(0);
-    expect(await scalar(sql, 'SELECT count(*) FROM points_ledger WHERE family_id = $1 AND (id = $2 OR id LIKE $3)', [f.familyId, `${prefix}-pl`, `%:${prefix}-t2:%`])).toBe(0);
+    expect(
+      await scalar(sql, 'SELECT count(*) FROM points_ledger WHERE family_id = $1 AND (id = $2 OR id LIKE $3)', [
+        f.familyId,
+        `${prefix}-pl`,
+        `%:${prefix}-t2:%`,
+      ]),
+    ).toBe(0);
     expect(await scalar(sql, 'SELECT count(*) FROM sync_receipts WHERE family_id = $1 AND device_id = $2', [f.familyId, device])).toBe(0);
-    expect(await scalar<string>(sql, 'SELECT last_us::text FROM family_sync_state WHERE family_id = $1', [f.familyId])).toBe(positionBefore);
+    expect(await scalar<string>(sql, 'SELECT last_us::text FROM family_sync_state WHERE family_id = $1', [f.familyId])).toBe(
+      positionBefore,
+    );
     const pull = await delta(t, f.token(), { device_id: 'observer', last_sync_at: watermark });
     expect(pull.status).toBe(200);
     expect(pull.body.server_changes).toEqual([]);
@@ -528,7 +707,9 @@ function faultHelpers(get: () => { t: TestApp; f: FamilyFixture; sql: Client }) 
     expect(outcomes(again.body)).toEqual(outcomes(resend.body));
     expect(await familyRows(sql, f.familyId)).toEqual(rows);
     expect(await scalar(sql, 'SELECT count(*) FROM points_ledger WHERE family_id = $1 AND id = $2', [f.familyId, `${prefix}-pl`])).toBe(1);
-    expect(await scalar(sql, 'SELECT count(*) FROM points_ledger WHERE family_id = $1 AND id LIKE $2', [f.familyId, `%:${prefix}-t2:%`])).toBe(1);
+    expect(
+      await scalar(sql, 'SELECT count(*) FROM points_ledger WHERE family_id = $1 AND id LIKE $2', [f.familyId, `%:${prefix}-t2:%`]),
+    ).toBe(1);
     const pull = await delta(t, f.token(), { device_id: 'observer', last_sync_at: watermark });
     const pulled = pull.body.server_changes.filter((c: Row) => String(c.entity_id).startsWith(prefix));
     expect(pulled.map((c: Row) => [c.entity_id, c.version])).toEqual(
@@ -548,7 +729,12 @@ function faultHelpers(get: () => { t: TestApp; f: FamilyFixture; sql: Client }) 
     expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(5);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     const body = (await res.json()) as Body;
-    expect(body).toMatchObject({ statusCode: res.status, error: expect.any(String), message: expect.any(String), requestId: expect.any(String) });
+    expect(body).toMatchObject({
+      statusCode: res.status,
+      error: expect.any(String),
+      message: expect.any(String),
+      requestId: expect.any(String),
+    });
     // No internals (SQL, stack) in the answer.
     expect(JSON.stringify(body)).not.toMatch(/SELECT|INSERT|family_sync_state|sync_receipts|at .*\.ts:/);
     return body;
@@ -627,7 +813,10 @@ describe('a fault in the middle of the transaction (SPEC 2.4): 5xx, nothing stor
   });
 
   it('the app keeps serving after its connections were killed', async () => {
-    const res = await delta(t, f.token(), { device_id: 'after-kill', changes: [change({ entity_id: 'after-kill', data: { title: 'ok' }, client_timestamp: ts() })] });
+    const res = await delta(t, f.token(), {
+      device_id: 'after-kill',
+      changes: [change({ entity_id: 'after-kill', data: { title: 'ok' }, client_timestamp: ts() })],
+    });
     expect(res.status).toBe(200);
     expect(res.body.applied).toEqual([{ entity_type: 'task', entity_id: 'after-kill', version: 1 }]);
   });

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from './support/test-app';
-import { change, ChangeInput, createFamily, delta, FamilyFixture, syncOk } from './support/sync-fixtures';
-import type { ServerChangeDto as ServerChange, ConflictDto as Conflict, AppliedDto as Applied, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
+import { change, ChangeInput, createFamily, FamilyFixture, syncOk } from './support/sync-fixtures';
+import type { ServerChangeDto as ServerChange } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
  * POST /sync/delta conflict rules (SPEC 2.1) and per-change errors (SPEC 2.2), over HTTP
@@ -24,7 +24,11 @@ describe('sync rules (POST /sync/delta)', () => {
   const sync = (token: string, body: Record<string, unknown>) => syncOk(t, token, body);
 
   /** Everything a device pulls from `since` (paging until has_more is false). */
-  async function pull(token: string, device: string, since: string | null = null): Promise<{ changes: ServerChange[]; last_sync_at: string }> {
+  async function pull(
+    token: string,
+    device: string,
+    since: string | null = null,
+  ): Promise<{ changes: ServerChange[]; last_sync_at: string }> {
     const changes: ServerChange[] = [];
     let cursor = since;
     for (let page = 0; page < 100; page++) {
@@ -43,8 +47,14 @@ describe('sync rules (POST /sync/delta)', () => {
   }
 
   /** Stored row (tombstones too), read directly from PostgreSQL. */
-  async function row(table: string, familyId: string, id: string): Promise<{ version: number; data: Record<string, unknown> | null; deleted_us: string | null } | undefined> {
-    const rows = await t.app.get(DataSource).query(`SELECT version, data, deleted_us FROM ${table} WHERE family_id = $1 AND id = $2`, [familyId, id]);
+  async function row(
+    table: string,
+    familyId: string,
+    id: string,
+  ): Promise<{ version: number; data: Record<string, unknown> | null; deleted_us: string | null } | undefined> {
+    const rows = await t.app
+      .get(DataSource)
+      .query(`SELECT version, data, deleted_us FROM ${table} WHERE family_id = $1 AND id = $2`, [familyId, id]);
     return rows[0];
   }
 
@@ -70,7 +80,15 @@ describe('sync rules (POST /sync/delta)', () => {
           event({ entity_id: 'e1', data: { title: 'Dentist', start: '2025-11-20T09:00:00Z' } }),
         ],
       });
-      expect(first).toMatchObject({ success: true, applied_count: 3, error_count: 0, conflicts: [], errors: [], resync_required: false, has_more: false });
+      expect(first).toMatchObject({
+        success: true,
+        applied_count: 3,
+        error_count: 0,
+        conflicts: [],
+        errors: [],
+        resync_required: false,
+        has_more: false,
+      });
       expect(first.applied.map(({ entity_type, entity_id, version }) => ({ entity_type, entity_id, version }))).toEqual([
         { entity_type: 'task', entity_id: 't1', version: 1 },
         { entity_type: 'task', entity_id: 't2', version: 1 },
@@ -114,9 +132,18 @@ describe('sync rules (POST /sync/delta)', () => {
 
     it('an update is a partial patch: absent fields keep their value', async () => {
       const f = await familyWithTask('t1', { title: 'A', desc: 'keep me', points: 7, assignees: ['bob'] });
-      const b = await sync(f.token(), { changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { status: 'in_progress' } })] });
+      const b = await sync(f.token(), {
+        changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { status: 'in_progress' } })],
+      });
       expect(b.applied).toEqual([{ entity_type: 'task', entity_id: 't1', version: 2 }]);
-      expect((await stateOf(f, 'task', 't1'))!.data).toEqual({ ...TASK_DEFAULTS, title: 'A', desc: 'keep me', points: 7, assignees: ['bob'], status: 'in_progress' });
+      expect((await stateOf(f, 'task', 't1'))!.data).toEqual({
+        ...TASK_DEFAULTS,
+        title: 'A',
+        desc: 'keep me',
+        points: 7,
+        assignees: ['bob'],
+        status: 'in_progress',
+      });
     });
   });
 
@@ -126,14 +153,28 @@ describe('sync rules (POST /sync/delta)', () => {
       // Another device renames and starts the task later than the completing device's change.
       const other = await sync(f.token(), {
         device_id: 'other',
-        changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'Renamed', status: 'in_progress' }, client_timestamp: at('13:00:00') })],
+        changes: [
+          task({
+            entity_id: 't1',
+            action: 'update',
+            version: 1,
+            data: { title: 'Renamed', status: 'in_progress' },
+            client_timestamp: at('13:00:00'),
+          }),
+        ],
       });
       expect(other.applied).toEqual([{ entity_type: 'task', entity_id: 't1', version: 2 }]);
 
       const done = await sync(f.token(), {
         device_id: 'phone',
         changes: [
-          task({ entity_id: 't1', action: 'update', version: 1, data: { status: 'done', completedAt: at('12:30:00') }, client_timestamp: at('12:30:00') }),
+          task({
+            entity_id: 't1',
+            action: 'update',
+            version: 1,
+            data: { status: 'done', completedAt: at('12:30:00') },
+            client_timestamp: at('12:30:00'),
+          }),
         ],
       });
       const expected = { ...TASK_DEFAULTS, title: 'Renamed', status: 'done', completedAt: at('12:30:00') };
@@ -147,35 +188,64 @@ describe('sync rules (POST /sync/delta)', () => {
       const f = await familyWithTask('t1', { title: 'T' });
       await sync(f.token(), {
         device_id: 'a',
-        changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { status: 'done', completedAt: at('11:00:00') }, client_timestamp: at('11:00:00') })],
+        changes: [
+          task({
+            entity_id: 't1',
+            action: 'update',
+            version: 1,
+            data: { status: 'done', completedAt: at('11:00:00') },
+            client_timestamp: at('11:00:00'),
+          }),
+        ],
       });
       // Newer than the done, but stale: the status loses anyway, the title wins by time.
       const merged = await sync(f.token(), {
         device_id: 'b',
-        changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { status: 'open', title: 'T2' }, client_timestamp: at('15:00:00') })],
+        changes: [
+          task({ entity_id: 't1', action: 'update', version: 1, data: { status: 'open', title: 'T2' }, client_timestamp: at('15:00:00') }),
+        ],
       });
       const afterMerge = { ...TASK_DEFAULTS, title: 'T2', status: 'done', completedAt: at('11:00:00') };
       expect(merged.success).toBe(false);
       expect(merged.conflicts).toEqual([
-        expect.objectContaining({ entity_type: 'task', entity_id: 't1', resolution: 'merged', client_version: 1, server_version: 3, server_data: afterMerge, rejected_fields: ['status'] }),
+        expect.objectContaining({
+          entity_type: 'task',
+          entity_id: 't1',
+          resolution: 'merged',
+          client_version: 1,
+          server_version: 3,
+          server_data: afterMerge,
+          rejected_fields: ['status'],
+        }),
       ]);
       expect(merged.applied).toEqual([{ entity_type: 'task', entity_id: 't1', version: 3, data: afterMerge }]);
       expect(merged.applied_count).toBe(1);
 
       const lost = await sync(f.token(), {
         device_id: 'c',
-        changes: [task({ entity_id: 't1', action: 'update', version: 2, data: { status: 'in_progress' }, client_timestamp: at('16:00:00') })],
+        changes: [
+          task({ entity_id: 't1', action: 'update', version: 2, data: { status: 'in_progress' }, client_timestamp: at('16:00:00') }),
+        ],
       });
       expect(lost).toMatchObject({ success: false, applied: [], applied_count: 0 });
       expect(lost.conflicts).toEqual([
-        expect.objectContaining({ entity_id: 't1', resolution: 'done_wins', client_version: 2, server_version: 3, server_data: afterMerge, rejected_fields: ['status'] }),
+        expect.objectContaining({
+          entity_id: 't1',
+          resolution: 'done_wins',
+          client_version: 2,
+          server_version: 3,
+          server_data: afterMerge,
+          rejected_fields: ['status'],
+        }),
       ]);
       expect(await stateOf(f, 'task', 't1')).toMatchObject({ version: 3, data: afterMerge });
     });
 
     it('with the current version a done task may be reopened (not a conflict)', async () => {
       const f = await familyWithTask('t1', { title: 'T', status: 'done', completedAt: at('10:00:00') });
-      const b = await sync(f.token(), { changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { status: 'open', completedAt: null } })] });
+      const b = await sync(f.token(), {
+        changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { status: 'open', completedAt: null } })],
+      });
       expect(b).toMatchObject({ success: true, conflicts: [], applied: [{ entity_type: 'task', entity_id: 't1', version: 2 }] });
       expect((await stateOf(f, 'task', 't1'))!.data).toMatchObject({ status: 'open', completedAt: null });
     });
@@ -199,8 +269,22 @@ describe('sync rules (POST /sync/delta)', () => {
       });
       expect(upd).toMatchObject({ success: false, applied: [], applied_count: 0, errors: [] });
       expect(upd.conflicts).toEqual([
-        expect.objectContaining({ entity_type: 'task', entity_id: 't1', resolution: 'delete_wins', client_version: 2, server_version: 3, server_data: null }),
-        expect.objectContaining({ entity_type: 'task', entity_id: 't1', resolution: 'delete_wins', client_version: 0, server_version: 3, server_data: null }),
+        expect.objectContaining({
+          entity_type: 'task',
+          entity_id: 't1',
+          resolution: 'delete_wins',
+          client_version: 2,
+          server_version: 3,
+          server_data: null,
+        }),
+        expect.objectContaining({
+          entity_type: 'task',
+          entity_id: 't1',
+          resolution: 'delete_wins',
+          client_version: 0,
+          server_version: 3,
+          server_data: null,
+        }),
       ]);
       const stored = await row('tasks', f.familyId, 't1');
       expect(stored).toMatchObject({ version: 3, deleted_us: expect.any(String) });
@@ -209,8 +293,14 @@ describe('sync rules (POST /sync/delta)', () => {
       expect(since.changes).toEqual([
         expect.objectContaining({ entity_id: 't1', action: 'delete', data: null, version: 3 }),
         // The two changes that lost to the delete, in the conflict inbox (SPEC 2.8).
-        expect.objectContaining({ entity_type: 'conflict', data: expect.objectContaining({ entityId: 't1', action: 'update', resolution: 'delete_wins', rejected: { title: 'T3' } }) }),
-        expect.objectContaining({ entity_type: 'conflict', data: expect.objectContaining({ entityId: 't1', action: 'create', resolution: 'delete_wins' }) }),
+        expect.objectContaining({
+          entity_type: 'conflict',
+          data: expect.objectContaining({ entityId: 't1', action: 'update', resolution: 'delete_wins', rejected: { title: 'T3' } }),
+        }),
+        expect.objectContaining({
+          entity_type: 'conflict',
+          data: expect.objectContaining({ entityId: 't1', action: 'create', resolution: 'delete_wins' }),
+        }),
       ]);
       // A fresh device never sees it.
       expect(await stateOf(f, 'task', 't1')).toBeUndefined();
@@ -226,14 +316,21 @@ describe('sync rules (POST /sync/delta)', () => {
 
     it('an event update after its delete loses with delete_wins, whatever its timestamp', async () => {
       const f = await createFamily(t);
-      await sync(f.token(), { changes: [event({ entity_id: 'e1', data: { title: 'E', start: at('18:00:00') }, client_timestamp: at('10:00:00') })] });
+      await sync(f.token(), {
+        changes: [event({ entity_id: 'e1', data: { title: 'E', start: at('18:00:00') }, client_timestamp: at('10:00:00') })],
+      });
       const del = await sync(f.token(), { changes: [event({ entity_id: 'e1', action: 'delete', client_timestamp: at('09:00:00') })] });
-      expect(del).toMatchObject({ success: true, applied: [expect.objectContaining({ entity_type: 'event', entity_id: 'e1', version: 2 })] });
+      expect(del).toMatchObject({
+        success: true,
+        applied: [expect.objectContaining({ entity_type: 'event', entity_id: 'e1', version: 2 })],
+      });
       const upd = await sync(f.token(), {
         device_id: 'late',
         changes: [event({ entity_id: 'e1', action: 'update', data: { title: 'Later' }, client_timestamp: at('23:59:00') })],
       });
-      expect(upd.conflicts).toEqual([expect.objectContaining({ entity_type: 'event', entity_id: 'e1', resolution: 'delete_wins', server_data: null })]);
+      expect(upd.conflicts).toEqual([
+        expect.objectContaining({ entity_type: 'event', entity_id: 'e1', resolution: 'delete_wins', server_data: null }),
+      ]);
       expect(upd.applied).toEqual([]);
       expect(await row('events', f.familyId, 'e1')).toMatchObject({ version: 2, data: null, deleted_us: expect.any(String) });
     });
@@ -275,7 +372,13 @@ describe('sync rules (POST /sync/delta)', () => {
         changes: [task({ entity_id: 't1', action: 'update', version: 7, data: { title: 'Z' }, client_timestamp: at('10:00:00') })],
       });
       expect(ahead.conflicts).toEqual([
-        expect.objectContaining({ resolution: 'server_wins', conflict_reason: 'Version mismatch', client_version: 7, server_version: 1, rejected_fields: ['title'] }),
+        expect.objectContaining({
+          resolution: 'server_wins',
+          conflict_reason: 'Version mismatch',
+          client_version: 7,
+          server_version: 1,
+          rejected_fields: ['title'],
+        }),
       ]);
       expect(await stateOf(f, 'task', 't1')).toMatchObject({ version: 1, data: { title: 'A' } });
     });
@@ -295,7 +398,14 @@ describe('sync rules (POST /sync/delta)', () => {
       });
       expect(older).toMatchObject({ success: false, applied: [], applied_count: 0 });
       expect(older.conflicts).toEqual([
-        expect.objectContaining({ entity_type: 'event', entity_id: 'e1', resolution: 'server_wins', server_version: 1, rejected_fields: ['title'], server_data: expect.objectContaining({ title: 'Party' }) }),
+        expect.objectContaining({
+          entity_type: 'event',
+          entity_id: 'e1',
+          resolution: 'server_wins',
+          server_version: 1,
+          rejected_fields: ['title'],
+          server_data: expect.objectContaining({ title: 'Party' }),
+        }),
       ]);
 
       const newer = await sync(f.token(), {
@@ -313,12 +423,21 @@ describe('sync rules (POST /sync/delta)', () => {
       });
       const mixed = await sync(f.token(), {
         device_id: 'b',
-        changes: [event({ entity_id: 'e1', action: 'update', data: { title: 'Mixed', description: 'No cake' }, client_timestamp: at('11:30:00') })],
+        changes: [
+          event({ entity_id: 'e1', action: 'update', data: { title: 'Mixed', description: 'No cake' }, client_timestamp: at('11:30:00') }),
+        ],
       });
       const afterMixed = { ...afterNewer, title: 'Mixed', description: 'Bring cake' };
       expect(mixed.success).toBe(false);
       expect(mixed.conflicts).toEqual([
-        expect.objectContaining({ entity_type: 'event', entity_id: 'e1', resolution: 'merged', server_version: 4, server_data: afterMixed, rejected_fields: ['description'] }),
+        expect.objectContaining({
+          entity_type: 'event',
+          entity_id: 'e1',
+          resolution: 'merged',
+          server_version: 4,
+          server_data: afterMixed,
+          rejected_fields: ['description'],
+        }),
       ]);
       expect(mixed.applied).toEqual([{ entity_type: 'event', entity_id: 'e1', version: 4, data: afterMixed }]);
       expect(mixed.applied_count).toBe(1);
@@ -328,7 +447,9 @@ describe('sync rules (POST /sync/delta)', () => {
         device_id: 'c',
         changes: [event({ entity_id: 'e1', action: 'update', data: { title: 'Tie' }, client_timestamp: at('11:30:00') })],
       });
-      expect(tie.conflicts).toEqual([expect.objectContaining({ resolution: 'server_wins', rejected_fields: ['title'], server_version: 4 })]);
+      expect(tie.conflicts).toEqual([
+        expect.objectContaining({ resolution: 'server_wins', rejected_fields: ['title'], server_version: 4 }),
+      ]);
       expect(await stateOf(f, 'event', 'e1')).toMatchObject({ version: 4, data: afterMixed });
     });
 
@@ -340,7 +461,15 @@ describe('sync rules (POST /sync/delta)', () => {
       });
       const merged = await sync(f.token(), {
         device_id: 'b',
-        changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'B', desc: 'd1', points: 3 }, client_timestamp: at('11:00:00') })],
+        changes: [
+          task({
+            entity_id: 't1',
+            action: 'update',
+            version: 1,
+            data: { title: 'B', desc: 'd1', points: 3 },
+            client_timestamp: at('11:00:00'),
+          }),
+        ],
       });
       const expected = { ...TASK_DEFAULTS, title: 'A2', desc: 'd1', points: 3 };
       expect(merged).toMatchObject({ success: false, errors: [], applied_count: 1 });
@@ -385,7 +514,9 @@ describe('sync rules (POST /sync/delta)', () => {
         ],
       });
       expect(b).toMatchObject({ success: false, applied: [], applied_count: 0, conflicts: [], error_count: 1, server_changes: [] });
-      expect(b.errors).toEqual([{ index: 2, entity_type: 'task', entity_id: 'bad', code: 'validation', message: expect.stringContaining('title') }]);
+      expect(b.errors).toEqual([
+        { index: 2, entity_type: 'task', entity_id: 'bad', code: 'validation', message: expect.stringContaining('title') },
+      ]);
 
       const after = await pull(f.token(), 'other', before.last_sync_at);
       expect(after.changes).toEqual([]);
@@ -456,7 +587,9 @@ describe('sync rules (POST /sync/delta)', () => {
         ],
       });
       expect(b).toMatchObject({ success: false, applied: [], applied_count: 0 });
-      expect(b.conflicts).toEqual([expect.objectContaining({ entity_id: 't0', resolution: 'merged', rejected_fields: ['title'], server_version: 2 })]);
+      expect(b.conflicts).toEqual([
+        expect.objectContaining({ entity_id: 't0', resolution: 'merged', rejected_fields: ['title'], server_version: 2 }),
+      ]);
       expect(await row('tasks', f.familyId, 'n1')).toBeUndefined();
       expect(await stateOf(f, 'task', 't0')).toMatchObject({ version: 2, data: { title: 'A2', desc: 'd' } });
     });
@@ -466,7 +599,12 @@ describe('sync rules (POST /sync/delta)', () => {
       const b = await sync(f.token(), {
         changes: [task({ entity_id: 'n1', data: { title: 'New 1' } }), task({ entity_id: 'bad', data: { title: '' } })],
       });
-      expect(b).toMatchObject({ success: false, applied_count: 1, error_count: 1, applied: [{ entity_type: 'task', entity_id: 'n1', version: 1 }] });
+      expect(b).toMatchObject({
+        success: false,
+        applied_count: 1,
+        error_count: 1,
+        applied: [{ entity_type: 'task', entity_id: 'n1', version: 1 }],
+      });
       expect(await row('tasks', f.familyId, 'n1')).toMatchObject({ version: 1 });
     });
   });
@@ -490,7 +628,16 @@ describe('sync rules (POST /sync/delta)', () => {
       await sync(f.token(), { device_id: 'd2', changes: [task({ entity_id: 't1', data: { title: 'T' } })] });
       for (const body of [{ changes: [] }, {}]) {
         const b = await sync(f.token(), { device_id: 'd1', last_sync_at: emptyFamily.last_sync_at, ...body });
-        expect(b).toMatchObject({ success: true, applied: [], conflicts: [], errors: [], applied_count: 0, error_count: 0, has_more: false, resync_required: false });
+        expect(b).toMatchObject({
+          success: true,
+          applied: [],
+          conflicts: [],
+          errors: [],
+          applied_count: 0,
+          error_count: 0,
+          has_more: false,
+          resync_required: false,
+        });
         expect(b.server_changes).toEqual([expect.objectContaining({ entity_type: 'task', entity_id: 't1', action: 'create', version: 1 })]);
       }
     });
@@ -501,7 +648,10 @@ describe('sync rules (POST /sync/delta)', () => {
       const f = await createFamily(t, 'alice');
       const bob = await f.addMember('bob');
       const alice = f.token('alice');
-      const seedRes = await sync(alice, { device_id: 'alice-phone', changes: [task({ entity_id: 'shared', data: { title: 'Shared' }, client_timestamp: at('10:00:00') })] });
+      const seedRes = await sync(alice, {
+        device_id: 'alice-phone',
+        changes: [task({ entity_id: 'shared', data: { title: 'Shared' }, client_timestamp: at('10:00:00') })],
+      });
       const aliceStart = seedRes.last_sync_at;
       const bobStart = (await pull(bob, 'bob-phone')).last_sync_at;
 
@@ -517,7 +667,10 @@ describe('sync rules (POST /sync/delta)', () => {
           }),
         ]);
         expect(a).toMatchObject({ success: true, applied: [{ entity_type: 'task', entity_id: `alice-${round}`, version: 1 }] });
-        expect(b).toMatchObject({ success: true, applied: [expect.objectContaining({ entity_type: 'event', entity_id: `bob-${round}`, version: 1 })] });
+        expect(b).toMatchObject({
+          success: true,
+          applied: [expect.objectContaining({ entity_type: 'event', entity_id: `bob-${round}`, version: 1 })],
+        });
       }
       // Each device, from its starting watermark, sees every change of the other user exactly once.
       const aliceSees = (await pull(alice, 'alice-phone', aliceStart)).changes.map((c) => c.entity_id);
@@ -558,10 +711,19 @@ describe('sync rules (POST /sync/delta)', () => {
       const f = await createFamily(t, 'erin');
       const frank = await f.addMember('frank');
       const erin = f.token('erin');
-      await sync(erin, { device_id: 'e', changes: [task({ entity_id: 't1', data: { title: 'T', desc: 'D' }, client_timestamp: at('10:00:00') })] });
+      await sync(erin, {
+        device_id: 'e',
+        changes: [task({ entity_id: 't1', data: { title: 'T', desc: 'D' }, client_timestamp: at('10:00:00') })],
+      });
       const [a, b] = await Promise.all([
-        sync(erin, { device_id: 'e', changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'Erin' }, client_timestamp: at('11:00:00') })] }),
-        sync(frank, { device_id: 'f', changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { desc: 'Frank' }, client_timestamp: at('11:00:01') })] }),
+        sync(erin, {
+          device_id: 'e',
+          changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'Erin' }, client_timestamp: at('11:00:00') })],
+        }),
+        sync(frank, {
+          device_id: 'f',
+          changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { desc: 'Frank' }, client_timestamp: at('11:00:01') })],
+        }),
       ]);
       expect(a).toMatchObject({ success: true, conflicts: [] });
       expect(b).toMatchObject({ success: true, conflicts: [] });
@@ -671,7 +833,14 @@ describe('sync rules (POST /sync/delta)', () => {
         changes: [task({ entity_id: 't1', action: 'create', version: 1, data: { title: 'C' }, client_timestamp: at('10:30:00') })],
       });
       expect(stale.conflicts).toEqual([
-        expect.objectContaining({ entity_id: 't1', resolution: 'server_wins', conflict_reason: 'Version mismatch', client_version: 1, server_version: 2, rejected_fields: ['title'] }),
+        expect.objectContaining({
+          entity_id: 't1',
+          resolution: 'server_wins',
+          conflict_reason: 'Version mismatch',
+          client_version: 1,
+          server_version: 2,
+          rejected_fields: ['title'],
+        }),
       ]);
       expect(await stateOf(f, 'task', 't1')).toMatchObject({ version: 2, data: { title: 'B', desc: 'keep' } });
     });
@@ -688,7 +857,9 @@ describe('sync rules (POST /sync/delta)', () => {
         ],
       });
       expect(b.applied.map((a) => a.version)).toEqual([1, 2, 3, 4]);
-      expect(b.conflicts).toEqual([expect.objectContaining({ entity_id: 't1', resolution: 'delete_wins', server_data: null, server_version: 4 })]);
+      expect(b.conflicts).toEqual([
+        expect.objectContaining({ entity_id: 't1', resolution: 'delete_wins', server_data: null, server_version: 4 }),
+      ]);
       expect(await row('tasks', f.familyId, 't1')).toMatchObject({ version: 4, data: null, deleted_us: expect.any(String) });
     });
   });

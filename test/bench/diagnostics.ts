@@ -53,9 +53,7 @@ export function sampleActivity(db: Client, everyMs = 100): { stop(): Promise<Act
     stop: async () => {
       running = false;
       await loop;
-      const average = Object.fromEntries(
-        [...totals].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round(v / Math.max(1, samples))]),
-      );
+      const average = Object.fromEntries([...totals].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round(v / Math.max(1, samples))]));
       return { samples, poolConnectionsSeen: maxSeen, average, poolSaturated: round(saturated / Math.max(1, samples)) };
     },
   };

@@ -7,8 +7,7 @@ export const BENCH_JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123
 
 export type TaskData = Record<string, unknown>;
 
-const DESC =
-  'Buy milk, eggs, bread and coffee at the corner shop; pick up the parcel at the post office on the way back.';
+const DESC = 'Buy milk, eggs, bread and coffee at the corner shop; pick up the parcel at the post office on the way back.';
 
 /** `data` of a task create, as a client sends it (a realistic ~300 byte task). */
 export function createData(id: string): TaskData {

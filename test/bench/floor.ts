@@ -57,8 +57,7 @@ export class Floor {
       params.push(row.id, row.version, JSON.stringify(row.data), JSON.stringify(row.fieldClocks), row.clientUs, position, position);
       tuples.push(`($1, $${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7}, NULL)`);
     }
-    const sql =
-      `INSERT INTO ${this.table} (${COLUMNS}) VALUES ${tuples.join(', ')}
+    const sql = `INSERT INTO ${this.table} (${COLUMNS}) VALUES ${tuples.join(', ')}
        ON CONFLICT (family_id, id) DO UPDATE SET
          version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
          client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us

@@ -21,9 +21,15 @@ const BATCH = 500;
 const RUNS = 5;
 const USERS = 20;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON answers read field by field in a measurement script
 type Json = Record<string, any>;
 
-async function post(baseUrl: string, path: string, token: string, body: unknown): Promise<{ status: number; body: Json; ms: number; bytes: number }> {
+async function post(
+  baseUrl: string,
+  path: string,
+  token: string,
+  body: unknown,
+): Promise<{ status: number; body: Json; ms: number; bytes: number }> {
   const started = performance.now();
   const res = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
@@ -80,7 +86,10 @@ async function timed(app: TestApp, kind: Kind): Promise<{ ms: number; serverChan
     data: kind === 'complete' ? { status: 'done', completedAt: now } : { title: `Task ${i} (renamed)` },
   }));
   const res = await post(app.baseUrl, '/sync/delta', token, { device_id: 'seed', last_sync_at: lastSyncAt, changes });
-  check(res.status === 200 && res.body.success && res.body.applied_count === BATCH, `${kind} -> ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+  check(
+    res.status === 200 && res.body.success && res.body.applied_count === BATCH,
+    `${kind} -> ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`,
+  );
   if (kind === 'complete') {
     const types = new Set(res.body.server_changes.map((c: Json) => c.entity_type));
     check(types.has('points_ledger'), 'the completion response carries no computed rows');

@@ -1,6 +1,6 @@
 import http from 'node:http';
 
-export interface HttpResult<T = any> {
+export interface HttpResult<T = unknown> {
   status: number;
   body: T;
   /** Wall time from sending the request to the last byte of the response (client serialisation and parsing excluded). */
@@ -25,7 +25,7 @@ export class HttpClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets, keepAliveMsecs: 10_000 });
   }
 
-  request<T = any>(method: string, path: string, body?: unknown, token?: string): Promise<HttpResult<T>> {
+  request<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<HttpResult<T>> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
     if (payload) {
@@ -60,7 +60,7 @@ export class HttpClient {
     });
   }
 
-  post<T = any>(path: string, body: unknown, token?: string): Promise<HttpResult<T>> {
+  post<T = unknown>(path: string, body: unknown, token?: string): Promise<HttpResult<T>> {
     return this.request<T>('POST', path, body, token);
   }
 

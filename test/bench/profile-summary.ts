@@ -131,7 +131,10 @@ function main(): void {
   if (callersOf) print(`Callers of ${callersOf} (nearest package/service frames)`, [...callers].sort((a, b) => b[1] - a[1]).slice(0, top));
   print(
     `Top ${top} service functions by inclusive time`,
-    [...inclusive].filter(([k]) => k.includes('dist/')).sort((a, b) => b[1] - a[1]).slice(0, top),
+    [...inclusive]
+      .filter(([k]) => k.includes('dist/'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top),
   );
 }
 

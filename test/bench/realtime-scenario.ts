@@ -71,15 +71,17 @@ export async function realtimeScenario(opts: {
   const arrivals: Map<string, number>[][] = fams.map(() => Array.from({ length: perFamily }, () => new Map()));
   const sockets: WebSocket[] = [];
   for (let i = 0; i < families; i += 20) {
-    const group = fams.slice(i, i + 20).flatMap((f, j) =>
-      Array.from({ length: perFamily }, (_, d) => openSocket(wsUrl, f.token(), `watcher-${d}`, arrivals[i + j][d])),
-    );
+    const group = fams
+      .slice(i, i + 20)
+      .flatMap((f, j) => Array.from({ length: perFamily }, (_, d) => openSocket(wsUrl, f.token(), `watcher-${d}`, arrivals[i + j][d])));
     sockets.push(...(await Promise.all(group)));
   }
   await sleep(5000);
   const after = rss(opts.pidB);
   const bytesPerConnection = (after - before) / sockets.length;
-  opts.log(`realtime: ${sockets.length} sockets open; instance B RSS ${Math.round(before / 2 ** 20)} -> ${Math.round(after / 2 ** 20)} MB (${Math.round(bytesPerConnection / 1024)} KB per connection)`);
+  opts.log(
+    `realtime: ${sockets.length} sockets open; instance B RSS ${Math.round(before / 2 ** 20)} -> ${Math.round(after / 2 ** 20)} MB (${Math.round(bytesPerConnection / 1024)} KB per connection)`,
+  );
 
   opts.log(`realtime: pushing ${rate}/s for ${seconds} s through instance A`);
   const pushers = new HttpClient(opts.baseUrlA, 32);

@@ -90,7 +90,10 @@ export function firstSyncLines(extra: FirstSyncExtra): string {
 export function cpuLines(results: PairResult[]): string {
   return results
     .filter((r) => r.cpu)
-    .map((r) => `  ${r.label.padEnd(28)} service ${r.cpu!.serviceCores}  postgres ${r.cpu!.postgresCores}  bench ${r.cpu!.benchCores}  (cores, over ${r.cpu!.wallSeconds} s)`)
+    .map(
+      (r) =>
+        `  ${r.label.padEnd(28)} service ${r.cpu!.serviceCores}  postgres ${r.cpu!.postgresCores}  bench ${r.cpu!.benchCores}  (cores, over ${r.cpu!.wallSeconds} s)`,
+    )
     .join('\n');
 }
 
@@ -99,7 +102,12 @@ export function evaluateTargets(pairs: Map<string, PairResult>, mixed?: MixedRes
   const ratio = (key: string, limit: number, name: string) => {
     const r = pairs.get(key);
     if (!r) return;
-    targets.push({ name, goal: `median <= ${limit}x floor`, actual: `${r.ratio}x (${round(r.service.median)} vs ${round(r.floor.median)} ms)`, met: r.ratio <= limit });
+    targets.push({
+      name,
+      goal: `median <= ${limit}x floor`,
+      actual: `${r.ratio}x (${round(r.service.median)} vs ${round(r.floor.median)} ms)`,
+      met: r.ratio <= limit,
+    });
   };
   ratio('push_create_500', 4, '500 creates push');
   ratio('push_update_500', 4, '500 updates push');
@@ -107,7 +115,12 @@ export function evaluateTargets(pairs: Map<string, PairResult>, mixed?: MixedRes
   ratio('first_sync_10k', 4, 'first sync of 10,000');
   if (mixed) {
     const errors = mixed.httpErrors + mixed.networkErrors + mixed.changeErrors;
-    targets.push({ name: 'mixed load throughput', goal: '>= 5000 changes/s', actual: `${round(mixed.changesPerSecond)} changes/s`, met: mixed.changesPerSecond >= 5000 });
+    targets.push({
+      name: 'mixed load throughput',
+      goal: '>= 5000 changes/s',
+      actual: `${round(mixed.changesPerSecond)} changes/s`,
+      met: mixed.changesPerSecond >= 5000,
+    });
     targets.push({ name: 'mixed load p99', goal: '< 250 ms', actual: `${round(mixed.latency.p99)} ms`, met: mixed.latency.p99 < 250 });
     targets.push({ name: 'mixed load errors', goal: '0', actual: String(errors), met: errors === 0 });
   }

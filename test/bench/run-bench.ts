@@ -26,7 +26,16 @@ import { BENCH_JWT_SECRET } from './fixtures';
 import { Floor } from './floor';
 import { HttpClient } from './http';
 import { batchTable, cpuLines, evaluateTargets, firstSyncLines, mixedTable, pairTable, targetTable } from './report';
-import { BenchContext, batchSizeScenario, FirstSyncExtra, firstSyncScenario, MixedResult, mixedScenario, PairResult, pushScenarios } from './scenarios';
+import {
+  BenchContext,
+  batchSizeScenario,
+  FirstSyncExtra,
+  firstSyncScenario,
+  MixedResult,
+  mixedScenario,
+  PairResult,
+  pushScenarios,
+} from './scenarios';
 import { RunningService, startService } from './service';
 import { RealtimeResult, realtimeLines, realtimeScenario } from './realtime-scenario';
 import { batchChart } from './svg';
@@ -57,8 +66,12 @@ function redact(url: string): string {
 
 async function main(): Promise<number> {
   const quick = ['1', 'true', 'yes'].includes((process.env.BENCH_QUICK ?? '').toLowerCase());
-  const onlyList = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const g of onlyList) if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`BENCH_ONLY: unknown scenario group "${g}" (${GROUPS.join(', ')})`);
+  const onlyList = (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const g of onlyList)
+    if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`BENCH_ONLY: unknown scenario group "${g}" (${GROUPS.join(', ')})`);
   const only = (group: (typeof GROUPS)[number]) => onlyList.length === 0 || onlyList.includes(group);
   const cpuProfile = ['1', 'true', 'yes'].includes((process.env.BENCH_CPU_PROF ?? '').toLowerCase());
   mkdirSync(OUT_DIR, { recursive: true });
@@ -108,7 +121,14 @@ async function main(): Promise<number> {
     log(`database ${redact(benchUrl)}${embedded ? ' (embedded)' : ''}`);
 
     // 2. The built service as a child process (it migrates the fresh database at start).
-    const service: RunningService = await startService({ root: ROOT, databaseUrl: benchUrl, jwtSecret: BENCH_JWT_SECRET, outDir: OUT_DIR, cpuProfile, log });
+    const service: RunningService = await startService({
+      root: ROOT,
+      databaseUrl: benchUrl,
+      jwtSecret: BENCH_JWT_SECRET,
+      outDir: OUT_DIR,
+      cpuProfile,
+      log,
+    });
     cleanups.push(() => service.stop());
     const http = new HttpClient(service.baseUrl, 1);
     cleanups.push(async () => http.close());
@@ -143,7 +163,9 @@ async function main(): Promise<number> {
       loadAverage: { start: Math.round(os.loadavg()[0] * 100) / 100, end: Number.NaN },
     };
     log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, node ${machine.node}`);
-    log(`postgres: ${machine.postgres.split(' on ')[0]} (${machine.database}; fsync ${machine.postgresSettings.fsync}, synchronous_commit ${machine.postgresSettings.synchronous_commit}, shared_buffers ${machine.postgresSettings.shared_buffers})`);
+    log(
+      `postgres: ${machine.postgres.split(' on ')[0]} (${machine.database}; fsync ${machine.postgresSettings.fsync}, synchronous_commit ${machine.postgresSettings.synchronous_commit}, shared_buffers ${machine.postgresSettings.shared_buffers})`,
+    );
 
     const ctx: BenchContext = { quick, baseUrl: service.baseUrl, http, floor: new Floor(floorClient), db, servicePid: service.pid, log };
 
@@ -165,7 +187,14 @@ async function main(): Promise<number> {
     let realtime: RealtimeResult | undefined;
     if (only('realtime')) {
       // A second instance on the same database: pokes reach it only through NOTIFY.
-      const b = await startService({ root: ROOT, databaseUrl: benchUrl, jwtSecret: BENCH_JWT_SECRET, outDir: join(OUT_DIR, 'instance-b'), cpuProfile: false, log });
+      const b = await startService({
+        root: ROOT,
+        databaseUrl: benchUrl,
+        jwtSecret: BENCH_JWT_SECRET,
+        outDir: join(OUT_DIR, 'instance-b'),
+        cpuProfile: false,
+        log,
+      });
       cleanups.push(() => b.stop());
       realtime = await realtimeScenario({ quick, http, baseUrlA: service.baseUrl, baseUrlB: b.baseUrl, pidB: b.pid, log });
       await b.stop();
@@ -198,7 +227,10 @@ async function main(): Promise<number> {
         (busy ? ` > ${machine.cores} cores: other processes competed for the CPU, expect noisy numbers` : ''),
     );
     if (pairs.length > 0) {
-      out.push('', 'Scenarios 1-3 (milliseconds per request; first sync: per full sync of all pages; ratio = service median / floor median)');
+      out.push(
+        '',
+        'Scenarios 1-3 (milliseconds per request; first sync: per full sync of all pages; ratio = service median / floor median)',
+      );
       out.push(pairTable(pairs));
       for (const r of pairs) for (const note of r.notes) out.push(`  ${r.label}: ${note}`);
       if (firstSync) out.push(`  ${firstSyncLines(firstSync)}`);
@@ -208,7 +240,10 @@ async function main(): Promise<number> {
       out.push(batchTable(batches));
     }
     if (mixed) {
-      out.push('', `Scenario 4: mixed load (${mixed.devices} devices in ${mixed.families} families, each looping one POST /sync/delta with ${mixed.changesPerRequest} changes + pull, keep-alive)`);
+      out.push(
+        '',
+        `Scenario 4: mixed load (${mixed.devices} devices in ${mixed.families} families, each looping one POST /sync/delta with ${mixed.changesPerRequest} changes + pull, keep-alive)`,
+      );
       out.push(mixedTable(mixed));
       for (const e of mixed.errorSamples) out.push(`  error sample: ${e}`);
     }
@@ -217,12 +252,18 @@ async function main(): Promise<number> {
     if (cpu) out.push('', 'CPU used while measuring (cores: 1.0 = one core busy)', cpu);
     if (explain) {
       const times = [...explain.matchAll(/Execution Time: ([\d.]+) ms/g)].map((m) => m[1]);
-      out.push('', `pull query EXPLAIN ANALYZE (10k family): execution ${times[0]} ms (first page), ${times[1]} ms (second page); plan in ${files.explain}`);
+      out.push(
+        '',
+        `pull query EXPLAIN ANALYZE (10k family): execution ${times[0]} ms (first page), ${times[1]} ms (second page); plan in ${files.explain}`,
+      );
     }
     if (targets.length > 0) out.push('', 'Targets (medians)', targetTable(targets));
     out.push('', `JSON: ${files.json}`);
     if (files.svg) out.push(`chart: ${files.svg}`);
-    if (service.profileDir) out.push(`CPU profile of the service: ${service.profileDir} (written when the service exits; summarise with npx ts-node --transpile-only test/bench/profile-summary.ts)`);
+    if (service.profileDir)
+      out.push(
+        `CPU profile of the service: ${service.profileDir} (written when the service exits; summarise with npx ts-node --transpile-only test/bench/profile-summary.ts)`,
+      );
     process.stdout.write(`${out.join('\n')}\n`);
 
     const report = {

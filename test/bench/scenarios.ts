@@ -79,7 +79,15 @@ export interface FirstSyncExtra {
 
 const usOf = (iso: string) => Date.parse(iso) * 1000;
 
-function pair(key: string, label: string, size: number, service: number[], floor: number[], notes: string[] = [], cpu?: CpuShare): PairResult {
+function pair(
+  key: string,
+  label: string,
+  size: number,
+  service: number[],
+  floor: number[],
+  notes: string[] = [],
+  cpu?: CpuShare,
+): PairResult {
   const s = summarize(service);
   const f = summarize(floor);
   return { key, label, size, service: s, floor: f, ratio: round(s.median / f.median), cpu, notes };
@@ -126,7 +134,10 @@ export async function pushScenarios(ctx: BenchContext): Promise<PairResult[]> {
   for (let it = -warmups; it < iterations; it++) {
     const batchIds = ids(it < 0 ? `pw${-it}` : `pc${it}`, batch);
     const at = new Date().toISOString();
-    const res = await device.pushApplied(batchIds.map((id) => taskCreate(id, at)), 'push 500 creates');
+    const res = await device.pushApplied(
+      batchIds.map((id) => taskCreate(id, at)),
+      'push 500 creates',
+    );
     const rows = batchIds.map((id) => createdRow(id, storedAfterCreate(id), usOf(at)));
     const fl = await ctx.floor.upsert(floorFamily.familyId, rows);
     if (fl.rowCount !== batch) throw new Error(`floor create: ${fl.rowCount} rows written, expected ${batch}`);
@@ -192,9 +203,15 @@ export async function pushScenarios(ctx: BenchContext): Promise<PairResult[]> {
   }
   const staleCpu = cpuShare(cpuStart, cpuSnapshot(ctx.servicePid));
   results.push(
-    pair('push_stale_500', 'push 500 stale updates', batch, svcStale, floorStale, [
-      'service: 500 server_wins conflicts per run (receipts written); floor: the same upsert, whose version check updates 0 rows',
-    ], staleCpu),
+    pair(
+      'push_stale_500',
+      'push 500 stale updates',
+      batch,
+      svcStale,
+      floorStale,
+      ['service: 500 server_wins conflicts per run (receipts written); floor: the same upsert, whose version check updates 0 rows'],
+      staleCpu,
+    ),
   );
   return results;
 }
@@ -208,7 +225,11 @@ export async function firstSyncScenario(ctx: BenchContext): Promise<{ result: Pa
   const seeder = new Device(ctx.http, 'bench-seeder', family.token());
   ctx.log(`scenario 3: seeding ${entities} tasks through the service (pushes of 500)`);
   const seedStart = performance.now();
-  for (let i = 0; i < entities / 500; i++) await seeder.pushApplied(ids(`fs${i}`, 500).map((id) => taskCreate(id)), 'seed');
+  for (let i = 0; i < entities / 500; i++)
+    await seeder.pushApplied(
+      ids(`fs${i}`, 500).map((id) => taskCreate(id)),
+      'seed',
+    );
   const seedSeconds = (performance.now() - seedStart) / 1000;
   await ctx.db.query('VACUUM ANALYZE tasks');
 
@@ -251,9 +272,17 @@ export async function firstSyncScenario(ctx: BenchContext): Promise<{ result: Pa
   const cpu = cpuShare(cpuStart, cpuSnapshot(ctx.servicePid));
   const explain = await explainPull(ctx, family.familyId);
   return {
-    result: pair('first_sync_10k', `first sync ${entities / 1000}k (${pages} pages)`, entities, total, floorTotal, [
-      `service: ${pages} POST /sync/delta (limit 1000) until has_more=false; floor: ${pages} keyset SELECTs of the same rows on one connection`,
-    ], cpu),
+    result: pair(
+      'first_sync_10k',
+      `first sync ${entities / 1000}k (${pages} pages)`,
+      entities,
+      total,
+      floorTotal,
+      [
+        `service: ${pages} POST /sync/delta (limit 1000) until has_more=false; floor: ${pages} keyset SELECTs of the same rows on one connection`,
+      ],
+      cpu,
+    ),
     extra: { entities, pages, seedSeconds: round(seedSeconds), perPage: summarize(perPage), floorPerPage: summarize(floorPerPage) },
     explain,
   };
@@ -321,8 +350,14 @@ export async function batchSizeScenario(ctx: BenchContext): Promise<PairResult[]
     for (let it = -warmups; it < iterations; it++) {
       const batchIds = ids(`b${size}x${it + warmups}`, size);
       const at = new Date().toISOString();
-      const res = await device.pushApplied(batchIds.map((id) => taskCreate(id, at)), `push ${size} creates`);
-      const w = await ctx.floor.upsert(floorFamily.familyId, batchIds.map((id) => createdRow(id, storedAfterCreate(id), usOf(at))));
+      const res = await device.pushApplied(
+        batchIds.map((id) => taskCreate(id, at)),
+        `push ${size} creates`,
+      );
+      const w = await ctx.floor.upsert(
+        floorFamily.familyId,
+        batchIds.map((id) => createdRow(id, storedAfterCreate(id), usOf(at))),
+      );
       if (w.rowCount !== size) throw new Error(`floor batch ${size}: ${w.rowCount} rows written`);
       if (it < 0) continue;
       svc.push(res.ms);
@@ -361,7 +396,16 @@ export async function mixedScenario(ctx: BenchContext): Promise<MixedResult> {
 
   const run = async (seconds: number, record: boolean) => {
     const latencies: number[] = [];
-    const counters = { requests: 0, changes: 0, applied: 0, conflicts: 0, changeErrors: 0, httpErrors: 0, networkErrors: 0, serverChanges: 0 };
+    const counters = {
+      requests: 0,
+      changes: 0,
+      applied: 0,
+      conflicts: 0,
+      changeErrors: 0,
+      httpErrors: 0,
+      networkErrors: 0,
+      serverChanges: 0,
+    };
     const errorSamples: string[] = [];
     const started = performance.now();
     const until = started + seconds * 1000;
@@ -436,14 +480,23 @@ function nextChanges(d: MixDevice, n: number): WireChange[] {
   const picked = new Set<string>();
   while (picked.size < updates) picked.add(d.known[Math.floor(Math.random() * d.known.length)]);
   const changes: WireChange[] = [...picked].map((id) =>
-    taskUpdate(id, d.versions.get(id)!, { title: `${createData(id).title} (${d.device.deviceId} #${d.seq})`, status: d.seq % 2 ? 'in_progress' : 'open' }, at),
+    taskUpdate(
+      id,
+      d.versions.get(id)!,
+      { title: `${createData(id).title} (${d.device.deviceId} #${d.seq})`, status: d.seq % 2 ? 'in_progress' : 'open' },
+      at,
+    ),
   );
   while (changes.length < n) changes.push(taskCreate(`${d.device.deviceId}-t${d.seq++}`, at));
   d.seq++;
   return changes;
 }
 
-function absorb(d: MixDevice, body: DeltaResponse, counters: { applied: number; conflicts: number; changeErrors: number; serverChanges: number }): void {
+function absorb(
+  d: MixDevice,
+  body: DeltaResponse,
+  counters: { applied: number; conflicts: number; changeErrors: number; serverChanges: number },
+): void {
   const see = (id: string, version: number) => {
     if (!d.versions.has(id)) d.known.push(id);
     d.versions.set(id, version);
@@ -454,5 +507,6 @@ function absorb(d: MixDevice, body: DeltaResponse, counters: { applied: number; 
   counters.serverChanges += body.server_changes.length;
   for (const s of body.server_changes) if (s.entity_type === 'task' && s.action !== 'delete') see(s.entity_id, s.version);
   for (const a of body.applied) if (a.entity_type === 'task') see(a.entity_id, a.version);
-  for (const c of body.conflicts) if (c.server_version !== null && d.versions.has(c.entity_id)) d.versions.set(c.entity_id, c.server_version);
+  for (const c of body.conflicts)
+    if (c.server_version !== null && d.versions.has(c.entity_id)) d.versions.set(c.entity_id, c.server_version);
 }

@@ -28,7 +28,9 @@ export function batchChart(points: ChartPoint[], subtitle: string): string {
   const y = (v: number) => m.top + ph - ((Math.log10(v) - yMin) / Math.max(1, yMax - yMin)) * ph;
 
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   parts.push(`<text x="${m.left}" y="26" font-size="16" font-weight="bold">Latency per change vs batch size (median, log-log)</text>`);
   parts.push(`<text x="${m.left}" y="46" fill="#555">${esc(subtitle)}</text>`);
@@ -39,7 +41,8 @@ export function batchChart(points: ChartPoint[], subtitle: string): string {
     parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y(v)}" y2="${y(v)}" stroke="#ccc"/>`);
     parts.push(`<text x="${m.left - 8}" y="${y(v) + 4}" text-anchor="end">${fmt(v)}</text>`);
     if (d < yMax) {
-      for (const k of [2, 5]) parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y(k * v)}" y2="${y(k * v)}" stroke="#eee" stroke-dasharray="2,3"/>`);
+      for (const k of [2, 5])
+        parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y(k * v)}" y2="${y(k * v)}" stroke="#eee" stroke-dasharray="2,3"/>`);
     }
   }
   for (const s of sizes) {
@@ -48,9 +51,7 @@ export function batchChart(points: ChartPoint[], subtitle: string): string {
   }
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
   parts.push(`<text x="${m.left + pw / 2}" y="${H - 16}" text-anchor="middle">changes per request (batch size)</text>`);
-  parts.push(
-    `<text transform="translate(20 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">milliseconds per change</text>`,
-  );
+  parts.push(`<text transform="translate(20 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">milliseconds per change</text>`);
 
   const series: { key: 'service' | 'floor'; label: string; color: string }[] = [
     { key: 'service', label: 'service (HTTP)', color: '#1f77b4' },
@@ -70,7 +71,9 @@ export function batchChart(points: ChartPoint[], subtitle: string): string {
   // Legend, with the ratio per batch size.
   const lx = m.left + pw + 16;
   series.forEach((s, i) => {
-    parts.push(`<line x1="${lx}" x2="${lx + 22}" y1="${m.top + 10 + i * 20}" y2="${m.top + 10 + i * 20}" stroke="${s.color}" stroke-width="2.5"/>`);
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 22}" y1="${m.top + 10 + i * 20}" y2="${m.top + 10 + i * 20}" stroke="${s.color}" stroke-width="2.5"/>`,
+    );
     parts.push(`<text x="${lx + 28}" y="${m.top + 14 + i * 20}">${s.label}</text>`);
   });
   parts.push(`<text x="${lx}" y="${m.top + 70}" font-weight="bold">service / floor</text>`);

@@ -14,18 +14,25 @@ const run = promisify(execFile);
 export async function buildService(): Promise<{ outDir: string; remove(): void }> {
   const dir = join(ROOT, '.data', `e2e-build-${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../../apps/api/tsconfig.app.json', compilerOptions: { outDir: './out' } }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({ extends: '../../apps/api/tsconfig.app.json', compilerOptions: { outDir: './out' } }),
+  );
   // The Nest CLI wants the tsconfig path relative to the workspace.
   const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
-    await run(process.execPath, [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build', '--path', relative(ROOT, join(dir, 'tsconfig.json'))], {
-      cwd: ROOT,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await run(
+      process.execPath,
+      [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build', '--path', relative(ROOT, join(dir, 'tsconfig.json'))],
+      {
+        cwd: ROOT,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
   } catch (error) {
     remove();
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`nest build failed:\n${stdout ?? ''}${stderr ?? ''}`);
+    throw new Error(`nest build failed:\n${stdout ?? ''}${stderr ?? ''}`, { cause: error });
   }
   return { outDir: join(dir, 'out'), remove };
 }
@@ -69,7 +76,10 @@ export async function startBuiltService(outDir: string, name: string, env: NodeJ
       child.kill('SIGKILL');
       throw new Error(`${name} not ready within 120 s:\n${out}`);
     }
-    const status = await fetch(`${baseUrl}/health/ready`).then((r) => r.status, () => 0);
+    const status = await fetch(`${baseUrl}/health/ready`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) break;
     await new Promise((r) => setTimeout(r, 200));
   }

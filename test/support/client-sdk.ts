@@ -86,7 +86,14 @@ export function recordingFetch(log: Exchange[], state: { offline?: boolean } = {
       throw new TypeError('fetch failed (offline)');
     }
     const res = await fetch(url, init as RequestInit);
-    log.push({ body, status: res.status, at: Date.now(), headers: init.headers, response: await res.clone().text(), retryAfter: res.headers.get('retry-after') });
+    log.push({
+      body,
+      status: res.status,
+      at: Date.now(),
+      headers: init.headers,
+      response: await res.clone().text(),
+      retryAfter: res.headers.get('retry-after'),
+    });
     return res;
   };
 }

@@ -18,7 +18,10 @@ export function loadDeployYaml(): Map<string, unknown[]> {
         for (const doc of list) {
           if (doc.errors.length > 0) throw new Error(`${relative(ROOT, path)}: ${doc.errors.map((e) => e.message).join('; ')}`);
         }
-        files.set(relative(DEPLOY_DIR, path), list.map((d) => d.toJS()));
+        files.set(
+          relative(DEPLOY_DIR, path),
+          list.map((d) => d.toJS()),
+        );
       }
     }
   };
@@ -26,7 +29,7 @@ export function loadDeployYaml(): Map<string, unknown[]> {
   return files;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed EXPLAIN JSON / YAML documents of open shape, read field by field
 export type Manifest = any;
 
 /** The one manifest of `kind` (named `name` when given) among the k8s files. */
@@ -39,7 +42,21 @@ export function manifest(files: Map<string, unknown[]>, kind: string, name?: str
   return found[0];
 }
 
-const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const PROMQL_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /**
  * The metric names a PromQL expression selects: label matchers, ranges, strings, grouping

@@ -14,7 +14,9 @@ export async function familyState(t: TestApp, familyId: string): Promise<Record<
   );
   const state: Record<string, string[]> = {};
   const read = async (name: string, where: string) => {
-    const rows: { row: string }[] = await ds.query(`SELECT to_jsonb(t)::text AS row FROM "${name}" t WHERE ${where} = $1 ORDER BY 1`, [familyId]);
+    const rows: { row: string }[] = await ds.query(`SELECT to_jsonb(t)::text AS row FROM "${name}" t WHERE ${where} = $1 ORDER BY 1`, [
+      familyId,
+    ]);
     state[name] = rows.map((r) => r.row);
   };
   await read('families', 'id');

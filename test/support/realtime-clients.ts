@@ -29,7 +29,10 @@ abstract class Recorder {
     const seen = this.messages.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no ${what} within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`)),
+        timeoutMs,
+      );
       this.waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
     });
   }
@@ -127,7 +130,11 @@ export class SseClient extends Recorder {
 }
 
 /** GET /sync/stream; resolves with the response (status not asserted) and a reader of its events. */
-export async function openSse(t: TestApp, token: string | undefined, deviceId: string | undefined): Promise<{ status: number; client: SseClient; body?: unknown }> {
+export async function openSse(
+  t: TestApp,
+  token: string | undefined,
+  deviceId: string | undefined,
+): Promise<{ status: number; client: SseClient; body?: unknown }> {
   const abort = new AbortController();
   const query = deviceId === undefined ? '' : `?device_id=${encodeURIComponent(deviceId)}`;
   const response = await fetch(`${t.baseUrl}/sync/stream${query}`, {

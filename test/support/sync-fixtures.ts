@@ -14,7 +14,11 @@ export interface FamilyFixture {
 
 /** Creates a family owned by `owner` through the API. */
 export async function createFamily(t: TestApp, owner = 'alice', name = 'Family'): Promise<FamilyFixture> {
-  const res = await request(t.server).post('/families').set(bearer(mintToken({ sub: owner }))).send({ name }).expect(201);
+  const res = await request(t.server)
+    .post('/families')
+    .set(bearer(mintToken({ sub: owner })))
+    .send({ name })
+    .expect(201);
   const familyId: string = res.body.id;
   const token = (userId = owner) => mintToken({ sub: userId, familyId });
   return {
@@ -39,7 +43,10 @@ export const change = (c: ChangeInput) => ({
 
 /** POST /sync/delta; returns the supertest response (status not asserted). */
 export function delta(t: TestApp, token: string, body: Record<string, unknown>) {
-  return request(t.server).post('/sync/delta').set(bearer(token)).send({ device_id: 'device-1', ...body });
+  return request(t.server)
+    .post('/sync/delta')
+    .set(bearer(token))
+    .send({ device_id: 'device-1', ...body });
 }
 
 /** A protocol timestamp: UTC with exactly six fraction digits. */

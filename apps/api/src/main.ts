@@ -26,11 +26,13 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.http.port, config.http.host);
 
   const url = `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${config.http.port}`;
-  app.get(Logger).log(
-    `Delta Sync listening on ${url} (docs ${url}/docs, health ${url}/health/ready, metrics ${url}/metrics)` +
-      (config.auth.secret || config.auth.publicKey || config.auth.jwksUri ? '' : '; mint a dev token: npm run token -- --sub alice'),
-    'Bootstrap',
-  );
+  app
+    .get(Logger)
+    .log(
+      `Delta Sync listening on ${url} (docs ${url}/docs, health ${url}/health/ready, metrics ${url}/metrics)` +
+        (config.auth.secret || config.auth.publicKey || config.auth.jwksUri ? '' : '; mint a dev token: npm run token -- --sub alice'),
+      'Bootstrap',
+    );
 }
 
 /**

@@ -5,8 +5,16 @@ import { FetchInit, FetchLike, ResponseLike } from './platform.js';
 import { DeltaRequest } from './types.js';
 
 const OK_BODY = {
-  server_changes: [], conflicts: [], errors: [], applied: [], last_sync_at: '2025-01-01T00:00:00.000000Z',
-  has_more: false, resync_required: false, success: true, applied_count: 0, error_count: 0,
+  server_changes: [],
+  conflicts: [],
+  errors: [],
+  applied: [],
+  last_sync_at: '2025-01-01T00:00:00.000000Z',
+  has_more: false,
+  resync_required: false,
+  success: true,
+  applied_count: 0,
+  error_count: 0,
 };
 const answer = (status: number, body: unknown = OK_BODY, headers: Record<string, string> = {}): ResponseLike => ({
   status,
@@ -16,7 +24,16 @@ const answer = (status: number, body: unknown = OK_BODY, headers: Record<string,
 const req: DeltaRequest = {
   device_id: 'd1',
   last_sync_at: null,
-  changes: [{ change_id: 'c1', entity_type: 'task', entity_id: 't1', action: 'create', data: { title: 'a' }, client_timestamp: '2025-01-01T00:00:00Z' }],
+  changes: [
+    {
+      change_id: 'c1',
+      entity_type: 'task',
+      entity_id: 't1',
+      action: 'create',
+      data: { title: 'a' },
+      client_timestamp: '2025-01-01T00:00:00Z',
+    },
+  ],
 };
 
 function harness(script: (ResponseLike | Error)[], over: Partial<DeltaSenderOptions> = {}) {
@@ -46,7 +63,11 @@ function harness(script: (ResponseLike | Error)[], over: Partial<DeltaSenderOpti
 
 describe('sendDelta', () => {
   it('network failures and 5xx: the same bytes again after backoff with jitter, or after the 503 Retry-After', async () => {
-    const h = harness([new TypeError('fetch failed'), answer(500, { error: 'x' }), answer(503, { error: 'database_unavailable' }, { 'retry-after': '2' })]);
+    const h = harness([
+      new TypeError('fetch failed'),
+      answer(500, { error: 'x' }),
+      answer(503, { error: 'database_unavailable' }, { 'retry-after': '2' }),
+    ]);
     await expect(sendDelta(h.opts, req)).resolves.toMatchObject({ success: true });
     expect(h.sent).toHaveLength(4);
     expect(new Set(h.sent.map((s) => s.body)).size).toBe(1);
@@ -85,7 +106,10 @@ describe('sendDelta', () => {
     await sendDelta(small.opts, req);
     expect(small.sent[0].headers['Content-Encoding']).toBeUndefined();
     const big = harness([]);
-    const bigReq = { ...req, changes: Array.from({ length: 40 }, (_, i) => ({ ...req.changes[0], change_id: `c${i}`, data: { title: 'x'.repeat(300) } })) };
+    const bigReq = {
+      ...req,
+      changes: Array.from({ length: 40 }, (_, i) => ({ ...req.changes[0], change_id: `c${i}`, data: { title: 'x'.repeat(300) } })),
+    };
     await sendDelta(big.opts, bigReq);
     expect(big.sent[0].headers['Content-Encoding']).toBe('gzip');
     expect(JSON.parse(gunzipSync(big.sent[0].body as Uint8Array).toString('utf8'))).toEqual(bigReq);

@@ -11,7 +11,8 @@ class FakeWsServer {
   readonly auths: { token: string; device_id: string }[] = [];
   readonly pings: number[] = [];
   readonly sockets: WebSocket[] = [];
-  onAuth: (socket: WebSocket, auth: { token: string }) => void = (s) => s.send(JSON.stringify({ type: 'ready', last_changed_at: '2025-01-01T00:00:00.000000Z' }));
+  onAuth: (socket: WebSocket, auth: { token: string }) => void = (s) =>
+    s.send(JSON.stringify({ type: 'ready', last_changed_at: '2025-01-01T00:00:00.000000Z' }));
 
   constructor() {
     this.wss.on('connection', (socket) => {
@@ -155,8 +156,16 @@ describe('SyncClient.live', () => {
       bodies.push(JSON.parse(init.body as string));
       position += 1;
       const body = {
-        server_changes: [], conflicts: [], errors: [], applied: [], has_more: false, resync_required: false,
-        success: true, applied_count: 0, error_count: 0, last_sync_at: `2025-01-01T00:00:0${position}.000000Z`,
+        server_changes: [],
+        conflicts: [],
+        errors: [],
+        applied: [],
+        has_more: false,
+        resync_required: false,
+        success: true,
+        applied_count: 0,
+        error_count: 0,
+        last_sync_at: `2025-01-01T00:00:0${position}.000000Z`,
       };
       return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify(body) };
     };

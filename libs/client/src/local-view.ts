@@ -48,5 +48,4 @@ export function overlay(
  * create of a new id gives version 1). Sent with the change, it lets the server apply it
  * without a conflict when nobody else wrote in between, and by field times when someone did.
  */
-export const predictedVersion = (base: StoredEntity | undefined, pendingCount: number): number =>
-  (base?.version ?? 0) + pendingCount;
+export const predictedVersion = (base: StoredEntity | undefined, pendingCount: number): number => (base?.version ?? 0) + pendingCount;

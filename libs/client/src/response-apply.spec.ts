@@ -22,7 +22,12 @@ const ch = (over: Partial<OutgoingChange>): OutgoingChange => ({
   client_timestamp: '2025-11-11T12:00:00.000Z',
   ...over,
 });
-const stored = (id: string, version: number, data: Record<string, unknown>): StoredEntity => ({ entity_type: 'task', entity_id: id, version, data });
+const stored = (id: string, version: number, data: Record<string, unknown>): StoredEntity => ({
+  entity_type: 'task',
+  entity_id: id,
+  version,
+  data,
+});
 const replicaOf = (...es: StoredEntity[]) => new Map(es.map((e) => [entityKey(e.entity_type, e.entity_id), e]));
 const K = (id: string) => entityKey('task', id);
 
@@ -39,12 +44,16 @@ describe('applyResponse', () => {
 
   it('two updates of one entity applied as sent stack on the replica', () => {
     const replica = replicaOf(stored('t1', 3, { title: 'a', desc: null }));
-    const out = applyResponse(replica, [ch({ data: { title: 'b' }, version: 3 }), ch({ data: { desc: 'd' }, version: 4 })], res({
-      applied: [
-        { entity_type: 'task', entity_id: 't1', version: 4 },
-        { entity_type: 'task', entity_id: 't1', version: 5 },
-      ],
-    }));
+    const out = applyResponse(
+      replica,
+      [ch({ data: { title: 'b' }, version: 3 }), ch({ data: { desc: 'd' }, version: 4 })],
+      res({
+        applied: [
+          { entity_type: 'task', entity_id: 't1', version: 4 },
+          { entity_type: 'task', entity_id: 't1', version: 5 },
+        ],
+      }),
+    );
     expect(out.entities.get(K('t1'))).toEqual(stored('t1', 5, { title: 'b', desc: 'd' }));
   });
 
@@ -52,32 +61,69 @@ describe('applyResponse', () => {
     const replica = replicaOf(stored('t1', 1, { title: 'a', desc: 'x' }));
     const change = ch({ data: { title: 'mine', desc: 'y' }, version: 1 });
     const serverData = { title: 'theirs', desc: 'y' };
-    const out = applyResponse(replica, [change], res({
-      applied: [{ entity_type: 'task', entity_id: 't1', version: 4, data: serverData }],
-      conflicts: [{ entity_type: 't1' === 't1' ? 'task' : '', entity_id: 't1', conflict_reason: 'Version mismatch', resolution: 'merged', client_version: 1, server_version: 4, server_data: serverData, rejected_fields: ['title'] }],
-    }));
+    const out = applyResponse(
+      replica,
+      [change],
+      res({
+        applied: [{ entity_type: 'task', entity_id: 't1', version: 4, data: serverData }],
+        conflicts: [
+          {
+            entity_type: 'task',
+            entity_id: 't1',
+            conflict_reason: 'Version mismatch',
+            resolution: 'merged',
+            client_version: 1,
+            server_version: 4,
+            server_data: serverData,
+            rejected_fields: ['title'],
+          },
+        ],
+      }),
+    );
     expect(out.entities.get(K('t1'))).toEqual(stored('t1', 4, serverData));
     expect(out.conflicts).toEqual([expect.objectContaining({ resolution: 'merged', rejected_fields: ['title'], change })]);
   });
 
   it('delete_wins: the entity leaves the replica; a clean delete too', () => {
     const replica = replicaOf(stored('t1', 2, { title: 'a' }), stored('t2', 1, { title: 'b' }));
-    const out = applyResponse(replica, [ch({ data: { title: 'z' }, version: 2 }), ch({ entity_id: 't2', action: 'delete', version: 1 })], res({
-      conflicts: [{ entity_type: 'task', entity_id: 't1', conflict_reason: 'Entity deleted', resolution: 'delete_wins', client_version: 2, server_version: 3, server_data: null, rejected_fields: [] }],
-      applied: [{ entity_type: 'task', entity_id: 't2', version: 2 }],
-    }));
+    const out = applyResponse(
+      replica,
+      [ch({ data: { title: 'z' }, version: 2 }), ch({ entity_id: 't2', action: 'delete', version: 1 })],
+      res({
+        conflicts: [
+          {
+            entity_type: 'task',
+            entity_id: 't1',
+            conflict_reason: 'Entity deleted',
+            resolution: 'delete_wins',
+            client_version: 2,
+            server_version: 3,
+            server_data: null,
+            rejected_fields: [],
+          },
+        ],
+        applied: [{ entity_type: 'task', entity_id: 't2', version: 2 }],
+      }),
+    );
     expect(out.entities.get(K('t1'))).toBeNull();
     expect(out.entities.get(K('t2'))).toBeNull();
-    expect(out.write.deleteEntities).toEqual([['task', 't1'], ['task', 't2']]);
+    expect(out.write.deleteEntities).toEqual([
+      ['task', 't1'],
+      ['task', 't2'],
+    ]);
   });
 
   it('a per-change error changes nothing and is reported with its change; the other changes still apply', () => {
     const bad = ch({ entity_id: 'nope', data: { title: 'x' }, version: 1 });
     const good = ch({ action: 'create', entity_id: 't9', data: { title: 'ok' }, version: 0 });
-    const out = applyResponse(new Map(), [bad, good], res({
-      errors: [{ index: 0, entity_type: 'task', entity_id: 'nope', code: 'not_found', message: 'task nope does not exist' }],
-      applied: [{ entity_type: 'task', entity_id: 't9', version: 1 }],
-    }));
+    const out = applyResponse(
+      new Map(),
+      [bad, good],
+      res({
+        errors: [{ index: 0, entity_type: 'task', entity_id: 'nope', code: 'not_found', message: 'task nope does not exist' }],
+        applied: [{ entity_type: 'task', entity_id: 't9', version: 1 }],
+      }),
+    );
     expect(out.errors).toEqual([{ error: expect.objectContaining({ code: 'not_found' }), change: bad }]);
     expect(out.entities.has(K('nope'))).toBe(false);
     expect(out.entities.get(K('t9'))?.version).toBe(1);
@@ -86,21 +132,49 @@ describe('applyResponse', () => {
 
   it('a replayed outcome older than the replica does not move it back; server_changes overwrite', () => {
     const replica = replicaOf(stored('t1', 5, { title: 'new' }));
-    const out = applyResponse(replica, [ch({ data: { title: 'old' }, version: 1 })], res({
-      applied: [{ entity_type: 'task', entity_id: 't1', version: 2 }],
-      server_changes: [{ entity_type: 'task', entity_id: 't2', action: 'create', data: { title: 'b' }, version: 1, client_timestamp: 'x', server_timestamp: 'y' }],
-    }));
+    const out = applyResponse(
+      replica,
+      [ch({ data: { title: 'old' }, version: 1 })],
+      res({
+        applied: [{ entity_type: 'task', entity_id: 't1', version: 2 }],
+        server_changes: [
+          {
+            entity_type: 'task',
+            entity_id: 't2',
+            action: 'create',
+            data: { title: 'b' },
+            version: 1,
+            client_timestamp: 'x',
+            server_timestamp: 'y',
+          },
+        ],
+      }),
+    );
     expect(out.entities.has(K('t1'))).toBe(false);
     expect(out.entities.get(K('t2'))).toEqual(stored('t2', 1, { title: 'b' }));
   });
 
   it('resync: the replica is cleared, entities this request wrote keep the state computed from the old replica', () => {
     const replica = replicaOf(stored('t1', 1, { title: 'a' }), stored('gone', 1, { title: 'g' }));
-    const out = applyResponse(replica, [ch({ data: { title: 'b' }, version: 1 })], res({
-      resync_required: true,
-      applied: [{ entity_type: 'task', entity_id: 't1', version: 2 }],
-      server_changes: [{ entity_type: 'task', entity_id: 't3', action: 'create', data: { title: 'c' }, version: 7, client_timestamp: 'x', server_timestamp: 'y' }],
-    }));
+    const out = applyResponse(
+      replica,
+      [ch({ data: { title: 'b' }, version: 1 })],
+      res({
+        resync_required: true,
+        applied: [{ entity_type: 'task', entity_id: 't1', version: 2 }],
+        server_changes: [
+          {
+            entity_type: 'task',
+            entity_id: 't3',
+            action: 'create',
+            data: { title: 'c' },
+            version: 7,
+            client_timestamp: 'x',
+            server_timestamp: 'y',
+          },
+        ],
+      }),
+    );
     expect(out.write.clearEntities).toBe(true);
     expect(out.write.putEntities).toEqual([stored('t1', 2, { title: 'b' }), stored('t3', 7, { title: 'c' })]);
   });

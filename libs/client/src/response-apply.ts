@@ -1,14 +1,6 @@
 import { applyChange, CREATE_DEFAULTS } from './local-view.js';
 import { StorageWrite } from './storage.js';
-import {
-  ChangeError,
-  ConflictEvent,
-  DeltaResponse,
-  EntityData,
-  entityKey,
-  OutgoingChange,
-  StoredEntity,
-} from './types.js';
+import { ChangeError, ConflictEvent, DeltaResponse, EntityData, entityKey, OutgoingChange, StoredEntity } from './types.js';
 
 export interface AppliedPage {
   /** The replica's new entries (null = deleted), by entityKey. */
@@ -76,9 +68,7 @@ export function applyResponse(
     else write.deleteEntities!.push(key.split('\u0000') as [string, string]);
   }
   const conflicts = res.conflicts.map((c): ConflictEvent => {
-    const change = byKey
-      .get(entityKey(c.entity_type, c.entity_id))
-      ?.find((ch) => (ch.version ?? null) === c.client_version);
+    const change = byKey.get(entityKey(c.entity_type, c.entity_id))?.find((ch) => (ch.version ?? null) === c.client_version);
     return change ? { ...c, change } : { ...c };
   });
   return { entities, write, conflicts, errors };

@@ -17,11 +17,23 @@ const entity = (id: string, version = 1): StoredEntity => ({ entity_type: 'task'
 
 // One contract, both implementations. `reopen` gives a fresh instance over the same data (an app restart).
 describe.each([
-  ['MemoryStorage', () => { const s = new MemoryStorage(); return { storage: s as SyncStorage, reopen: () => s as SyncStorage }; }],
-  ['IndexedDbStorage (fake-indexeddb)', () => {
-    const indexedDB = new IDBFactory();
-    return { storage: new IndexedDbStorage({ indexedDB }) as SyncStorage, reopen: () => new IndexedDbStorage({ indexedDB }) as SyncStorage };
-  }],
+  [
+    'MemoryStorage',
+    () => {
+      const s = new MemoryStorage();
+      return { storage: s as SyncStorage, reopen: () => s as SyncStorage };
+    },
+  ],
+  [
+    'IndexedDbStorage (fake-indexeddb)',
+    () => {
+      const indexedDB = new IDBFactory();
+      return {
+        storage: new IndexedDbStorage({ indexedDB }) as SyncStorage,
+        reopen: () => new IndexedDbStorage({ indexedDB }) as SyncStorage,
+      };
+    },
+  ],
 ])('%s', (_name, make) => {
   it('starts empty', async () => {
     const { storage } = make();
@@ -36,7 +48,11 @@ describe.each([
     await storage.close?.();
     const again = reopen();
     let state = await again.load();
-    expect(state.outbox.map((c) => [c.change_id, c.data?.title])).toEqual([['a', 'a'], ['b', 'b2'], ['c', 'c']]);
+    expect(state.outbox.map((c) => [c.change_id, c.data?.title])).toEqual([
+      ['a', 'a'],
+      ['b', 'b2'],
+      ['c', 'c'],
+    ]);
     await again.write({ deleteOutbox: ['a', 'c'], putOutbox: [change('d')] });
     state = await again.load();
     expect(state.outbox.map((c) => c.change_id)).toEqual(['b', 'd']);

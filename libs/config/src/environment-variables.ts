@@ -1,16 +1,5 @@
 import { Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 
 const toBoolean = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -27,8 +16,7 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
 const toNumber = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? (value.trim() === '' ? undefined : Number(value)) : value;
 
-const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
+const emptyToUndefined = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
 /** A size such as `5mb`, `512kb` or a number of bytes. */
 export const SIZE_PATTERN = /^\s*(\d+)\s*(b|kb|mb|gb)?\s*$/i;

@@ -85,7 +85,13 @@ describe('loadConfig', () => {
       env: 'production',
       logLevel: 'warn',
       dataDir: '/var/lib/delta-sync',
-      http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 512 * 1024, corsOrigins: ['https://app.example.com', 'http://localhost:5173'], shutdownDrainMs: 10_000 },
+      http: {
+        host: '127.0.0.1',
+        port: 8080,
+        bodyLimitBytes: 512 * 1024,
+        corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+        shutdownDrainMs: 10_000,
+      },
       database: {
         url: 'postgresql://app:pw@db.internal:5433/sync',
         listenUrl: 'postgresql://app:pw@db-direct.internal:5432/sync',
@@ -101,7 +107,15 @@ describe('loadConfig', () => {
         issuer: 'https://id.example.com/',
         audience: 'delta-sync',
       },
-      sync: { maxBatch: 100, maxClockSkewMs: 90_000, tombstoneDays: 7, receiptDays: 3, conflictDays: 14, rateLimitPerMinute: 0, maxStreamsPerUser: 5 },
+      sync: {
+        maxBatch: 100,
+        maxClockSkewMs: 90_000,
+        tombstoneDays: 7,
+        receiptDays: 3,
+        conflictDays: 14,
+        rateLimitPerMinute: 0,
+        maxStreamsPerUser: 5,
+      },
     });
   });
 
@@ -141,11 +155,19 @@ describe('loadConfig', () => {
         ['SYNC_RATE_LIMIT must not be less than 0', 'SYNC_RATE_LIMIT must be an integer number'],
       ],
       ['NODE_ENV=staging', { NODE_ENV: 'staging' }, 'NODE_ENV must be one of the following values: development, production, test'],
-      ['LOG_LEVEL=loud', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of the following values: fatal, error, warn, info, debug, trace, silent'],
+      [
+        'LOG_LEVEL=loud',
+        { LOG_LEVEL: 'loud' },
+        'LOG_LEVEL must be one of the following values: fatal, error, warn, info, debug, trace, silent',
+      ],
       ['DATABASE_URL=mysql://x', { DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must be a postgres:// or postgresql:// connection URL'],
       ['DATABASE_URL=postgres://', { DATABASE_URL: 'postgres://' }, 'DATABASE_URL must be a postgres:// or postgresql:// connection URL'],
       ['DATABASE_URL without a host', { DATABASE_URL: 'postgres://:5432/db' }, 'DATABASE_URL is not a valid URL'],
-      ['DATABASE_LISTEN_URL=redis://x', { DATABASE_LISTEN_URL: 'redis://x' }, 'DATABASE_LISTEN_URL must be a postgres:// or postgresql:// connection URL'],
+      [
+        'DATABASE_LISTEN_URL=redis://x',
+        { DATABASE_LISTEN_URL: 'redis://x' },
+        'DATABASE_LISTEN_URL must be a postgres:// or postgresql:// connection URL',
+      ],
       ['SYNC_MAX_STREAMS_PER_USER=0', { SYNC_MAX_STREAMS_PER_USER: '0' }, 'SYNC_MAX_STREAMS_PER_USER must not be less than 1'],
       ['SYNC_CONFLICT_DAYS=0', { SYNC_CONFLICT_DAYS: '0' }, 'SYNC_CONFLICT_DAYS must not be less than 1'],
       [
@@ -181,11 +203,19 @@ describe('loadConfig', () => {
         { SYNC_RECEIPT_DAYS: 'a week' },
         ['SYNC_RECEIPT_DAYS must not be less than 1', 'SYNC_RECEIPT_DAYS must be an integer number'],
       ],
-      ['a JWT_SECRET shorter than 32 characters', { JWT_SECRET: 'x'.repeat(31) }, 'JWT_SECRET must be at least 32 characters (256 bits) for HS256'],
+      [
+        'a JWT_SECRET shorter than 32 characters',
+        { JWT_SECRET: 'x'.repeat(31) },
+        'JWT_SECRET must be at least 32 characters (256 bits) for HS256',
+      ],
       ['a JWT_PUBLIC_KEY that is not a PEM', { JWT_PUBLIC_KEY: 'not a key' }, 'JWT_PUBLIC_KEY is not a PEM public key'],
       ['an Ed25519 JWT_PUBLIC_KEY', { JWT_PUBLIC_KEY: pemOf('ed25519') }, 'JWT_PUBLIC_KEY must be an RSA or EC key, got ed25519'],
       // Only ES256 is accepted: a P-384 key would start a service that rejects every token.
-      ['an EC JWT_PUBLIC_KEY on P-384', { JWT_PUBLIC_KEY: pemOf('ec', 'P-384') }, 'JWT_PUBLIC_KEY must be an EC key on P-256 (ES256), got secp384r1'],
+      [
+        'an EC JWT_PUBLIC_KEY on P-384',
+        { JWT_PUBLIC_KEY: pemOf('ec', 'P-384') },
+        'JWT_PUBLIC_KEY must be an EC key on P-256 (ES256), got secp384r1',
+      ],
       ['a JWT_JWKS_URI that is not http(s)', { JWT_JWKS_URI: 'ftp://id.example.com/jwks' }, 'JWT_JWKS_URI must be an http(s) URL'],
       [
         'JWT_SECRET and JWT_PUBLIC_KEY at once',

@@ -42,7 +42,10 @@ function normalisePem(pem: string | undefined): string | undefined {
 export function parseCorsOrigins(value: string): { origins: string[]; problems: string[] } {
   const origins: string[] = [];
   const problems: string[] = [];
-  for (const entry of value.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     let origin: string | undefined;
     try {
       const url = new URL(entry);
@@ -51,7 +54,10 @@ export function parseCorsOrigins(value: string): { origins: string[]; problems: 
       origin = undefined;
     }
     if (origin === entry) origins.push(entry);
-    else problems.push(`CORS_ORIGINS: "${entry}" is not an origin (scheme://host[:port], e.g. https://app.example.com${origin ? `; did you mean ${origin}?` : ''})`);
+    else
+      problems.push(
+        `CORS_ORIGINS: "${entry}" is not an origin (scheme://host[:port], e.g. https://app.example.com${origin ? `; did you mean ${origin}?` : ''})`,
+      );
   }
   return { origins: [...new Set(origins)], problems };
 }
@@ -113,7 +119,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     env: vars.NODE_ENV,
     logLevel: vars.LOG_LEVEL,
     dataDir: resolve(vars.DATA_DIR),
-    http: { host: vars.HOST, port: vars.PORT, bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY), corsOrigins: cors.origins, shutdownDrainMs: vars.SHUTDOWN_DRAIN_MS },
+    http: {
+      host: vars.HOST,
+      port: vars.PORT,
+      bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY),
+      corsOrigins: cors.origins,
+      shutdownDrainMs: vars.SHUTDOWN_DRAIN_MS,
+    },
     database: {
       url: vars.DATABASE_URL,
       listenUrl: vars.DATABASE_LISTEN_URL,

@@ -5,9 +5,9 @@ import { DatabaseConfig } from '@app/config';
 import { describeDatabaseError } from './database-errors';
 
 export interface SchemaDefinition {
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM types entity and migration lists as MixedList<Function>
   entities: MixedList<Function>;
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM types entity and migration lists as MixedList<Function>
   migrations: MixedList<Function>;
 }
 

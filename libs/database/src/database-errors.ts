@@ -23,7 +23,16 @@ const TIMEOUT_STATES = new Set(['57014', '55P03']); // query_canceled (statement
 const RETRYABLE_STATES = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
 
 /** Socket-level errors of node-postgres and Node's net module. */
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 
 /** Messages node-postgres, pg-pool and TypeORM use for a dead or unobtainable connection. */
 const UNAVAILABLE_MESSAGES = [

@@ -34,10 +34,8 @@ class DatabaseServerModule {
           inject: [ConfigService],
           useFactory: (config: TypedConfigService) => {
             const logger = new Logger('Database');
-            return resolveDatabaseServer(
-              config.get('database', { infer: true }),
-              config.get('dataDir', { infer: true }),
-              (message) => logger.log(message),
+            return resolveDatabaseServer(config.get('database', { infer: true }), config.get('dataDir', { infer: true }), (message) =>
+              logger.log(message),
             );
           },
         },

@@ -114,7 +114,12 @@ function nativeBundle(): { nativeDir: string; version: string } {
  * or in `mktemp -d`) is out of its reach: then the binaries are linked into a cache folder it
  * can reach, and the cluster lives there too, in a folder of its own per project path.
  */
-function placeForPostgres(requested: string, runAs: RunAs, cacheRoot: string, log: (message: string) => void): { bin: string; dataDir: string } {
+function placeForPostgres(
+  requested: string,
+  runAs: RunAs,
+  cacheRoot: string,
+  log: (message: string) => void,
+): { bin: string; dataDir: string } {
   const { nativeDir, version } = nativeBundle();
   let bin = join(nativeDir, 'bin');
   let dataDir = requested;

@@ -58,10 +58,13 @@ describe('TransactionRunner', () => {
 
   it('opens with a plain BEGIN before a parametrised first statement and commits after the work', async () => {
     const db = fakeDatabase();
-    const affected = await db.runner.run(async (tx) => {
-      await tx.query('SELECT $1', [1]);
-      return tx.execute('DELETE FROM t WHERE a = $1', [1]);
-    }, { isolation: 'REPEATABLE READ' });
+    const affected = await db.runner.run(
+      async (tx) => {
+        await tx.query('SELECT $1', [1]);
+        return tx.execute('DELETE FROM t WHERE a = $1', [1]);
+      },
+      { isolation: 'REPEATABLE READ' },
+    );
     expect(affected).toBe(2);
     expect(db.sent).toEqual([['BEGIN ISOLATION LEVEL REPEATABLE READ', 'SELECT $1', 'DELETE FROM t WHERE a = $1', 'COMMIT']]);
   });
@@ -106,8 +109,18 @@ describe('TransactionRunner', () => {
 
   it('refuses begin() after another statement and a statement after commit()', async () => {
     const db = fakeDatabase();
-    await expect(db.runner.run(async (tx) => { await tx.query('SELECT 1'); await tx.begin('SELECT 2'); })).rejects.toThrow(/first statement/);
-    await expect(db.runner.run(async (tx) => { await tx.commit('SELECT 1'); await tx.query('SELECT 2'); })).rejects.toThrow(/already committed/);
+    await expect(
+      db.runner.run(async (tx) => {
+        await tx.query('SELECT 1');
+        await tx.begin('SELECT 2');
+      }),
+    ).rejects.toThrow(/first statement/);
+    await expect(
+      db.runner.run(async (tx) => {
+        await tx.commit('SELECT 1');
+        await tx.query('SELECT 2');
+      }),
+    ).rejects.toThrow(/already committed/);
   });
 
   it.each([

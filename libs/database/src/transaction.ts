@@ -12,7 +12,7 @@ export type IsolationLevel = 'READ COMMITTED' | 'REPEATABLE READ';
  */
 export interface Transaction {
   /** A parametrised statement; opens the transaction first when nothing has. Rows as TypeORM returns them. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows as TypeORM returns them (any), typed by each repository
   query<T = any>(sql: string, params?: unknown[]): Promise<T>;
   /** A parametrised statement; the number of rows it touched. */
   execute(sql: string, params?: unknown[]): Promise<number>;
@@ -39,7 +39,7 @@ export class PgTransaction implements Transaction {
     private readonly isolation: IsolationLevel,
   ) {}
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows as TypeORM returns them (any), typed by each repository
   async query<T = any>(sql: string, params?: unknown[]): Promise<T> {
     await this.ensureOpen();
     return this.runner.query(sql, params) as Promise<T>;

@@ -17,14 +17,30 @@ describe('conflictRecord', () => {
     ['a whole change lost: every sent field', {}, { title: 'mine', status: 'pending' }, { title: 'theirs', status: 'done' }],
     ['a merge: only the rejected fields', { resolution: 'merged', rejectedFields: ['status'] }, { status: 'pending' }, { status: 'done' }],
     ['done wins on the status', { resolution: 'done_wins', rejectedFields: ['status'] }, { status: 'pending' }, { status: 'done' }],
-    ['an update of a deleted entity (delete_wins): the server kept nothing', { resolution: 'delete_wins', serverData: null }, { title: 'mine', status: 'pending' }, { title: null, status: null }],
-    ['a lost delete (server-owned type): the entity that stayed', { action: 'delete', sent: undefined, entityType: 'badge' }, {}, { title: 'theirs', status: 'done', points: 5 }],
+    [
+      'an update of a deleted entity (delete_wins): the server kept nothing',
+      { resolution: 'delete_wins', serverData: null },
+      { title: 'mine', status: 'pending' },
+      { title: null, status: null },
+    ],
+    [
+      'a lost delete (server-owned type): the entity that stayed',
+      { action: 'delete', sent: undefined, entityType: 'badge' },
+      {},
+      { title: 'theirs', status: 'done', points: 5 },
+    ],
     ['a field the server never had', { sent: { note: 'x' } }, { note: 'x' }, { note: null }],
   ])('%s', (_, override, rejected, server) => {
     const record = conflictRecord({ ...base, ...override }, ctx);
     expect(record.rejected).toEqual(rejected);
     expect(record.server).toEqual(server);
-    expect(record).toMatchObject({ userId: 'bob', deviceId: 'phone', at: ctx.at, clientTimestamp: base.clientTimestamp, reason: base.reason });
+    expect(record).toMatchObject({
+      userId: 'bob',
+      deviceId: 'phone',
+      at: ctx.at,
+      clientTimestamp: base.clientTimestamp,
+      reason: base.reason,
+    });
   });
 
   it('keeps odd keys as data, never as prototype', () => {

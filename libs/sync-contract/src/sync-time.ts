@@ -18,7 +18,14 @@ export function isoToMicros(value: string): number | undefined {
   const m = ISO.exec(value);
   if (!m) return undefined;
   const [, date, time, fraction = '', zone = 'Z'] = m;
-  const offset = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const offset =
+    zone.toUpperCase() === 'Z'
+      ? 'Z'
+      : zone.length === 3
+        ? `${zone}:00`
+        : zone.includes(':')
+          ? zone
+          : `${zone.slice(0, 3)}:${zone.slice(3)}`;
   const ms = Date.parse(`${date}T${time.length === 5 ? `${time}:00` : time}${offset}`);
   if (Number.isNaN(ms) || !isCalendarDate(date)) return undefined;
   return ms * 1000 + Number(fraction.slice(0, 6).padEnd(6, '0'));

@@ -21,7 +21,12 @@ export const changeOf =
     clientUs,
   });
 
-export const liveState = (data: EntityData, fieldClocks: FieldClocks, version: number): EntityState => ({ version, data, fieldClocks, deleted: false });
+export const liveState = (data: EntityData, fieldClocks: FieldClocks, version: number): EntityState => ({
+  version,
+  data,
+  fieldClocks,
+  deleted: false,
+});
 
 export const tombstoneAt = (version: number): EntityState => ({ version, data: null, fieldClocks: { title: t(10) }, deleted: true });
 

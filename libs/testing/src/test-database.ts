@@ -41,8 +41,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const template = process.env[E2E_TEMPLATE_DB];
   if (!adminUrl || !template) throw new Error('e2e global setup did not run (E2E_ADMIN_URL/E2E_TEMPLATE_DB unset)');
   const name = `${template.replace(/_tmpl$/, '')}_${randomBytes(4).toString('hex')}`;
-  const admin = <T>(sql: string, params?: unknown[]) =>
-    withClient(adminUrl, async (c) => (await c.query(sql, params)).rows as T[]);
+  const admin = <T>(sql: string, params?: unknown[]) => withClient(adminUrl, async (c) => (await c.query(sql, params)).rows as T[]);
   await admin(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
   return {
     name,

@@ -27,11 +27,18 @@ describe('BadgeConflictResolver (rule 6: server only)', () => {
 
   it.each(
     states.flatMap(([stateName, current]) =>
-      changes.map(([action, data, version]) => [`${action} ${JSON.stringify(data ?? null)} v${version ?? '-'} on ${stateName}`, current, action, data, version] as const),
+      changes.map(
+        ([action, data, version]) =>
+          [`${action} ${JSON.stringify(data ?? null)} v${version ?? '-'} on ${stateName}`, current, action, data, version] as const,
+      ),
     ),
   )('%s -> server_wins Immutable (server only)', (_name, current, action, data, version) => {
     const change: SyncChange = { index: 0, entityType: 'badge', entityId: 'u1:first_task', action, data, version, clientUs: ctx.nowUs + 1 };
-    expect(resolver.resolve(current, change, ctx)).toEqual({ kind: 'conflict', resolution: 'server_wins', reason: 'Immutable (server only)' });
+    expect(resolver.resolve(current, change, ctx)).toEqual({
+      kind: 'conflict',
+      resolution: 'server_wins',
+      reason: 'Immutable (server only)',
+    });
   });
 
   it.each<['create' | 'update', unknown]>([

@@ -14,7 +14,12 @@ import { buildOpenApiDocument } from '../openapi';
 async function main(): Promise<void> {
   const target = resolve(process.argv[2] ?? 'dist/openapi.json');
   // A throwaway secret: preview mode instantiates nothing that would use it.
-  const config = loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://openapi@127.0.0.1/none' });
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'production',
+    JWT_SECRET: 'x'.repeat(32),
+    DATABASE_URL: 'postgres://openapi@127.0.0.1/none',
+  });
   const app = await NestFactory.create(AppModule.forRoot(config), { preview: true, logger: false, abortOnError: false });
   const document = buildOpenApiDocument(app, config);
   mkdirSync(dirname(target), { recursive: true });

@@ -12,7 +12,11 @@ export class ErrorBodyDto {
   @ApiProperty({ example: 'changes.0.entity_id must be a non-empty string' })
   message: string;
 
-  @ApiPropertyOptional({ description: 'More about the failure (e.g. every validation message)', type: 'object', additionalProperties: true })
+  @ApiPropertyOptional({
+    description: 'More about the failure (e.g. every validation message)',
+    type: 'object',
+    additionalProperties: true,
+  })
   details?: unknown;
 
   @ApiProperty({ description: 'The request id (X-Request-Id), also in the logs', example: '6c1f0a52-8f43-4a8e-9a57-0d7f1f4c3b6e' })
@@ -28,7 +32,8 @@ const DESCRIPTIONS: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'Body larger than SYNC_MAX_BODY (after gzip inflation)',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'Content-Encoding other than gzip, deflate or identity',
   [HttpStatus.TOO_MANY_REQUESTS]: 'Above SYNC_RATE_LIMIT requests per user and minute; wait Retry-After seconds',
-  [HttpStatus.SERVICE_UNAVAILABLE]: 'The database is unavailable or timed out (database_unavailable, database_timeout): resend the same body after Retry-After seconds',
+  [HttpStatus.SERVICE_UNAVAILABLE]:
+    'The database is unavailable or timed out (database_unavailable, database_timeout): resend the same body after Retry-After seconds',
 };
 
 const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before resending', schema: { type: 'integer', minimum: 1 } } };

@@ -136,7 +136,11 @@ export function databaseUnavailable(exception: unknown): { body: ErrorBody; retr
         ? 'the transaction kept conflicting with concurrent ones; retry later'
         : 'the database is unavailable (the connection was lost or could not be made); retry later';
   return {
-    body: { statusCode: HttpStatus.SERVICE_UNAVAILABLE, error: failure === 'timeout' ? 'database_timeout' : 'database_unavailable', message },
+    body: {
+      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+      error: failure === 'timeout' ? 'database_timeout' : 'database_unavailable',
+      message,
+    },
     retryAfterSeconds: retryAfterSeconds(),
   };
 }

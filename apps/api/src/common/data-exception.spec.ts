@@ -28,7 +28,11 @@ describe('data exceptions', () => {
   });
 
   it('answers 400 unstorable_input without quoting the value', () => {
-    const error = new QueryFailedError('INSERT ...', ['private data'], pgError('22P02', 'invalid input syntax for type uuid: "private data"'));
+    const error = new QueryFailedError(
+      'INSERT ...',
+      ['private data'],
+      pgError('22P02', 'invalid input syntax for type uuid: "private data"'),
+    );
     const body = dataExceptionBody(error)!;
     expect(body).toEqual({
       statusCode: 400,

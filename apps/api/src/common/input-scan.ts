@@ -19,6 +19,7 @@ export interface InputFinding {
 }
 
 // Without the `u` flag a regex sees UTF-16 code units, so lone halves of a pair are visible.
+// eslint-disable-next-line no-control-regex -- finding U+0000 is what this pattern is for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 

@@ -40,8 +40,18 @@ describe('EventConflictResolver', () => {
     });
 
     it.each<[string, EntityData, number, (cur: EntityState) => Decision]>([
-      ['newer -> applied by LWW', { title: 'Lunch' }, t(30), (cur) => ({ kind: 'apply', basedOnCurrent: false, next: nextOf(cur, { title: 'Lunch' }, { title: t(30) }) })],
-      ['older -> server_wins', { title: 'Lunch' }, t(1), () => ({ kind: 'conflict', resolution: 'server_wins', reason: expect.any(String), rejectedFields: ['title'] })],
+      [
+        'newer -> applied by LWW',
+        { title: 'Lunch' },
+        t(30),
+        (cur) => ({ kind: 'apply', basedOnCurrent: false, next: nextOf(cur, { title: 'Lunch' }, { title: t(30) }) }),
+      ],
+      [
+        'older -> server_wins',
+        { title: 'Lunch' },
+        t(1),
+        () => ({ kind: 'conflict', resolution: 'server_wins', reason: expect.any(String), rejectedFields: ['title'] }),
+      ],
     ])('of an existing id is an update: %s', (_name, data, clientUs, expected) => {
       const cur = eventState();
       expect(resolver.resolve(cur, change('create', data, 1, clientUs), ctx)).toEqual(expected(cur));
@@ -50,17 +60,27 @@ describe('EventConflictResolver', () => {
 
   describe('create of an existing id patches only the fields the client sent (not the create defaults)', () => {
     it.each<[string, EntityData, number, (cur: EntityState) => Decision]>([
-      ['newer: title and start written, end and attendees kept', { title: 'Lunch', start: '2025-11-11T19:00:00Z' }, t(30), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { title: 'Lunch', start: '2025-11-11T19:00:00Z' }, { title: t(30), start: t(30) }),
-      })],
-      ['older: only the sent fields are rejected', { title: 'Lunch', start: '2025-11-11T19:00:00Z' }, t(1), () => ({
-        kind: 'conflict',
-        resolution: 'server_wins',
-        reason: expect.any(String),
-        rejectedFields: ['title', 'start'],
-      })],
+      [
+        'newer: title and start written, end and attendees kept',
+        { title: 'Lunch', start: '2025-11-11T19:00:00Z' },
+        t(30),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { title: 'Lunch', start: '2025-11-11T19:00:00Z' }, { title: t(30), start: t(30) }),
+        }),
+      ],
+      [
+        'older: only the sent fields are rejected',
+        { title: 'Lunch', start: '2025-11-11T19:00:00Z' },
+        t(1),
+        () => ({
+          kind: 'conflict',
+          resolution: 'server_wins',
+          reason: expect.any(String),
+          rejectedFields: ['title', 'start'],
+        }),
+      ],
     ])('%s', (_name, sent, clientUs, expected) => {
       const validated = resolver.validate('create', sent);
       if (!validated.ok) throw new Error(validated.message);
@@ -78,15 +98,40 @@ describe('EventConflictResolver', () => {
       ['a version ahead', 8],
     ];
     const cases: [string, EntityData, number, (cur: EntityState) => Decision][] = [
-      ['a newer field -> applied, not based on the current state', { title: 'Lunch' }, t(11), (cur) => ({ kind: 'apply', basedOnCurrent: false, next: nextOf(cur, { title: 'Lunch' }, { title: t(11) }) })],
-      ['an older field -> server_wins', { title: 'Lunch' }, t(9), () => ({ kind: 'conflict', resolution: 'server_wins', reason: expect.any(String), rejectedFields: ['title'] })],
-      ['a tie -> server_wins', { title: 'Lunch' }, t(10), () => ({ kind: 'conflict', resolution: 'server_wins', reason: expect.any(String), rejectedFields: ['title'] })],
-      ['an equal value, older -> won, nothing written', { title: 'Dinner' }, t(1), (cur) => ({ kind: 'apply', basedOnCurrent: false, next: nextOf(cur, {}, {}) })],
+      [
+        'a newer field -> applied, not based on the current state',
+        { title: 'Lunch' },
+        t(11),
+        (cur) => ({ kind: 'apply', basedOnCurrent: false, next: nextOf(cur, { title: 'Lunch' }, { title: t(11) }) }),
+      ],
+      [
+        'an older field -> server_wins',
+        { title: 'Lunch' },
+        t(9),
+        () => ({ kind: 'conflict', resolution: 'server_wins', reason: expect.any(String), rejectedFields: ['title'] }),
+      ],
+      [
+        'a tie -> server_wins',
+        { title: 'Lunch' },
+        t(10),
+        () => ({ kind: 'conflict', resolution: 'server_wins', reason: expect.any(String), rejectedFields: ['title'] }),
+      ],
+      [
+        'an equal value, older -> won, nothing written',
+        { title: 'Dinner' },
+        t(1),
+        (cur) => ({ kind: 'apply', basedOnCurrent: false, next: nextOf(cur, {}, {}) }),
+      ],
       [
         'some fields won -> merge',
         { title: 'Lunch', end: '2025-11-11T21:00:00Z' },
         t(15),
-        (cur) => ({ kind: 'merge', next: nextOf(cur, { title: 'Lunch' }, { title: t(15) }), rejectedFields: ['end'], reason: expect.any(String) }),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, { title: 'Lunch' }, { title: t(15) }),
+          rejectedFields: ['end'],
+          reason: expect.any(String),
+        }),
       ],
       [
         'no field won -> server_wins with every field',
@@ -101,22 +146,31 @@ describe('EventConflictResolver', () => {
         (cur) => ({
           kind: 'apply',
           basedOnCurrent: false,
-          next: nextOf(cur, { title: 'Lunch', end: '2025-11-11T21:00:00Z', attendees: ['u1', 'u2'] }, { title: t(25), end: t(25), attendees: t(25) }),
+          next: nextOf(
+            cur,
+            { title: 'Lunch', end: '2025-11-11T21:00:00Z', attendees: ['u1', 'u2'] },
+            { title: t(25), end: t(25), attendees: t(25) },
+          ),
         }),
       ],
     ];
-    it.each(versions.flatMap(([vName, version]) => cases.map(([cName, patch, clientUs, expected]) => [`${cName} (${vName})`, version, patch, clientUs, expected] as const)))(
-      '%s',
-      (_name, version, patch, clientUs, expected) => {
-        const cur = eventState();
-        expect(resolver.resolve(cur, change('update', patch, version, clientUs), ctx)).toEqual(expected(cur));
-      },
-    );
+    it.each(
+      versions.flatMap(([vName, version]) =>
+        cases.map(([cName, patch, clientUs, expected]) => [`${cName} (${vName})`, version, patch, clientUs, expected] as const),
+      ),
+    )('%s', (_name, version, patch, clientUs, expected) => {
+      const cur = eventState();
+      expect(resolver.resolve(cur, change('update', patch, version, clientUs), ctx)).toEqual(expected(cur));
+    });
   });
 
   describe('rule 2: delete always wins', () => {
     it.each<[string, () => EntityState | undefined, Decision]>([
-      ['a live event -> tombstone', eventState, { kind: 'apply', basedOnCurrent: true, next: { data: null, fieldClocks: eventState().fieldClocks, deleted: true } }],
+      [
+        'a live event -> tombstone',
+        eventState,
+        { kind: 'apply', basedOnCurrent: true, next: { data: null, fieldClocks: eventState().fieldClocks, deleted: true } },
+      ],
       ['a deleted event -> applied, nothing to write', tombstone, { kind: 'apply', basedOnCurrent: true }],
       ['an unknown id -> applied, nothing to write', () => undefined, { kind: 'apply', basedOnCurrent: true }],
     ])('delete of %s', (_name, current, expected) => {
@@ -127,7 +181,9 @@ describe('EventConflictResolver', () => {
       ['update', 'update'],
       ['create', 'create'],
     ])('%s of a deleted event -> delete_wins, even with a newer time', (_name, action) => {
-      expect(resolver.resolve(tombstone(), change(action, { title: 'x', start: '2025-11-11T18:00:00Z' }, undefined, t(999)), ctx)).toEqual<Decision>({
+      expect(
+        resolver.resolve(tombstone(), change(action, { title: 'x', start: '2025-11-11T18:00:00Z' }, undefined, t(999)), ctx),
+      ).toEqual<Decision>({
         kind: 'conflict',
         resolution: 'delete_wins',
         reason: 'Entity deleted',
@@ -150,11 +206,31 @@ describe('EventConflictResolver', () => {
     it.each<[string, EntityData, EntityData]>([
       ['title and start -> defaults filled in', { title: 'A', start: START }, { ...DEFAULTS, title: 'A', start: START }],
       ['end equal to start', { title: 'A', start: START, end: START }, { ...DEFAULTS, title: 'A', start: START, end: START }],
-      ['end after start', { title: 'A', start: START, end: '2025-11-11T19:00:00Z' }, { ...DEFAULTS, title: 'A', start: START, end: '2025-11-11T19:00:00Z' }],
-      ['end after start in another zone', { title: 'A', start: START, end: '2025-11-11T19:30:00+01:00' }, { ...DEFAULTS, title: 'A', start: START, end: '2025-11-11T19:30:00+01:00' }],
-      ['end 1 µs after start', { title: 'A', start: '2025-11-11T18:00:00.000001Z', end: '2025-11-11T18:00:00.000002Z' }, { ...DEFAULTS, title: 'A', start: '2025-11-11T18:00:00.000001Z', end: '2025-11-11T18:00:00.000002Z' }],
-      ['500-character title, 10000-character description', { title: 't'.repeat(500), start: START, description: 'd'.repeat(10000) }, { ...DEFAULTS, title: 't'.repeat(500), start: START, description: 'd'.repeat(10000) }],
-      ['200 attendees', { title: 'A', start: START, attendees: Array.from({ length: 200 }, (_, i) => `u${i}`) }, { ...DEFAULTS, title: 'A', start: START, attendees: Array.from({ length: 200 }, (_, i) => `u${i}`) }],
+      [
+        'end after start',
+        { title: 'A', start: START, end: '2025-11-11T19:00:00Z' },
+        { ...DEFAULTS, title: 'A', start: START, end: '2025-11-11T19:00:00Z' },
+      ],
+      [
+        'end after start in another zone',
+        { title: 'A', start: START, end: '2025-11-11T19:30:00+01:00' },
+        { ...DEFAULTS, title: 'A', start: START, end: '2025-11-11T19:30:00+01:00' },
+      ],
+      [
+        'end 1 µs after start',
+        { title: 'A', start: '2025-11-11T18:00:00.000001Z', end: '2025-11-11T18:00:00.000002Z' },
+        { ...DEFAULTS, title: 'A', start: '2025-11-11T18:00:00.000001Z', end: '2025-11-11T18:00:00.000002Z' },
+      ],
+      [
+        '500-character title, 10000-character description',
+        { title: 't'.repeat(500), start: START, description: 'd'.repeat(10000) },
+        { ...DEFAULTS, title: 't'.repeat(500), start: START, description: 'd'.repeat(10000) },
+      ],
+      [
+        '200 attendees',
+        { title: 'A', start: START, attendees: Array.from({ length: 200 }, (_, i) => `u${i}`) },
+        { ...DEFAULTS, title: 'A', start: START, attendees: Array.from({ length: 200 }, (_, i) => `u${i}`) },
+      ],
     ])('create: %s', (_name, data, expected) => {
       expect(resolver.validate('create', data)).toEqual({ ok: true, data: expected });
     });
@@ -182,7 +258,12 @@ describe('EventConflictResolver', () => {
       ['an end that is not ISO', 'update', { end: 'later' }, 'end'],
       ['end before start on create', 'create', { title: 'A', start: START, end: '2025-11-11T17:59:59Z' }, 'end'],
       ['end before start in a patch', 'update', { start: START, end: '2025-11-11T17:00:00Z' }, 'end'],
-      ['end before start once zones are applied', 'create', { title: 'A', start: '2025-11-11T18:00:00Z', end: '2025-11-11T18:30:00+01:00' }, 'end'],
+      [
+        'end before start once zones are applied',
+        'create',
+        { title: 'A', start: '2025-11-11T18:00:00Z', end: '2025-11-11T18:30:00+01:00' },
+        'end',
+      ],
       ['end 1 µs before start', 'create', { title: 'A', start: '2025-11-11T18:00:00.000002Z', end: '2025-11-11T18:00:00.000001Z' }, 'end'],
       ['201 attendees', 'update', { attendees: Array.from({ length: 201 }, (_, i) => `u${i}`) }, 'attendees'],
       ['a numeric attendee', 'update', { attendees: [1] }, 'attendees'],
@@ -222,7 +303,12 @@ describe('EventConflictResolver', () => {
     it.each<[string, EntityData, number, boolean]>([
       ['a newer start after the stored end', { start: '2025-11-11T21:00:00Z' }, t(30), false],
       ['a newer end before the stored start', { end: '2025-11-11T17:00:00Z' }, t(30), false],
-      ['a newer start that wins while its end loses (end older)', { start: '2025-11-11T21:00:00Z', end: '2025-11-11T22:00:00Z' }, t(15), false],
+      [
+        'a newer start that wins while its end loses (end older)',
+        { start: '2025-11-11T21:00:00Z', end: '2025-11-11T22:00:00Z' },
+        t(15),
+        false,
+      ],
       ['a newer start and end that both win', { start: '2025-11-11T21:00:00Z', end: '2025-11-11T22:00:00Z' }, t(30), true],
       ['a newer start that stays before the stored end', { start: '2025-11-11T19:00:00Z' }, t(30), true],
       ['an older start that loses leaves the state valid', { start: '2025-11-11T21:00:00Z' }, t(1), true],

@@ -4,7 +4,15 @@ const totals = (t: Partial<UserTotals>): UserTotals => ({ completedTasks: 0, lon
 
 describe('BADGE_RULES', () => {
   it('lists the seven codes of SPEC 2.3, each once', () => {
-    expect(BADGE_RULES.map((b) => b.code)).toEqual(['first_task', 'tasks_10', 'tasks_100', 'streak_7', 'streak_30', 'points_100', 'points_1000']);
+    expect(BADGE_RULES.map((b) => b.code)).toEqual([
+      'first_task',
+      'tasks_10',
+      'tasks_100',
+      'streak_7',
+      'streak_30',
+      'points_100',
+      'points_1000',
+    ]);
   });
 });
 

@@ -46,8 +46,14 @@ export class GamificationHook implements SyncBatchHook {
         (code) => ({ id: badgeId(s.user_id, code), data: { userId: s.user_id, code, awardedAt: microsToIso(ctx.nowUs) } }),
       ),
     );
-    const owned = await ctx.load('badge', candidates.map((b) => b.id));
-    await ctx.write('badge', candidates.filter((b) => !owned.has(b.id)));
+    const owned = await ctx.load(
+      'badge',
+      candidates.map((b) => b.id),
+    );
+    await ctx.write(
+      'badge',
+      candidates.filter((b) => !owned.has(b.id)),
+    );
   }
 
   /** Every (task, user) a transition to done credits: the assignees, or the user who completed it. */
@@ -93,7 +99,13 @@ export class GamificationHook implements SyncBatchHook {
         id: `task_completed:${c.task_id}:${c.user_id}`,
         data: { userId: c.user_id, delta: c.points, reason: 'task_completed', taskId: c.task_id },
       }));
-    const existing = await ctx.load('points_ledger', rows.map((r) => r.id));
-    await ctx.write('points_ledger', rows.filter((r) => !existing.has(r.id)));
+    const existing = await ctx.load(
+      'points_ledger',
+      rows.map((r) => r.id),
+    );
+    await ctx.write(
+      'points_ledger',
+      rows.filter((r) => !existing.has(r.id)),
+    );
   }
 }

@@ -106,7 +106,7 @@ describe('computeStreak', () => {
 
   it('agrees with a brute-force count on random day sets', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 300; i++) {
       const days = Array.from({ length: Math.floor(random() * 25) }, () => d(-Math.floor(random() * 40)));
       const set = new Set(days);

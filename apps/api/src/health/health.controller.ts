@@ -27,9 +27,6 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: the database answers and every migration is applied (503 otherwise)', security: [] })
   ready() {
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: 2000 }),
-      () => this.migrations.isHealthy(),
-    ]);
+    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.migrations.isHealthy()]);
   }
 }

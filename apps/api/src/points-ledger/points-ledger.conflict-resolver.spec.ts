@@ -7,11 +7,17 @@ const ctx = { nowUs: t(1000) };
 const resolver = new PointsLedgerConflictResolver();
 
 const ledgerChange = changeOf('points_ledger', 'entry-1');
-const change = (action: SyncAction, data: EntityData | undefined, clientUs = t(50), version?: number): SyncChange => ledgerChange(action, data, version, clientUs);
+const change = (action: SyncAction, data: EntityData | undefined, clientUs = t(50), version?: number): SyncChange =>
+  ledgerChange(action, data, version, clientUs);
 
 /** A create's data after validation (defaults first, in the order validate produces). */
 const ENTRY = { reason: 'bonus', taskId: null, userId: 'u1', delta: 10 };
-const stored = (data: EntityData = ENTRY): EntityState => ({ version: 1, data, fieldClocks: { userId: t(10), delta: t(10), reason: t(10), taskId: t(10) }, deleted: false });
+const stored = (data: EntityData = ENTRY): EntityState => ({
+  version: 1,
+  data,
+  fieldClocks: { userId: t(10), delta: t(10), reason: t(10), taskId: t(10) },
+  deleted: false,
+});
 const IMMUTABLE: Decision = { kind: 'conflict', resolution: 'server_wins', reason: 'Immutable' };
 
 describe('PointsLedgerConflictResolver (rule 6: append-only)', () => {
@@ -37,7 +43,10 @@ describe('PointsLedgerConflictResolver (rule 6: append-only)', () => {
     ['the same data with the key order of a jsonb column', { delta: 10, reason: 'bonus', taskId: null, userId: 'u1' }, ENTRY, t(50)],
     ['the same data with another client time', ENTRY, { ...ENTRY }, t(1)],
   ])('replay of a create with %s -> applied, nothing to write', (_name, current, data, clientUs) => {
-    expect(resolver.resolve(stored(current), change('create', data, clientUs), ctx)).toEqual<Decision>({ kind: 'apply', basedOnCurrent: true });
+    expect(resolver.resolve(stored(current), change('create', data, clientUs), ctx)).toEqual<Decision>({
+      kind: 'apply',
+      basedOnCurrent: true,
+    });
   });
 
   it.each<[string, EntityData]>([
@@ -70,8 +79,16 @@ describe('PointsLedgerConflictResolver (rule 6: append-only)', () => {
       ['a negative delta', { userId: 'u1', delta: -1 }, { reason: null, taskId: null, userId: 'u1', delta: -1 }],
       ['delta 1000000', { userId: 'u1', delta: 1_000_000 }, { reason: null, taskId: null, userId: 'u1', delta: 1_000_000 }],
       ['delta -1000000', { userId: 'u1', delta: -1_000_000 }, { reason: null, taskId: null, userId: 'u1', delta: -1_000_000 }],
-      ['every field', { userId: 'u1', delta: 5, reason: 'r'.repeat(200), taskId: 'task-1' }, { userId: 'u1', delta: 5, reason: 'r'.repeat(200), taskId: 'task-1' }],
-      ['a null taskId and reason', { userId: 'u1', delta: 5, reason: null, taskId: null }, { userId: 'u1', delta: 5, reason: null, taskId: null }],
+      [
+        'every field',
+        { userId: 'u1', delta: 5, reason: 'r'.repeat(200), taskId: 'task-1' },
+        { userId: 'u1', delta: 5, reason: 'r'.repeat(200), taskId: 'task-1' },
+      ],
+      [
+        'a null taskId and reason',
+        { userId: 'u1', delta: 5, reason: null, taskId: null },
+        { userId: 'u1', delta: 5, reason: null, taskId: null },
+      ],
     ])('create: %s', (_name, data, expected) => {
       expect(resolver.validate('create', data)).toEqual({ ok: true, data: expected });
     });

@@ -67,7 +67,10 @@ export abstract class PokeStream {
   expireAt(epochMs: number): void {
     const delay = epochMs - Date.now();
     if (delay <= 0) return this.close(CloseCode.Unauthorized, 'token expired');
-    this.expiry = setTimeout(() => (delay > MAX_TIMER_MS ? this.expireAt(epochMs) : this.close(CloseCode.Unauthorized, 'token expired')), Math.min(delay, MAX_TIMER_MS));
+    this.expiry = setTimeout(
+      () => (delay > MAX_TIMER_MS ? this.expireAt(epochMs) : this.close(CloseCode.Unauthorized, 'token expired')),
+      Math.min(delay, MAX_TIMER_MS),
+    );
     this.expiry.unref();
   }
 

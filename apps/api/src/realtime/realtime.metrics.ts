@@ -13,7 +13,10 @@ export class RealtimeMetrics {
     'sync_streams_open',
     () => new Gauge({ name: 'sync_streams_open', help: 'Open realtime streams on this instance', labelNames: ['transport'] }),
   );
-  readonly pokes = metric('sync_pokes_total', () => new Counter({ name: 'sync_pokes_total', help: 'Pokes sent to realtime streams (after coalescing)' }));
+  readonly pokes = metric(
+    'sync_pokes_total',
+    () => new Counter({ name: 'sync_pokes_total', help: 'Pokes sent to realtime streams (after coalescing)' }),
+  );
 
   constructor() {
     // Both series exist from the start (at 0); inc by 0 keeps another app's count in tests sharing the registry.

@@ -19,7 +19,8 @@ class RecordingStream extends PokeStream {
 
 const logger = { info: jest.fn() };
 const metrics = { opened: jest.fn(), closed: jest.fn(), poked: jest.fn() };
-const hubWith = (maxStreamsPerUser = 20) => new StreamHub(metrics as never, logger as never, { get: () => ({ maxStreamsPerUser }) } as never);
+const hubWith = (maxStreamsPerUser = 20) =>
+  new StreamHub(metrics as never, logger as never, { get: () => ({ maxStreamsPerUser }) } as never);
 const ready = (s: RecordingStream) => (s.ready('0'), s);
 
 describe('StreamHub', () => {

@@ -81,8 +81,11 @@ export class SyncSocketGateway implements OnGatewayConnection {
     }
     if (socket.readyState !== socket.OPEN) return;
     const { familyId, userId } = verified.caller as { familyId: string; userId: string };
-    const stream = new WsPokeStream(socket, { userId, familyId, deviceId, transport: 'ws' }, () => this.metrics.poked(), (s, code) =>
-      this.hub.closed(s, code),
+    const stream = new WsPokeStream(
+      socket,
+      { userId, familyId, deviceId, transport: 'ws' },
+      () => this.metrics.poked(),
+      (s, code) => this.hub.closed(s, code),
     );
     if (!this.hub.open(stream)) {
       return this.refuse(socket, new Refusal(CloseCode.TooManyStreams, 'too many open streams for this user'));

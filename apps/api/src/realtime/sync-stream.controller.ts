@@ -54,9 +54,16 @@ export class SyncStreamController implements OnModuleInit, BeforeApplicationShut
     const problem = deviceIdProblem(deviceId);
     if (problem) throw new RealtimeException(RealtimeErrorCode.BadDeviceId, problem);
     const identity = { userId: caller.userId, familyId: caller.familyId, deviceId: deviceId as string, transport: 'sse' as const };
-    const stream = new SsePokeStream(response, identity, () => this.metrics.poked(), (s, code) => this.hub.closed(s, code));
+    const stream = new SsePokeStream(
+      response,
+      identity,
+      () => this.metrics.poked(),
+      (s, code) => this.hub.closed(s, code),
+    );
     if (!this.hub.open(stream)) {
-      throw new RealtimeException(RealtimeErrorCode.TooManyStreams, 'too many open streams for this user', { limit: 'SYNC_MAX_STREAMS_PER_USER' });
+      throw new RealtimeException(RealtimeErrorCode.TooManyStreams, 'too many open streams for this user', {
+        limit: 'SYNC_MAX_STREAMS_PER_USER',
+      });
     }
     let position: string;
     try {

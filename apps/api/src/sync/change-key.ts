@@ -21,7 +21,15 @@ export function changeKey(deviceId: string, change: SyncChangeInput): string {
   if (change.change_id !== undefined) return `id:${change.change_id}`;
   const digest = createHash('sha256')
     .update(
-      canonicalJson([deviceId, change.entity_type, change.entity_id, change.action, change.version ?? null, change.client_timestamp, change.data ?? null]),
+      canonicalJson([
+        deviceId,
+        change.entity_type,
+        change.entity_id,
+        change.action,
+        change.version ?? null,
+        change.client_timestamp,
+        change.data ?? null,
+      ]),
     )
     .digest('base64url');
   return `h:${digest}`;

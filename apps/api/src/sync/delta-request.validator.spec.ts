@@ -23,7 +23,17 @@ const messageOf = (body: unknown): string => {
 describe('DeltaRequestValidator', () => {
   it.each<[string, unknown, string]>([
     ['minimal', { device_id: 'd' }, 'valid'],
-    ['full', { device_id: 'd', last_sync_at: null, atomic: true, limit: 5000, changes: [change(), change({ action: 'delete', data: undefined, version: 3 })] }, 'valid'],
+    [
+      'full',
+      {
+        device_id: 'd',
+        last_sync_at: null,
+        atomic: true,
+        limit: 5000,
+        changes: [change(), change({ action: 'delete', data: undefined, version: 3 })],
+      },
+      'valid',
+    ],
     ['watermark without zone', { device_id: 'd', last_sync_at: '2025-11-11T15:00:00.123456' }, 'valid'],
     ['not an object', [], 'body must be object'],
     ['missing device_id', {}, 'device_id is required'],
@@ -33,8 +43,16 @@ describe('DeltaRequestValidator', () => {
     ['garbage watermark', { device_id: 'd', last_sync_at: 'yesterday' }, 'last_sync_at must be an ISO-8601 date-time'],
     ['changes not an array', { device_id: 'd', changes: {} }, 'changes must be array'],
     ['bad action', { device_id: 'd', changes: [change({ action: 'upsert' })] }, 'changes.0.action must be one of create, update, delete'],
-    ['empty entity_id', { device_id: 'd', changes: [change({ entity_id: '' })] }, 'changes.0.entity_id must NOT have fewer than 1 characters'],
-    ['timestamp without zone', { device_id: 'd', changes: [change({ client_timestamp: '2025-11-11T12:00:00' })] }, 'changes.0.client_timestamp must be an ISO-8601 date-time with a zone (Z or ±hh:mm)'],
+    [
+      'empty entity_id',
+      { device_id: 'd', changes: [change({ entity_id: '' })] },
+      'changes.0.entity_id must NOT have fewer than 1 characters',
+    ],
+    [
+      'timestamp without zone',
+      { device_id: 'd', changes: [change({ client_timestamp: '2025-11-11T12:00:00' })] },
+      'changes.0.client_timestamp must be an ISO-8601 date-time with a zone (Z or ±hh:mm)',
+    ],
     ['data not an object', { device_id: 'd', changes: [change({ data: [1] })] }, 'changes.0.data must be object'],
     ['create without data', { device_id: 'd', changes: [change({ data: undefined })] }, 'changes.0.data is required'],
     ['negative version', { device_id: 'd', changes: [change({ version: -1 })] }, 'changes.0.version must be >= 0'],

@@ -2,7 +2,14 @@ import { assembleResponse, PulledPage } from './delta-response.assembler';
 import type { StoredOutcome } from './batch/batch.types';
 
 const US = 1_762_000_000_000_000;
-const page = (over: Partial<PulledPage> = {}): PulledPage => ({ rows: [], since: null, lastSyncAtUs: US, hasMore: false, resync: false, ...over });
+const page = (over: Partial<PulledPage> = {}): PulledPage => ({
+  rows: [],
+  since: null,
+  lastSyncAtUs: US,
+  hasMore: false,
+  resync: false,
+  ...over,
+});
 const row = (id: string, over: { createdUs?: number; deleted?: boolean } = {}) => ({
   entityType: 'task',
   id,
@@ -16,14 +23,40 @@ const row = (id: string, over: { createdUs?: number; deleted?: boolean } = {}) =
 const applied = (id: string): StoredOutcome => ({ applied: { entity_type: 'task', entity_id: id, version: 1 } });
 const error = (id: string): StoredOutcome => ({ error: { entity_type: 'task', entity_id: id, code: 'not_found', message: 'x' } });
 const conflict = (id: string): StoredOutcome => ({
-  conflict: { entity_type: 'task', entity_id: id, conflict_reason: 'r', resolution: 'server_wins', client_version: 1, server_version: 2, server_data: null, rejected_fields: [] },
+  conflict: {
+    entity_type: 'task',
+    entity_id: id,
+    conflict_reason: 'r',
+    resolution: 'server_wins',
+    client_version: 1,
+    server_version: 2,
+    server_data: null,
+    rejected_fields: [],
+  },
 });
 
 describe('assembleResponse', () => {
   it('answers an empty pull: success, no entries, the watermark in microsecond ISO, keys in wire order', () => {
     const body = assembleResponse(page(), []);
-    expect(Object.keys(body)).toEqual(['server_changes', 'conflicts', 'errors', 'applied', 'last_sync_at', 'has_more', 'resync_required', 'success', 'applied_count', 'error_count']);
-    expect(body).toMatchObject({ server_changes: [], last_sync_at: '2025-11-01T12:26:40.000000Z', success: true, applied_count: 0, error_count: 0 });
+    expect(Object.keys(body)).toEqual([
+      'server_changes',
+      'conflicts',
+      'errors',
+      'applied',
+      'last_sync_at',
+      'has_more',
+      'resync_required',
+      'success',
+      'applied_count',
+      'error_count',
+    ]);
+    expect(body).toMatchObject({
+      server_changes: [],
+      last_sync_at: '2025-11-01T12:26:40.000000Z',
+      success: true,
+      applied_count: 0,
+      error_count: 0,
+    });
   });
 
   it('lists outcomes in array order; errors carry their change index; success only without conflicts and errors', () => {

@@ -51,7 +51,12 @@ export class SyncHookRunner {
       write: async (type, states) => {
         if (states.length === 0) return;
         const table = this.tableOf(type);
-        const current = await this.repo.loadRows(tx, table, familyId, states.map((s) => s.id));
+        const current = await this.repo.loadRows(
+          tx,
+          table,
+          familyId,
+          states.map((s) => s.id),
+        );
         const rows = states.flatMap(({ id, data }) => computedRow(current.get(id), { id, data }, on));
         if (rows.length > 0) await this.repo.writeRows(tx, table, familyId, rows);
       },

@@ -55,14 +55,18 @@ export class SyncMaintenanceRepository {
     let count = 0;
     let horizon = 0;
     for (const table of tables) {
-      const [rows] = await tx.query(`DELETE FROM ${table} WHERE family_id = $1 AND deleted_us < $2 RETURNING deleted_us`, [familyId, cutoffUs]);
+      const [rows] = await tx.query(`DELETE FROM ${table} WHERE family_id = $1 AND deleted_us < $2 RETURNING deleted_us`, [
+        familyId,
+        cutoffUs,
+      ]);
       for (const row of rows as { deleted_us: string }[]) horizon = Math.max(horizon, Number(row.deleted_us));
       count += (rows as unknown[]).length;
     }
     await tx.query('UPDATE family_sync_state SET horizon_us = greatest(horizon_us, $2) WHERE family_id = $1', [familyId, horizon]);
     // A device paging through a full state may have missed the deletes just purged: its
     // cursor no longer vouches for a continuation, its next page restarts the resync.
-    if (count > 0) await tx.query('UPDATE sync_devices SET resync_cursor_us = NULL WHERE family_id = $1 AND resync_cursor_us IS NOT NULL', [familyId]);
+    if (count > 0)
+      await tx.query('UPDATE sync_devices SET resync_cursor_us = NULL WHERE family_id = $1 AND resync_cursor_us IS NOT NULL', [familyId]);
     return count;
   }
 

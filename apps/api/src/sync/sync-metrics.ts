@@ -34,12 +34,15 @@ export class SyncMetrics {
   readonly conflicts = metric(
     'sync_conflicts_total',
     () =>
-      new Counter({ name: 'sync_conflicts_total', help: 'Conflicts by entity type and resolution', labelNames: ['entity_type', 'resolution'] }),
+      new Counter({
+        name: 'sync_conflicts_total',
+        help: 'Conflicts by entity type and resolution',
+        labelNames: ['entity_type', 'resolution'],
+      }),
   );
   readonly batchSize = metric(
     'sync_batch_size',
-    () =>
-      new Histogram({ name: 'sync_batch_size', help: 'Changes per sync request', buckets: [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000] }),
+    () => new Histogram({ name: 'sync_batch_size', help: 'Changes per sync request', buckets: [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000] }),
   );
   readonly serverChanges = metric(
     'sync_server_changes_total',

@@ -33,12 +33,7 @@ export class SyncPullService {
    * its COMMIT (the family lock ends with it). `clock.lastUs` is the family's position
    * after this request's writes.
    */
-  async respondAndCommit(
-    tx: Transaction,
-    req: SyncRequestContext,
-    clock: FamilyClock,
-    batch: PushedBatch,
-  ): Promise<PullResult> {
+  async respondAndCommit(tx: Transaction, req: SyncRequestContext, clock: FamilyClock, batch: PushedBatch): Promise<PullResult> {
     const { familyId } = req.scope;
     // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
     // full state. The pages of a full state can end below the horizon; the device's own
@@ -54,7 +49,9 @@ export class SyncPullService {
       notice: moved ? { f: familyId, p: microsToIso(clock.lastUs), d: req.deviceId } : undefined,
       sinceUs: since,
       limit: req.limit,
-      tables: this.registry.all().map(({ type, resolver }) => ({ entityType: type, table: resolver.table, excludeIds: batch.notEchoed.get(type) ?? [] })),
+      tables: this.registry
+        .all()
+        .map(({ type, resolver }) => ({ entityType: type, table: resolver.table, excludeIds: batch.notEchoed.get(type) ?? [] })),
     });
     const hasMore = rows.length > req.limit;
     const page = hasMore ? rows.slice(0, req.limit) : rows;

@@ -1,4 +1,13 @@
-import { clampClientTime, Decision, EntityData, EntityState, FieldClocks, SyncAction, SyncChange, SyncChangeErrorCode } from '@app/sync-contract';
+import {
+  clampClientTime,
+  Decision,
+  EntityData,
+  EntityState,
+  FieldClocks,
+  SyncAction,
+  SyncChange,
+  SyncChangeErrorCode,
+} from '@app/sync-contract';
 import { changeOf, clocksAt, liveState, nextOf, t, tombstoneAt } from '@app/testing/resolver-fixtures';
 import { TaskConflictResolver } from './task.conflict-resolver';
 
@@ -11,7 +20,8 @@ const resolver = new TaskConflictResolver();
 
 const change = changeOf('task', 'task-1');
 
-const stateOf = (data: EntityData, fieldClocks: FieldClocks, version = SERVER_VERSION): EntityState => liveState(data, fieldClocks, version);
+const stateOf = (data: EntityData, fieldClocks: FieldClocks, version = SERVER_VERSION): EntityState =>
+  liveState(data, fieldClocks, version);
 
 /** An open task: every field written at t(10), except points at t(20). */
 const openTask = () =>
@@ -40,7 +50,12 @@ describe('TaskConflictResolver', () => {
       ['a newer patch', openTask, { title: 'Client title' }, t(30)],
       ['an older patch (no time comparison on a match)', openTask, { title: 'Client title', points: 1 }, t(1)],
       ['a patch with a tie', openTask, { title: 'Client title' }, t(10)],
-      ['a patch of every field', openTask, { title: 'T', desc: 'd', status: 'in_progress', assignees: [], due: '2025-12-01T00:00:00Z', points: 9 }, t(5)],
+      [
+        'a patch of every field',
+        openTask,
+        { title: 'T', desc: 'd', status: 'in_progress', assignees: [], due: '2025-12-01T00:00:00Z', points: 9 },
+        t(5),
+      ],
       ['completing the task', openTask, { status: 'done', completedAt: COMPLETED }, t(5)],
       ['reopening a done task (not stale: allowed)', doneTask, { status: 'open', completedAt: null }, t(5)],
       ['a patch with values equal to the server', openTask, { title: 'Server title' }, t(5)],
@@ -65,69 +80,135 @@ describe('TaskConflictResolver', () => {
 
   describe('rule 4: version mismatch -> last writer wins per field', () => {
     it.each<[string, number | undefined, EntityData, number, Decision | ((cur: EntityState) => Decision)]>([
-      ['a newer field wins -> applied, not based on the current state', 2, { title: 'Client' }, t(11), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { title: 'Client' }, { title: t(11) }),
-      })],
-      ['an older field loses -> server_wins Version mismatch', 2, { title: 'Client' }, t(9), {
-        kind: 'conflict',
-        resolution: 'server_wins',
-        reason: 'Version mismatch',
-        rejectedFields: ['title'],
-      }],
-      ['a tie goes to the server', 2, { title: 'Client' }, t(10), {
-        kind: 'conflict',
-        resolution: 'server_wins',
-        reason: 'Version mismatch',
-        rejectedFields: ['title'],
-      }],
-      ['an equal value counts as won (older time, nothing written)', 2, { title: 'Server title' }, t(1), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, {}, {}),
-      })],
-      ['all fields won -> applied', 3, { title: 'Client', desc: 'text', assignees: ['u2'] }, t(15), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { title: 'Client', desc: 'text', assignees: ['u2'] }, { title: t(15), desc: t(15), assignees: t(15) }),
-      })],
-      ['some fields won -> merge with the rejected fields', 3, { title: 'Client', points: 50 }, t(15), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, { title: 'Client' }, { title: t(15) }),
-        rejectedFields: ['points'],
-        reason: 'Version mismatch',
-      })],
-      ['several fields lost, one won', 1, { title: 'Client', points: 50, status: 'in_progress' }, t(15), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, { title: 'Client', status: 'in_progress' }, { title: t(15), status: t(15) }),
-        rejectedFields: ['points'],
-        reason: 'Version mismatch',
-      })],
-      ['no field won -> server_wins listing all', 0, { title: 'Client', points: 50, status: 'in_progress' }, t(5), {
-        kind: 'conflict',
-        resolution: 'server_wins',
-        reason: 'Version mismatch',
-        rejectedFields: ['title', 'points', 'status'],
-      }],
-      ['a version ahead of the server is a mismatch too', SERVER_VERSION + 3, { title: 'Client' }, t(5), {
-        kind: 'conflict',
-        resolution: 'server_wins',
-        reason: 'Version mismatch',
-        rejectedFields: ['title'],
-      }],
-      ['a field the server never wrote wins', 2, { title: 'Client', extraNote: 'x' }, t(5), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, { extraNote: 'x' }, { extraNote: t(5) }),
-        rejectedFields: ['title'],
-        reason: 'Version mismatch',
-      })],
-      ['moving an open task to in_progress is plain LWW (older loses)', 2, { status: 'in_progress' }, t(5), {
-        kind: 'conflict',
-        resolution: 'server_wins',
-        reason: 'Version mismatch',
-        rejectedFields: ['status'],
-      }],
+      [
+        'a newer field wins -> applied, not based on the current state',
+        2,
+        { title: 'Client' },
+        t(11),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { title: 'Client' }, { title: t(11) }),
+        }),
+      ],
+      [
+        'an older field loses -> server_wins Version mismatch',
+        2,
+        { title: 'Client' },
+        t(9),
+        {
+          kind: 'conflict',
+          resolution: 'server_wins',
+          reason: 'Version mismatch',
+          rejectedFields: ['title'],
+        },
+      ],
+      [
+        'a tie goes to the server',
+        2,
+        { title: 'Client' },
+        t(10),
+        {
+          kind: 'conflict',
+          resolution: 'server_wins',
+          reason: 'Version mismatch',
+          rejectedFields: ['title'],
+        },
+      ],
+      [
+        'an equal value counts as won (older time, nothing written)',
+        2,
+        { title: 'Server title' },
+        t(1),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, {}, {}),
+        }),
+      ],
+      [
+        'all fields won -> applied',
+        3,
+        { title: 'Client', desc: 'text', assignees: ['u2'] },
+        t(15),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { title: 'Client', desc: 'text', assignees: ['u2'] }, { title: t(15), desc: t(15), assignees: t(15) }),
+        }),
+      ],
+      [
+        'some fields won -> merge with the rejected fields',
+        3,
+        { title: 'Client', points: 50 },
+        t(15),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, { title: 'Client' }, { title: t(15) }),
+          rejectedFields: ['points'],
+          reason: 'Version mismatch',
+        }),
+      ],
+      [
+        'several fields lost, one won',
+        1,
+        { title: 'Client', points: 50, status: 'in_progress' },
+        t(15),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, { title: 'Client', status: 'in_progress' }, { title: t(15), status: t(15) }),
+          rejectedFields: ['points'],
+          reason: 'Version mismatch',
+        }),
+      ],
+      [
+        'no field won -> server_wins listing all',
+        0,
+        { title: 'Client', points: 50, status: 'in_progress' },
+        t(5),
+        {
+          kind: 'conflict',
+          resolution: 'server_wins',
+          reason: 'Version mismatch',
+          rejectedFields: ['title', 'points', 'status'],
+        },
+      ],
+      [
+        'a version ahead of the server is a mismatch too',
+        SERVER_VERSION + 3,
+        { title: 'Client' },
+        t(5),
+        {
+          kind: 'conflict',
+          resolution: 'server_wins',
+          reason: 'Version mismatch',
+          rejectedFields: ['title'],
+        },
+      ],
+      [
+        'a field the server never wrote wins',
+        2,
+        { title: 'Client', extraNote: 'x' },
+        t(5),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, { extraNote: 'x' }, { extraNote: t(5) }),
+          rejectedFields: ['title'],
+          reason: 'Version mismatch',
+        }),
+      ],
+      [
+        'moving an open task to in_progress is plain LWW (older loses)',
+        2,
+        { status: 'in_progress' },
+        t(5),
+        {
+          kind: 'conflict',
+          resolution: 'server_wins',
+          reason: 'Version mismatch',
+          rejectedFields: ['status'],
+        },
+      ],
     ])('%s', (_name, version, patch, clientUs, expected) => {
       const cur = openTask();
       const want = typeof expected === 'function' ? expected(cur) : expected;
@@ -137,102 +218,199 @@ describe('TaskConflictResolver', () => {
 
   describe('rule 3: done wins on a stale version', () => {
     it.each<[string, () => EntityState, EntityData, number, (cur: EntityState) => Decision]>([
-      ['done + completedAt with old timestamps -> applied', openTask, { status: 'done', completedAt: COMPLETED }, t(1), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { status: 'done', completedAt: COMPLETED }, { status: t(1), completedAt: t(1) }),
-      })],
-      ['done with a tie on the status -> applied', openTask, { status: 'done', completedAt: COMPLETED }, t(10), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { status: 'done', completedAt: COMPLETED }, { status: t(10), completedAt: t(10) }),
-      })],
-      ['done without completedAt -> applied', openTask, { status: 'done' }, t(1), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { status: 'done' }, { status: t(1) }),
-      })],
-      ['done from in_progress -> applied', () => ({ ...openTask(), data: { ...openTask().data, status: 'in_progress' } }), { status: 'done', completedAt: COMPLETED }, t(1), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { status: 'done', completedAt: COMPLETED }, { status: t(1), completedAt: t(1) }),
-      })],
-      ['done + an older title: the server title is kept -> merge', openTask, { status: 'done', completedAt: COMPLETED, title: 'Client' }, t(5), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, { status: 'done', completedAt: COMPLETED }, { status: t(5), completedAt: t(5) }),
-        rejectedFields: ['title'],
-        reason: 'Version mismatch',
-      })],
-      ['done + a newer title and an older points: title wins by LWW, points lost', openTask, { status: 'done', completedAt: COMPLETED, title: 'Client', points: 9 }, t(15), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, { status: 'done', completedAt: COMPLETED, title: 'Client' }, { status: t(15), completedAt: t(15), title: t(15) }),
-        rejectedFields: ['points'],
-        reason: 'Version mismatch',
-      })],
-      ['done + newer fields: everything applied', openTask, { status: 'done', completedAt: COMPLETED, title: 'Client', points: 9 }, t(30), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { status: 'done', completedAt: COMPLETED, title: 'Client', points: 9 }, { status: t(30), completedAt: t(30), title: t(30), points: t(30) }),
-      })],
-      ['done on a task already done: equal status counts as won, completedAt by LWW (older loses)', doneTask, { status: 'done', completedAt: '2025-11-12T00:00:00Z' }, t(5), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, {}, {}),
-        rejectedFields: ['completedAt'],
-        reason: 'Version mismatch',
-      })],
-      ['done on a task already done: newer completedAt wins', doneTask, { status: 'done', completedAt: '2025-11-12T00:00:00Z' }, t(15), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { completedAt: '2025-11-12T00:00:00Z' }, { completedAt: t(15) }),
-      })],
+      [
+        'done + completedAt with old timestamps -> applied',
+        openTask,
+        { status: 'done', completedAt: COMPLETED },
+        t(1),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { status: 'done', completedAt: COMPLETED }, { status: t(1), completedAt: t(1) }),
+        }),
+      ],
+      [
+        'done with a tie on the status -> applied',
+        openTask,
+        { status: 'done', completedAt: COMPLETED },
+        t(10),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { status: 'done', completedAt: COMPLETED }, { status: t(10), completedAt: t(10) }),
+        }),
+      ],
+      [
+        'done without completedAt -> applied',
+        openTask,
+        { status: 'done' },
+        t(1),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { status: 'done' }, { status: t(1) }),
+        }),
+      ],
+      [
+        'done from in_progress -> applied',
+        () => ({ ...openTask(), data: { ...openTask().data, status: 'in_progress' } }),
+        { status: 'done', completedAt: COMPLETED },
+        t(1),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { status: 'done', completedAt: COMPLETED }, { status: t(1), completedAt: t(1) }),
+        }),
+      ],
+      [
+        'done + an older title: the server title is kept -> merge',
+        openTask,
+        { status: 'done', completedAt: COMPLETED, title: 'Client' },
+        t(5),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, { status: 'done', completedAt: COMPLETED }, { status: t(5), completedAt: t(5) }),
+          rejectedFields: ['title'],
+          reason: 'Version mismatch',
+        }),
+      ],
+      [
+        'done + a newer title and an older points: title wins by LWW, points lost',
+        openTask,
+        { status: 'done', completedAt: COMPLETED, title: 'Client', points: 9 },
+        t(15),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(
+            cur,
+            { status: 'done', completedAt: COMPLETED, title: 'Client' },
+            { status: t(15), completedAt: t(15), title: t(15) },
+          ),
+          rejectedFields: ['points'],
+          reason: 'Version mismatch',
+        }),
+      ],
+      [
+        'done + newer fields: everything applied',
+        openTask,
+        { status: 'done', completedAt: COMPLETED, title: 'Client', points: 9 },
+        t(30),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(
+            cur,
+            { status: 'done', completedAt: COMPLETED, title: 'Client', points: 9 },
+            { status: t(30), completedAt: t(30), title: t(30), points: t(30) },
+          ),
+        }),
+      ],
+      [
+        'done on a task already done: equal status counts as won, completedAt by LWW (older loses)',
+        doneTask,
+        { status: 'done', completedAt: '2025-11-12T00:00:00Z' },
+        t(5),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, {}, {}),
+          rejectedFields: ['completedAt'],
+          reason: 'Version mismatch',
+        }),
+      ],
+      [
+        'done on a task already done: newer completedAt wins',
+        doneTask,
+        { status: 'done', completedAt: '2025-11-12T00:00:00Z' },
+        t(15),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { completedAt: '2025-11-12T00:00:00Z' }, { completedAt: t(15) }),
+        }),
+      ],
     ])('%s', (_name, current, patch, clientUs, expected) => {
       const cur = current();
       expect(resolver.resolve(cur, change('update', patch, 1, clientUs), ctx)).toEqual(expected(cur));
     });
 
     it.each<[string, EntityData, number, (cur: EntityState) => Decision]>([
-      ['reopen with an older time -> done_wins', { status: 'open' }, t(5), () => ({
-        kind: 'conflict',
-        resolution: 'done_wins',
-        reason: 'Done wins',
-        rejectedFields: ['status'],
-      })],
-      ['reopen with a newer time still loses the status -> done_wins', { status: 'open' }, t(50), () => ({
-        kind: 'conflict',
-        resolution: 'done_wins',
-        reason: 'Done wins',
-        rejectedFields: ['status'],
-      })],
-      ['in_progress on a done task -> done_wins', { status: 'in_progress' }, t(50), () => ({
-        kind: 'conflict',
-        resolution: 'done_wins',
-        reason: 'Done wins',
-        rejectedFields: ['status'],
-      })],
-      ['reopen + a newer title -> merge, the task stays done', { status: 'open', title: 'Client' }, t(50), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, { title: 'Client' }, { title: t(50) }),
-        rejectedFields: ['status'],
-        reason: 'Done wins',
-      })],
-      ['reopen + an older title -> nothing applied, status lost to done wins -> done_wins', { status: 'open', title: 'Client' }, t(5), () => ({
-        kind: 'conflict',
-        resolution: 'done_wins',
-        reason: 'Done wins',
-        rejectedFields: ['status', 'title'],
-      })],
-      ['reopen + a newer completedAt: null -> the completion time stays with the done status', { status: 'open', completedAt: null }, t(50), () => ({
-        kind: 'conflict',
-        resolution: 'done_wins',
-        reason: 'Done wins',
-        rejectedFields: ['status', 'completedAt'],
-      })],
-      ['reopen + an equal title -> merge (the title counts as won)', { status: 'open', title: 'Server title' }, t(5), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, {}, {}),
-        rejectedFields: ['status'],
-        reason: 'Done wins',
-      })],
+      [
+        'reopen with an older time -> done_wins',
+        { status: 'open' },
+        t(5),
+        () => ({
+          kind: 'conflict',
+          resolution: 'done_wins',
+          reason: 'Done wins',
+          rejectedFields: ['status'],
+        }),
+      ],
+      [
+        'reopen with a newer time still loses the status -> done_wins',
+        { status: 'open' },
+        t(50),
+        () => ({
+          kind: 'conflict',
+          resolution: 'done_wins',
+          reason: 'Done wins',
+          rejectedFields: ['status'],
+        }),
+      ],
+      [
+        'in_progress on a done task -> done_wins',
+        { status: 'in_progress' },
+        t(50),
+        () => ({
+          kind: 'conflict',
+          resolution: 'done_wins',
+          reason: 'Done wins',
+          rejectedFields: ['status'],
+        }),
+      ],
+      [
+        'reopen + a newer title -> merge, the task stays done',
+        { status: 'open', title: 'Client' },
+        t(50),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, { title: 'Client' }, { title: t(50) }),
+          rejectedFields: ['status'],
+          reason: 'Done wins',
+        }),
+      ],
+      [
+        'reopen + an older title -> nothing applied, status lost to done wins -> done_wins',
+        { status: 'open', title: 'Client' },
+        t(5),
+        () => ({
+          kind: 'conflict',
+          resolution: 'done_wins',
+          reason: 'Done wins',
+          rejectedFields: ['status', 'title'],
+        }),
+      ],
+      [
+        'reopen + a newer completedAt: null -> the completion time stays with the done status',
+        { status: 'open', completedAt: null },
+        t(50),
+        () => ({
+          kind: 'conflict',
+          resolution: 'done_wins',
+          reason: 'Done wins',
+          rejectedFields: ['status', 'completedAt'],
+        }),
+      ],
+      [
+        'reopen + an equal title -> merge (the title counts as won)',
+        { status: 'open', title: 'Server title' },
+        t(5),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, {}, {}),
+          rejectedFields: ['status'],
+          reason: 'Done wins',
+        }),
+      ],
     ])('stale change moving a done task back: %s', (_name, patch, clientUs, expected) => {
       const cur = doneTask();
       expect(resolver.resolve(cur, change('update', patch, 2, clientUs), ctx)).toEqual(expected(cur));
@@ -258,7 +436,10 @@ describe('TaskConflictResolver', () => {
       ['an already deleted task', tombstone()],
       ['an unknown id', undefined],
     ])('delete of %s -> applied, nothing to write', (_name, current) => {
-      expect(resolver.resolve(current, change('delete', undefined, 3, t(50)), ctx)).toEqual<Decision>({ kind: 'apply', basedOnCurrent: true });
+      expect(resolver.resolve(current, change('delete', undefined, 3, t(50)), ctx)).toEqual<Decision>({
+        kind: 'apply',
+        basedOnCurrent: true,
+      });
     });
 
     it.each<[string, SyncAction, number | undefined, EntityData, number]>([
@@ -304,34 +485,64 @@ describe('TaskConflictResolver', () => {
 
   describe('create of an existing id is handled as an update with the given version', () => {
     it.each<[string, number | undefined, EntityData, number, (cur: EntityState) => Decision]>([
-      ['matching version -> applied as a patch', SERVER_VERSION, { title: 'Client', points: 1 }, t(1), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: true,
-        next: nextOf(cur, { title: 'Client', points: 1 }, { title: t(1), points: t(1) }),
-      })],
-      ['stale version, newer -> LWW applied', 1, { title: 'Client' }, t(30), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { title: 'Client' }, { title: t(30) }),
-      })],
-      ['stale version, older -> server_wins', 1, { title: 'Client' }, t(1), () => ({
-        kind: 'conflict',
-        resolution: 'server_wins',
-        reason: 'Version mismatch',
-        rejectedFields: ['title'],
-      })],
-      ['no version -> stale path, older loses', undefined, { title: 'Client', points: 1 }, t(15), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, { title: 'Client' }, { title: t(15) }),
-        rejectedFields: ['points'],
-        reason: 'Version mismatch',
-      })],
-      ['no version -> stale path, done still wins', undefined, { title: 'Client', status: 'done' }, t(1), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, { status: 'done' }, { status: t(1) }),
-        rejectedFields: ['title'],
-        reason: 'Version mismatch',
-      })],
+      [
+        'matching version -> applied as a patch',
+        SERVER_VERSION,
+        { title: 'Client', points: 1 },
+        t(1),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: true,
+          next: nextOf(cur, { title: 'Client', points: 1 }, { title: t(1), points: t(1) }),
+        }),
+      ],
+      [
+        'stale version, newer -> LWW applied',
+        1,
+        { title: 'Client' },
+        t(30),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { title: 'Client' }, { title: t(30) }),
+        }),
+      ],
+      [
+        'stale version, older -> server_wins',
+        1,
+        { title: 'Client' },
+        t(1),
+        () => ({
+          kind: 'conflict',
+          resolution: 'server_wins',
+          reason: 'Version mismatch',
+          rejectedFields: ['title'],
+        }),
+      ],
+      [
+        'no version -> stale path, older loses',
+        undefined,
+        { title: 'Client', points: 1 },
+        t(15),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, { title: 'Client' }, { title: t(15) }),
+          rejectedFields: ['points'],
+          reason: 'Version mismatch',
+        }),
+      ],
+      [
+        'no version -> stale path, done still wins',
+        undefined,
+        { title: 'Client', status: 'done' },
+        t(1),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, { status: 'done' }, { status: t(1) }),
+          rejectedFields: ['title'],
+          reason: 'Version mismatch',
+        }),
+      ],
     ])('%s', (_name, version, data, clientUs, expected) => {
       const cur = openTask();
       expect(resolver.resolve(cur, change('create', data, version, clientUs), ctx)).toEqual(expected(cur));
@@ -349,28 +560,52 @@ describe('TaskConflictResolver', () => {
     };
 
     it.each<[string, number | undefined, EntityData, number, (cur: EntityState) => Decision]>([
-      ['matching version: only the title is written, the task stays done', SERVER_VERSION, { title: 'Client' }, t(1), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: true,
-        next: nextOf(cur, { title: 'Client' }, { title: t(1) }),
-      })],
-      ['stale and newer: the title wins, no done_wins for a status never sent', 1, { title: 'Client' }, t(30), (cur) => ({
-        kind: 'apply',
-        basedOnCurrent: false,
-        next: nextOf(cur, { title: 'Client' }, { title: t(30) }),
-      })],
-      ['stale and older: only the title is rejected', 1, { title: 'Client' }, t(1), () => ({
-        kind: 'conflict',
-        resolution: 'server_wins',
-        reason: 'Version mismatch',
-        rejectedFields: ['title'],
-      })],
-      ['no version and an explicit reopen: done wins on the status', undefined, { title: 'Client', status: 'open' }, t(30), (cur) => ({
-        kind: 'merge',
-        next: nextOf(cur, { title: 'Client' }, { title: t(30) }),
-        rejectedFields: ['status'],
-        reason: 'Done wins',
-      })],
+      [
+        'matching version: only the title is written, the task stays done',
+        SERVER_VERSION,
+        { title: 'Client' },
+        t(1),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: true,
+          next: nextOf(cur, { title: 'Client' }, { title: t(1) }),
+        }),
+      ],
+      [
+        'stale and newer: the title wins, no done_wins for a status never sent',
+        1,
+        { title: 'Client' },
+        t(30),
+        (cur) => ({
+          kind: 'apply',
+          basedOnCurrent: false,
+          next: nextOf(cur, { title: 'Client' }, { title: t(30) }),
+        }),
+      ],
+      [
+        'stale and older: only the title is rejected',
+        1,
+        { title: 'Client' },
+        t(1),
+        () => ({
+          kind: 'conflict',
+          resolution: 'server_wins',
+          reason: 'Version mismatch',
+          rejectedFields: ['title'],
+        }),
+      ],
+      [
+        'no version and an explicit reopen: done wins on the status',
+        undefined,
+        { title: 'Client', status: 'open' },
+        t(30),
+        (cur) => ({
+          kind: 'merge',
+          next: nextOf(cur, { title: 'Client' }, { title: t(30) }),
+          rejectedFields: ['status'],
+          reason: 'Done wins',
+        }),
+      ],
     ])('%s', (_name, version, sent, clientUs, expected) => {
       const cur = doneTask();
       expect(resolver.resolve(cur, createOf(sent, version, clientUs), ctx)).toEqual(expected(cur));
@@ -411,7 +646,9 @@ describe('TaskConflictResolver', () => {
     it('two writes clamped to the same instant tie, and the tie goes to the server', () => {
       const clamped = clampClientTime(NOW + 10 * SKEW, NOW, SKEW);
       const cur = stateOf({ ...openTask().data, title: 'Server' }, { ...openTask().fieldClocks, title: clamped });
-      expect(resolver.resolve(cur, change('update', { title: 'Client' }, 1, clampClientTime(NOW + 20 * SKEW, NOW, SKEW)), ctx)).toEqual<Decision>({
+      expect(
+        resolver.resolve(cur, change('update', { title: 'Client' }, 1, clampClientTime(NOW + 20 * SKEW, NOW, SKEW)), ctx),
+      ).toEqual<Decision>({
         kind: 'conflict',
         resolution: 'server_wins',
         reason: 'Version mismatch',
@@ -425,13 +662,25 @@ describe('TaskConflictResolver', () => {
 
     it.each<[string, EntityData, EntityData]>([
       ['title only -> every default filled in', { title: 'A' }, { ...DEFAULTS, title: 'A' }],
-      ['given fields override the defaults', { title: 'A', status: 'in_progress', points: 10, assignees: ['u1', 'u2'] }, { ...DEFAULTS, title: 'A', status: 'in_progress', points: 10, assignees: ['u1', 'u2'] }],
+      [
+        'given fields override the defaults',
+        { title: 'A', status: 'in_progress', points: 10, assignees: ['u1', 'u2'] },
+        { ...DEFAULTS, title: 'A', status: 'in_progress', points: 10, assignees: ['u1', 'u2'] },
+      ],
       ['a 500-character title', { title: 'x'.repeat(500) }, { ...DEFAULTS, title: 'x'.repeat(500) }],
       ['points 0 and 100000 are in range', { title: 'A', points: 100000 }, { ...DEFAULTS, title: 'A', points: 100000 }],
-      ['50 assignees', { title: 'A', assignees: Array.from({ length: 50 }, (_, i) => `u${i}`) }, { ...DEFAULTS, title: 'A', assignees: Array.from({ length: 50 }, (_, i) => `u${i}`) }],
+      [
+        '50 assignees',
+        { title: 'A', assignees: Array.from({ length: 50 }, (_, i) => `u${i}`) },
+        { ...DEFAULTS, title: 'A', assignees: Array.from({ length: 50 }, (_, i) => `u${i}`) },
+      ],
       ['nullable fields set to null', { title: 'A', desc: null, due: null, completedAt: null }, { ...DEFAULTS, title: 'A' }],
       ['a 10000-character desc', { title: 'A', desc: 'd'.repeat(10000) }, { ...DEFAULTS, title: 'A', desc: 'd'.repeat(10000) }],
-      ['ISO dates', { title: 'A', due: '2025-12-01T10:00:00+02:00', completedAt: '2025-11-11T14:30:00.123456Z', status: 'done' }, { ...DEFAULTS, title: 'A', due: '2025-12-01T10:00:00+02:00', completedAt: '2025-11-11T14:30:00.123456Z', status: 'done' }],
+      [
+        'ISO dates',
+        { title: 'A', due: '2025-12-01T10:00:00+02:00', completedAt: '2025-11-11T14:30:00.123456Z', status: 'done' },
+        { ...DEFAULTS, title: 'A', due: '2025-12-01T10:00:00+02:00', completedAt: '2025-11-11T14:30:00.123456Z', status: 'done' },
+      ],
     ])('create: %s', (_name, data, expected) => {
       expect(resolver.validate('create', data)).toEqual({ ok: true, data: expected });
     });

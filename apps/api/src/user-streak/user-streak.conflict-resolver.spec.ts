@@ -27,7 +27,10 @@ describe('UserStreakConflictResolver (rule 6: server calculated)', () => {
 
   it.each(
     states.flatMap(([stateName, current]) =>
-      changes.map(([action, data, version]) => [`${action} ${JSON.stringify(data ?? null)} v${version ?? '-'} on ${stateName}`, current, action, data, version] as const),
+      changes.map(
+        ([action, data, version]) =>
+          [`${action} ${JSON.stringify(data ?? null)} v${version ?? '-'} on ${stateName}`, current, action, data, version] as const,
+      ),
     ),
   )('%s -> server_wins Server calculated', (_name, current, action, data, version) => {
     const change: SyncChange = { index: 0, entityType: 'user_streak', entityId: 'u1', action, data, version, clientUs: ctx.nowUs + 1 };

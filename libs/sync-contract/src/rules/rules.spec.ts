@@ -91,7 +91,11 @@ describe('deleteWins (rule 2)', () => {
   const live = server();
   it.each<[string, EntityState | undefined, Decision]>([
     ['an unknown id: applied, nothing to write', undefined, { kind: 'apply', basedOnCurrent: true }],
-    ['a tombstone: applied, nothing to write', { version: 4, data: null, fieldClocks: { title: t(1) }, deleted: true }, { kind: 'apply', basedOnCurrent: true }],
+    [
+      'a tombstone: applied, nothing to write',
+      { version: 4, data: null, fieldClocks: { title: t(1) }, deleted: true },
+      { kind: 'apply', basedOnCurrent: true },
+    ],
     [
       'a live entity: a tombstone that keeps the field clocks',
       live,
@@ -106,7 +110,11 @@ describe('conflict helpers', () => {
   it.each<[string, Decision, Decision]>([
     ['deletedConflict -> delete_wins', deletedConflict(), { kind: 'conflict', resolution: 'delete_wins', reason: 'Entity deleted' }],
     ['serverWins(Immutable)', serverWins('Immutable'), { kind: 'conflict', resolution: 'server_wins', reason: 'Immutable' }],
-    ['serverWins(Server calculated)', serverWins('Server calculated'), { kind: 'conflict', resolution: 'server_wins', reason: 'Server calculated' }],
+    [
+      'serverWins(Server calculated)',
+      serverWins('Server calculated'),
+      { kind: 'conflict', resolution: 'server_wins', reason: 'Server calculated' },
+    ],
   ])('%s', (_name, actual, expected) => {
     expect(actual).toEqual(expected);
   });
@@ -145,7 +153,11 @@ describe('applyPatch (rule 1: version match)', () => {
   ])('%s', (_name, patch, clientUs, data, fieldClocks) => {
     const current = server();
     const before = structuredClone(current);
-    expect(applyPatch(current, patch, clientUs)).toEqual<Decision>({ kind: 'apply', basedOnCurrent: true, next: { data, fieldClocks, deleted: false } });
+    expect(applyPatch(current, patch, clientUs)).toEqual<Decision>({
+      kind: 'apply',
+      basedOnCurrent: true,
+      next: { data, fieldClocks, deleted: false },
+    });
     expect(current).toEqual(before);
   });
 });
@@ -159,7 +171,15 @@ describe('mergeFields (rule 4: last writer wins per field)', () => {
     ['an equal value counts as won and writes nothing, even when older', { title: 'Server title' }, t(1), ['title'], [], {}, {}],
     ['an equal array counts as won', { assignees: ['u1'] }, t(1), ['assignees'], [], {}, {}],
     ['an equal null counts as won', { desc: null }, t(1), ['desc'], [], {}, {}],
-    ['a field never written before wins', { due: '2025-01-01T00:00:00Z' }, t(1), ['due'], [], { due: '2025-01-01T00:00:00Z' }, { due: t(1) }],
+    [
+      'a field never written before wins',
+      { due: '2025-01-01T00:00:00Z' },
+      t(1),
+      ['due'],
+      [],
+      { due: '2025-01-01T00:00:00Z' },
+      { due: t(1) },
+    ],
     [
       'fields are decided one by one',
       { title: 'Client', points: 7, status: 'in_progress' },
@@ -169,7 +189,15 @@ describe('mergeFields (rule 4: last writer wins per field)', () => {
       { title: 'Client', status: 'in_progress' },
       { title: t(15), status: t(15) },
     ],
-    ['a null replacing a value is a write like any other', { desc: 'x', assignees: [] }, t(15), ['desc', 'assignees'], [], { desc: 'x', assignees: [] }, { desc: t(15), assignees: t(15) }],
+    [
+      'a null replacing a value is a write like any other',
+      { desc: 'x', assignees: [] },
+      t(15),
+      ['desc', 'assignees'],
+      [],
+      { desc: 'x', assignees: [] },
+      { desc: t(15), assignees: t(15) },
+    ],
     ['an empty patch wins nothing and loses nothing', {}, t(15), [], [], {}, {}],
   ])('%s', (_name, patch, clientUs, won, lost, changedData, changedClocks) => {
     const current = server();
@@ -185,10 +213,28 @@ describe('mergeFields (rule 4: last writer wins per field)', () => {
 
   it.each<[string, FieldRule, EntityData, number, string[], string[], EntityData, FieldClocks]>([
     ['a rule forcing a win beats a newer server field', () => true, { points: 1 }, t(1), ['points'], [], { points: 1 }, { points: t(1) }],
-    ['a rule forcing a win on an equal value still writes the clock', () => true, { points: 5 }, t(1), ['points'], [], {}, { points: t(1) }],
+    [
+      'a rule forcing a win on an equal value still writes the clock',
+      () => true,
+      { points: 5 },
+      t(1),
+      ['points'],
+      [],
+      {},
+      { points: t(1) },
+    ],
     ['a rule forcing a loss beats an older server field', () => false, { title: 'Client' }, t(99), [], ['title'], {}, {}],
     ['a rule forcing a loss on an equal value loses it', () => false, { title: 'Server title' }, t(99), [], ['title'], {}, {}],
-    ['undefined falls back to the time rule', () => undefined, { title: 'Client', points: 1 }, t(15), ['title'], ['points'], { title: 'Client' }, { title: t(15) }],
+    [
+      'undefined falls back to the time rule',
+      () => undefined,
+      { title: 'Client', points: 1 },
+      t(15),
+      ['title'],
+      ['points'],
+      { title: 'Client' },
+      { title: t(15) },
+    ],
     [
       'the rule sees field and value',
       (field, value) => (field === 'status' && value === 'done' ? true : undefined),
@@ -221,12 +267,42 @@ describe('mergeFields (rule 4: last writer wins per field)', () => {
 describe('mergeDecision', () => {
   const next = { data: { title: 'x' }, fieldClocks: { title: t(1) }, deleted: false };
   it.each<[string, string[], string[], 'server_wins' | 'done_wins' | undefined, Decision]>([
-    ['all won -> applied, not based on the current state', ['title', 'points'], [], undefined, { kind: 'apply', basedOnCurrent: false, next }],
+    [
+      'all won -> applied, not based on the current state',
+      ['title', 'points'],
+      [],
+      undefined,
+      { kind: 'apply', basedOnCurrent: false, next },
+    ],
     ['an empty patch -> applied', [], [], undefined, { kind: 'apply', basedOnCurrent: false, next }],
-    ['some won -> merged with the rejected fields', ['title'], ['points', 'desc'], undefined, { kind: 'merge', next, rejectedFields: ['points', 'desc'], reason: 'R' }],
-    ['some won with done_wins -> still merged', ['title'], ['status'], 'done_wins', { kind: 'merge', next, rejectedFields: ['status'], reason: 'R' }],
-    ['none won -> server_wins by default', [], ['title'], undefined, { kind: 'conflict', resolution: 'server_wins', reason: 'R', rejectedFields: ['title'] }],
-    ['none won with done_wins -> done_wins', [], ['status', 'title'], 'done_wins', { kind: 'conflict', resolution: 'done_wins', reason: 'R', rejectedFields: ['status', 'title'] }],
+    [
+      'some won -> merged with the rejected fields',
+      ['title'],
+      ['points', 'desc'],
+      undefined,
+      { kind: 'merge', next, rejectedFields: ['points', 'desc'], reason: 'R' },
+    ],
+    [
+      'some won with done_wins -> still merged',
+      ['title'],
+      ['status'],
+      'done_wins',
+      { kind: 'merge', next, rejectedFields: ['status'], reason: 'R' },
+    ],
+    [
+      'none won -> server_wins by default',
+      [],
+      ['title'],
+      undefined,
+      { kind: 'conflict', resolution: 'server_wins', reason: 'R', rejectedFields: ['title'] },
+    ],
+    [
+      'none won with done_wins -> done_wins',
+      [],
+      ['status', 'title'],
+      'done_wins',
+      { kind: 'conflict', resolution: 'done_wins', reason: 'R', rejectedFields: ['status', 'title'] },
+    ],
   ])('%s', (_name, won, lost, resolution, expected) => {
     expect(mergeDecision({ next, won, lost }, 'R', resolution)).toEqual(expected);
   });
@@ -283,12 +359,29 @@ describe('validateWithDto', () => {
 describe('lifecycleDecision (what every mutable type decides first)', () => {
   const live = server();
   const gone: EntityState = { version: 4, data: null, fieldClocks: { title: t(10) }, deleted: true };
-  const change = (action: 'create' | 'update' | 'delete', data?: EntityData) => ({ index: 0, entityType: 'note', entityId: 'n1', action, data, clientUs: t(50) });
+  const change = (action: 'create' | 'update' | 'delete', data?: EntityData) => ({
+    index: 0,
+    entityType: 'note',
+    entityId: 'n1',
+    action,
+    data,
+    clientUs: t(50),
+  });
   it.each<[string, EntityState | undefined, ReturnType<typeof change>, ReturnType<typeof lifecycleDecision>]>([
     ['delete of a live entity wins', live, change('delete'), { decided: deleteWins(live) }],
-    ['delete of an unknown id is applied without a write', undefined, change('delete'), { decided: { kind: 'apply', basedOnCurrent: true } }],
+    [
+      'delete of an unknown id is applied without a write',
+      undefined,
+      change('delete'),
+      { decided: { kind: 'apply', basedOnCurrent: true } },
+    ],
     ['create of a new id', undefined, change('create', { title: 'A' }), { decided: createEntity({ title: 'A' }, t(50)) }],
-    ['update of an unknown id', undefined, change('update', { title: 'A' }), { decided: { kind: 'error', code: SyncChangeErrorCode.NotFound, message: 'note n1 does not exist' } }],
+    [
+      'update of an unknown id',
+      undefined,
+      change('update', { title: 'A' }),
+      { decided: { kind: 'error', code: SyncChangeErrorCode.NotFound, message: 'note n1 does not exist' } },
+    ],
     ['update of a deleted entity', gone, change('update', { title: 'A' }), { decided: deletedConflict() }],
     ['create of a deleted id', gone, change('create', { title: 'A' }), { decided: deletedConflict() }],
     ['update of a live entity: its type decides', live, change('update', { title: 'A' }), { live }],

@@ -51,7 +51,9 @@ export function lifecycleDecision(current: EntityState | undefined, change: Sync
   if (!current) {
     return change.action === 'create'
       ? { decided: createEntity(change.data!, change.clientUs) }
-      : { decided: { kind: 'error', code: SyncChangeErrorCode.NotFound, message: `${change.entityType} ${change.entityId} does not exist` } };
+      : {
+          decided: { kind: 'error', code: SyncChangeErrorCode.NotFound, message: `${change.entityType} ${change.entityId} does not exist` },
+        };
   }
   return current.deleted ? { decided: deletedConflict() } : { live: current };
 }
@@ -109,11 +111,7 @@ export function mergeFields(current: EntityState, patch: EntityData, clientUs: n
 }
 
 /** Turns a merge into the change's outcome: all won = applied, some = merged, none = conflict. */
-export function mergeDecision(
-  merge: MergeResult,
-  reason: string,
-  lostResolution: 'server_wins' | 'done_wins' = 'server_wins',
-): Decision {
+export function mergeDecision(merge: MergeResult, reason: string, lostResolution: 'server_wins' | 'done_wins' = 'server_wins'): Decision {
   if (merge.lost.length === 0) return { kind: 'apply', basedOnCurrent: false, next: merge.next };
   if (merge.won.length > 0) return { kind: 'merge', next: merge.next, rejectedFields: merge.lost, reason };
   return { kind: 'conflict', resolution: lostResolution, reason, rejectedFields: merge.lost };

@@ -3,7 +3,7 @@ import { IsIn, IsString, Length } from 'class-validator';
 import type { FamilyRole } from '../family-member.entity';
 
 export class AddMemberDto {
-  @ApiProperty({ example: 'bob', description: 'The member-to-be\'s user id (the `sub` of their tokens)' })
+  @ApiProperty({ example: 'bob', description: "The member-to-be's user id (the `sub` of their tokens)" })
   @IsString()
   @Length(1, 128)
   userId: string;

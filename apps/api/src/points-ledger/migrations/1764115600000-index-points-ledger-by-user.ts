@@ -9,7 +9,9 @@ export class IndexPointsLedgerByUser1764115600000 implements MigrationInterface 
   name = 'IndexPointsLedgerByUser1764115600000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE INDEX IF NOT EXISTS points_ledger_user_idx ON points_ledger (family_id, (data->>'userId')) WHERE deleted_us IS NULL`);
+    await q.query(
+      `CREATE INDEX IF NOT EXISTS points_ledger_user_idx ON points_ledger (family_id, (data->>'userId')) WHERE deleted_us IS NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

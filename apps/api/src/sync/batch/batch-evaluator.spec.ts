@@ -69,13 +69,23 @@ describe('evaluateBatch', () => {
     const { batch } = run({ changes: [create('t1')] });
     expect(batch.outcomes).toEqual([{ applied: { entity_type: 'task', entity_id: 't1', version: 1 } }]);
     const [row] = batch.writes.rowsByTable.get('tasks')!;
-    expect(row).toMatchObject({ id: 't1', version: 1, data: { ...TASK }, clientUs: t(500), createdUs: NOW, changedUs: NOW, deletedUs: null });
+    expect(row).toMatchObject({
+      id: 't1',
+      version: 1,
+      data: { ...TASK },
+      clientUs: t(500),
+      createdUs: NOW,
+      changedUs: NOW,
+      deletedUs: null,
+    });
     expect(batch.writes.lastUs).toBe(NOW);
     expect(batch.positionUs).toBe(NOW);
     expect(batch.writes.receipts).toEqual([
       { key: expect.any(String), outcome: batch.outcomes[0], entityType: 'task', entityId: 't1', action: 'create', index: 0 },
     ]);
-    expect(batch.transitions).toEqual([expect.objectContaining({ entityType: 'task', entityId: 't1', before: undefined, clientUs: t(500) })]);
+    expect(batch.transitions).toEqual([
+      expect.objectContaining({ entityType: 'task', entityId: 't1', before: undefined, clientUs: t(500) }),
+    ]);
     expect(batch.notEchoed).toEqual(new Map([['task', ['t1']]]));
     expect(batch.discarded).toBe(false);
   });
@@ -83,7 +93,9 @@ describe('evaluateBatch', () => {
   it('evaluates in array order: an update sees the create before it; one row with the last version', () => {
     const { batch } = run({ changes: [create('t1'), update('t1', 1, { status: 'in_progress' })] });
     expect(batch.outcomes.map((o) => o.applied?.version)).toEqual([1, 2]);
-    expect(batch.writes.rowsByTable.get('tasks')).toEqual([expect.objectContaining({ id: 't1', version: 2, data: { ...TASK, status: 'in_progress' } })]);
+    expect(batch.writes.rowsByTable.get('tasks')).toEqual([
+      expect.objectContaining({ id: 't1', version: 2, data: { ...TASK, status: 'in_progress' } }),
+    ]);
     expect(batch.transitions.map((tr) => tr.after.version)).toEqual([1, 2]);
   });
 
@@ -118,7 +130,13 @@ describe('evaluateBatch', () => {
     const { batch } = run({ changes: [update('t1', 1, { title: 'old' }, t(5))], rows: [taskRow('t1')], since: ISO(t(200)) });
     expect(batch.outcomes).toEqual([
       {
-        conflict: expect.objectContaining({ resolution: 'server_wins', client_version: 1, server_version: 2, server_data: TASK, rejected_fields: ['title'] }),
+        conflict: expect.objectContaining({
+          resolution: 'server_wins',
+          client_version: 1,
+          server_version: 2,
+          server_data: TASK,
+          rejected_fields: ['title'],
+        }),
       },
     ]);
     expect(batch.writes.rowsByTable.size).toBe(0);
@@ -126,7 +144,10 @@ describe('evaluateBatch', () => {
   });
 
   it('merges a stale update field by field: applied with data and a merged conflict, echoed', () => {
-    const { batch } = run({ changes: [update('t1', 1, { title: 'new', desc: 'old' }, t(500))], rows: [taskRow('t1', { fieldClocks: { ...taskRow('t1').fieldClocks, desc: t(600) } })] });
+    const { batch } = run({
+      changes: [update('t1', 1, { title: 'new', desc: 'old' }, t(500))],
+      rows: [taskRow('t1', { fieldClocks: { ...taskRow('t1').fieldClocks, desc: t(600) } })],
+    });
     const merged = { ...TASK, title: 'new' };
     expect(batch.outcomes).toEqual([
       {
@@ -194,8 +215,15 @@ describe('prepareRequest', () => {
   });
 
   it('loads every distinct key and the ids of registered types only', () => {
-    const req = prepareRequest(scope, { device_id: 'p', changes: [create('a'), create('a'), { ...create('n'), entity_type: 'note' }, create('b')] }, settings);
-    expect(batchLoad(req)).toEqual({ keys: [req.changes[0].key, req.changes[2].key, req.changes[3].key], entities: [{ type: 'task', table: 'tasks', ids: ['a', 'b'] }] });
+    const req = prepareRequest(
+      scope,
+      { device_id: 'p', changes: [create('a'), create('a'), { ...create('n'), entity_type: 'note' }, create('b')] },
+      settings,
+    );
+    expect(batchLoad(req)).toEqual({
+      keys: [req.changes[0].key, req.changes[2].key, req.changes[3].key],
+      entities: [{ type: 'task', table: 'tasks', ids: ['a', 'b'] }],
+    });
   });
 });
 
@@ -248,7 +276,27 @@ describe('evaluateBatch: the conflict inbox (SPEC 2.8)', () => {
   it.each<[string, Case]>([
     ['an applied change', { changes: [create('t2')] }],
     ['a per-change error', { changes: [create('t2', { title: 42 })] }],
-    ['a replayed receipt of a conflict', { changes: [stale], rows: [newer], receipts: { t1: { conflict: { entity_type: 'task', entity_id: 't1', conflict_reason: 'x', resolution: 'server_wins', client_version: 1, server_version: 2, server_data: null, rejected_fields: [] } } } }],
+    [
+      'a replayed receipt of a conflict',
+      {
+        changes: [stale],
+        rows: [newer],
+        receipts: {
+          t1: {
+            conflict: {
+              entity_type: 'task',
+              entity_id: 't1',
+              conflict_reason: 'x',
+              resolution: 'server_wins',
+              client_version: 1,
+              server_version: 2,
+              server_data: null,
+              rejected_fields: [],
+            },
+          },
+        },
+      },
+    ],
     ['a conflict of an atomic batch (rolled back)', { changes: [stale], rows: [newer], atomic: true }],
     [
       'an update of a conflict entry (refused, not itself recorded)',

@@ -28,7 +28,12 @@ export interface BatchEntity {
   notFullyApplied: boolean;
 }
 
-export function loadedEntity(type: string, resolver: ConflictResolver, id: string, found: { row?: StoredRow; since: number | null }): BatchEntity {
+export function loadedEntity(
+  type: string,
+  resolver: ConflictResolver,
+  id: string,
+  found: { row?: StoredRow; since: number | null },
+): BatchEntity {
   const { row, since } = found;
   return {
     type,

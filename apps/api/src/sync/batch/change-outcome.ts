@@ -44,6 +44,9 @@ export function atomicFailures(outcomes: StoredOutcome[], loaded: Map<string, St
   return outcomes.map((o) => {
     if (!o.conflict) return { error: o.error };
     const row = loaded.get(entityKey(o.conflict.entity_type, o.conflict.entity_id));
-    return { error: o.error, conflict: { ...o.conflict, server_version: row?.version ?? null, server_data: row && !row.deleted ? row.data : null } };
+    return {
+      error: o.error,
+      conflict: { ...o.conflict, server_version: row?.version ?? null, server_data: row && !row.deleted ? row.data : null },
+    };
   });
 }

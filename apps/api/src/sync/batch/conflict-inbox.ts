@@ -48,6 +48,18 @@ export function inboxRows(
     );
     const changedUs = positions.next();
     const fieldClocks = Object.fromEntries(Object.keys(data).map((field) => [field, clock.nowUs]));
-    return [{ id: inbox.newId(), version: 1, data, fieldClocks, deleted: false, clientUs: clock.nowUs, createdUs: changedUs, changedUs, deletedUs: null }];
+    return [
+      {
+        id: inbox.newId(),
+        version: 1,
+        data,
+        fieldClocks,
+        deleted: false,
+        clientUs: clock.nowUs,
+        createdUs: changedUs,
+        changedUs,
+        deletedUs: null,
+      },
+    ];
   });
 }

@@ -39,9 +39,13 @@ export interface SyncRequestContext {
 export function prepareRequest(scope: FamilyScope, request: DeltaRequest, settings: SyncSettings): SyncRequestContext {
   const changes = request.changes ?? [];
   if (changes.length > settings.maxBatch) {
-    throw new SyncException(SyncErrorCode.BatchTooLarge, `changes: at most ${settings.maxBatch} changes per request (got ${changes.length})`, {
-      max: settings.maxBatch,
-    });
+    throw new SyncException(
+      SyncErrorCode.BatchTooLarge,
+      `changes: at most ${settings.maxBatch} changes per request (got ${changes.length})`,
+      {
+        max: settings.maxBatch,
+      },
+    );
   }
   return {
     scope,

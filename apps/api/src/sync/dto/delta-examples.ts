@@ -1,4 +1,3 @@
-
 /** The usage examples of the original API document, as OpenAPI request examples. */
 export const DELTA_REQUEST_EXAMPLES: Record<string, { summary: string; value: unknown }> = {
   simpleSync: {
@@ -22,7 +21,14 @@ export const DELTA_REQUEST_EXAMPLES: Record<string, { summary: string; value: un
       last_sync_at: '2025-11-10T00:00:00Z',
       device_id: 'phone-123',
       changes: [
-        { entity_type: 'task', entity_id: 'task-1', action: 'update', data: { title: 'New Title' }, version: 2, client_timestamp: '2025-11-11T12:00:00Z' },
+        {
+          entity_type: 'task',
+          entity_id: 'task-1',
+          action: 'update',
+          data: { title: 'New Title' },
+          version: 2,
+          client_timestamp: '2025-11-11T12:00:00Z',
+        },
       ],
     },
   },

@@ -48,6 +48,7 @@ export class DeltaRequestDto implements DeltaRequest {
 
 /** Limits that come from configuration, written into the generated document (decorators cannot read it). */
 export function documentSyncLimits(document: OpenAPIObject, limits: { maxBatch: number }): void {
-  const schema = document.components?.schemas?.[DeltaRequestDto.name] as { properties?: Record<string, Record<string, unknown>> } | undefined;
+  const schema = document.components?.schemas?.[DeltaRequestDto.name] as
+    { properties?: Record<string, Record<string, unknown>> } | undefined;
   if (schema?.properties?.changes) schema.properties.changes.maxItems = limits.maxBatch;
 }

@@ -26,7 +26,11 @@ export class DeviceHistoryEntryDto {
   @ApiProperty({ example: 'task-1' })
   entity_id: string;
 
-  @ApiProperty({ enum: ['create', 'update', 'delete'], nullable: true, description: 'null for changes recorded before the history existed' })
+  @ApiProperty({
+    enum: ['create', 'update', 'delete'],
+    nullable: true,
+    description: 'null for changes recorded before the history existed',
+  })
   action: string | null;
 
   @ApiProperty({ enum: ['applied', 'merged', 'conflict', 'error'] })
