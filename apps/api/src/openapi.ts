@@ -14,12 +14,13 @@ export function buildOpenApiDocument(app: INestApplication, config: AppConfig): 
       .setTitle('Delta Sync')
       .setDescription('Offline-first delta sync: families, POST /sync/delta, health and metrics.')
       .setVersion('1')
-      .setLicense('Proprietary', 'https://example.com/delta-sync/license')
       .addServer('/', 'This server')
       .addBearerAuth()
       .addSecurityRequirements('bearer')
       .build(),
   );
+  // Proprietary (package.json: UNLICENSED): a name, no license URL to point to.
+  document.info.license = { name: 'Proprietary' };
   // Limits come from configuration, not from constants in the decorators.
   documentSyncLimits(document, config.sync);
   return document;

@@ -52,5 +52,16 @@ export function ApiErrors(...statuses: HttpStatus[]): MethodDecorator & ClassDec
   );
 }
 
+/**
+ * The only 4xx an unauthenticated operation (health, metrics) gives: the input guard refuses a
+ * query string the database could not store (SPEC 2.6), as on every route.
+ */
+export const ApiRefusedQuery = () =>
+  ApiResponse({
+    status: HttpStatus.BAD_REQUEST,
+    description: 'A query parameter holds a NUL, an unpaired surrogate or nesting deeper than 64 levels (SPEC 2.6)',
+    type: ErrorBodyDto,
+  });
+
 /** What every authenticated operation can answer besides its own errors. */
 export const AUTHENTICATED_ERRORS = [HttpStatus.UNAUTHORIZED, HttpStatus.SERVICE_UNAVAILABLE] as const;

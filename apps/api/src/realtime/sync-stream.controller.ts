@@ -1,5 +1,6 @@
-import { BeforeApplicationShutdown, Controller, Get, Headers, OnModuleInit, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { BeforeApplicationShutdown, Controller, Get, Headers, HttpStatus, OnModuleInit, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, AUTHENTICATED_ERRORS } from '../common/api-error.responses';
 import type { Response } from 'express';
 import { expiryOf } from '../auth/token-verifier';
 import { FamilyAccess } from '../family/family-access.guard';
@@ -44,7 +45,18 @@ export class SyncStreamController implements OnModuleInit, BeforeApplicationShut
   @ApiOperation({ summary: 'Server-sent events: `ready`, then a `poke` with the newest position after every commit of the family' })
   @ApiQuery({ name: 'device_id', required: true, description: 'This device: its own commits do not poke it' })
   @ApiProduces('text/event-stream')
-  @ApiTooManyRequestsResponse({ description: 'Above SYNC_MAX_STREAMS_PER_USER open streams' })
+  @ApiOkResponse({
+    description:
+      'An event stream: `event: ready` then `event: poke`, each with `data: {"last_changed_at":"<position>"}` (send it as last_sync_at); ' +
+      'a comment line at least every 25 s; `event: end` with `{"code":4401|4403|1012,"reason"}` before the server ends it (token expired, ' +
+      'no longer a member, shutting down).',
+    content: {
+      'text/event-stream': {
+        schema: { type: 'string', example: 'event: ready\ndata: {"last_changed_at":"2025-11-11T15:00:00.123456Z"}\n\n' },
+      },
+    },
+  })
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS, ...AUTHENTICATED_ERRORS)
   async stream(
     @FamilyCaller() caller: FamilyCaller,
     @Query('device_id') deviceId: unknown,

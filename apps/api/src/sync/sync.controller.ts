@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, AUTHENTICATED_ERRORS } from '../common/api-error.responses';
 import { FamilyAccess } from '../family/family-access.guard';
 import { FamilyCaller, FamilyScope } from '../family/family-caller';
 import { DeltaService } from './delta.service';
@@ -32,7 +33,14 @@ export class SyncController {
   @ApiOperation({ summary: 'Push changes and pull everything the device has missed, in one transaction' })
   @ApiBody({ type: DeltaRequestDto, examples: DELTA_REQUEST_EXAMPLES })
   @ApiOkResponse({ type: DeltaResponseDto, description: 'Also when there are conflicts or per-change errors' })
-  @ApiTooManyRequestsResponse({ description: 'Above SYNC_RATE_LIMIT requests per user and minute (see Retry-After)' })
+  @ApiErrors(
+    HttpStatus.BAD_REQUEST,
+    HttpStatus.FORBIDDEN,
+    HttpStatus.PAYLOAD_TOO_LARGE,
+    HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+    HttpStatus.TOO_MANY_REQUESTS,
+    ...AUTHENTICATED_ERRORS,
+  )
   sync(@FamilyScope() caller: FamilyScope, @Body(DeltaRequestValidator) request: DeltaRequest): Promise<DeltaResponseDto> {
     return this.delta.sync(caller, request);
   }
@@ -41,6 +49,7 @@ export class SyncController {
   @FamilyAccess({ from: 'token' })
   @ApiOperation({ summary: "The family's devices: last seen and number of syncs" })
   @ApiOkResponse({ type: [DeviceDto] })
+  @ApiErrors(HttpStatus.FORBIDDEN, ...AUTHENTICATED_ERRORS)
   devices(@FamilyCaller() caller: FamilyCaller): Promise<DeviceDto[]> {
     return this.devicesOfFamily.list(caller.familyId);
   }
@@ -50,6 +59,7 @@ export class SyncController {
   @ApiOperation({ summary: "A device's latest change outcomes, newest first (support and debugging)" })
   @ApiParam({ name: 'deviceId', description: 'The device id it syncs with' })
   @ApiOkResponse({ type: [DeviceHistoryEntryDto] })
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.FORBIDDEN, ...AUTHENTICATED_ERRORS)
   history(
     @FamilyCaller() caller: FamilyCaller,
     @Param('deviceId') deviceId: string,

@@ -30,6 +30,8 @@ export class DeltaRequestDto implements DeltaRequest {
   device_id: string;
 
   @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
     nullable: true,
     example: '2025-11-11T15:00:00.123456Z',
     description: 'The last_sync_at of the previous response, unchanged; null or absent = first sync',
@@ -39,10 +41,10 @@ export class DeltaRequestDto implements DeltaRequest {
   @ApiPropertyOptional({ type: [SyncChangeDto], description: 'At most SYNC_MAX_BATCH changes (maxItems is set from it)' })
   changes?: SyncChangeDto[];
 
-  @ApiPropertyOptional({ default: false, description: 'Any error or conflict rolls the whole batch back' })
+  @ApiPropertyOptional({ description: 'Any error or conflict rolls the whole batch back (default false)' })
   atomic?: boolean;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 5000, default: 1000, description: 'Most server_changes in one response' })
+  @ApiPropertyOptional({ minimum: 1, maximum: 5000, description: 'Most server_changes in one response (default 1000)' })
   limit?: number;
 }
 
