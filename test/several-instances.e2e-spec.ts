@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { parse } from 'yaml';
+import { readyWs } from './support/realtime-clients';
+import type { TestApp } from './support/test-app';
 import { databaseUrl, E2E_ADMIN_URL, E2E_TEMPLATE_DB, mintToken, TEST_JWT_SECRET, withClient } from '@app/testing';
 import type { DeltaResponseDto } from '../apps/api/src/sync/dto/delta-response.dto';
 import { buildService, runBuilt, ServiceProcess, startBuiltService } from './support/built-service';
@@ -220,6 +222,46 @@ describe('several instances on one database', () => {
     // In memory, each instance would allow RATE_LIMIT: 3 x RATE_LIMIT before the first 429.
     expect(statuses.filter((s) => s === 200)).toHaveLength(RATE_LIMIT);
     expect(statuses.slice(RATE_LIMIT)).toEqual([429, 429, 429]);
+  });
+
+  it('realtime pokes cross instances: a push through A pokes WebSockets held on B and C with its position, not the pushing device', async () => {
+    const owner = `poked-${run}`;
+    const familyId = await createFamilyVia(instances[0], owner);
+    const token = mintToken({ sub: owner, familyId });
+    const at = (i: number) => ({ baseUrl: instances[i].baseUrl }) as TestApp;
+    const onB = await readyWs(at(1), token, 'tablet-b');
+    const onC = await readyWs(at(2), token, 'laptop-c');
+    const pusherOnB = await readyWs(at(1), token, 'phone-a');
+    try {
+      const res = await fetch(`${instances[0].baseUrl}/sync/delta`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          device_id: 'phone-a',
+          changes: [
+            {
+              entity_type: 'task',
+              entity_id: 'poke-1',
+              action: 'create',
+              data: { title: 'hello' },
+              client_timestamp: new Date().toISOString(),
+            },
+          ],
+        }),
+      });
+      expect(res.status).toBe(200);
+      const { last_sync_at: position } = (await res.json()) as { last_sync_at: string };
+      for (const client of [onB, onC]) {
+        const poke = await client.next((m) => m.type === 'poke' && m.last_changed_at === position, 5_000, 'poke');
+        expect(poke).toEqual({ type: 'poke', last_changed_at: position });
+      }
+      // Everything B had to say to the pushing device has arrived (a ping answered after the
+      // others' pokes): no poke of its own commit.
+      await pusherOnB.roundTrip();
+      expect(pusherOnB.pokes()).toEqual([]);
+    } finally {
+      for (const client of [onB, onC, pusherOnB]) client.close();
+    }
   });
 
   it(`40 devices through a round-robin front for ${DURATION_MS} ms, one instance stopped (SIGTERM) in the middle: no acknowledged write lost, every device converges`, async () => {
