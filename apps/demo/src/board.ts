@@ -110,7 +110,12 @@ function card(client: SyncClient, task: Entity, report: Report): HTMLElement {
   });
   return h(
     'article',
-    { class: `card status-${status}${task.pending ? ' pending' : ''}`, 'data-task-id': task.id, 'data-status': status },
+    {
+      class: `card status-${status}${task.pending ? ' pending' : ''}`,
+      'data-task-id': task.id,
+      'data-status': status,
+      'data-title': String(d.title ?? ''),
+    },
     h(
       'div',
       { class: 'card-top' },

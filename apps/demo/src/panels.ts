@@ -32,7 +32,7 @@ function syncLabel(s: DeviceState): string {
     case 'offline':
       return 'Sync failed';
     default:
-      return s.status ? 'Synced' : 'Starting…';
+      return !s.status ? 'Starting…' : s.lastSuccess === null ? 'Not synced yet' : 'Synced';
   }
 }
 
@@ -76,7 +76,7 @@ export function renderFamily(root: HTMLElement, client: SyncClient): void {
   const points = new Map<string, number>();
   for (const row of client.list('points_ledger')) {
     const user = String(row.data.userId);
-    points.set(user, (points.get(user) ?? 0) + Number(row.data.points ?? 0));
+    points.set(user, (points.get(user) ?? 0) + Number(row.data.delta ?? 0));
   }
   const badges = client.list('badge');
   const total = [...points.values()].reduce((a, b) => a + b, 0);
