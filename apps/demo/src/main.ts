@@ -16,6 +16,8 @@ function banner(text: string | null, kind: 'error' | 'info' = 'info'): void {
   el.hidden = text === null;
   el.className = `banner ${kind}`;
   el.textContent = text ?? '';
+  el.onclick = () => (el.hidden = true);
+  el.title = 'Click to close';
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -101,8 +103,9 @@ async function main(): Promise<void> {
     render();
   });
   client.on('conflict', (c) => {
+    const name = String(client.get(c.entity_type, c.entity_id)?.data.title ?? c.entity_id);
     banner(
-      `Conflict on ${c.entity_type} ${c.entity_id}: ${c.rejected_fields.join(', ') || 'the change'} lost (${c.resolution}). See the inbox.`,
+      `Conflict on ${c.entity_type} “${name}”: ${c.rejected_fields.join(', ') || 'the change'} lost (${c.resolution}). See the inbox.`,
     );
   });
 

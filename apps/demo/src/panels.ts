@@ -13,13 +13,13 @@ export interface DeviceState {
 }
 
 const BADGES: Record<string, string> = {
-  first_task: '🥇 First task',
-  tasks_10: '🔟 10 tasks',
-  tasks_100: '💯 100 tasks',
-  streak_7: '🔥 7-day streak',
-  streak_30: '🌋 30-day streak',
-  points_100: '⭐ 100 points',
-  points_1000: '🌟 1000 points',
+  first_task: 'First task',
+  tasks_10: '10 tasks',
+  tasks_100: '100 tasks',
+  streak_7: '7-day streak',
+  streak_30: '30-day streak',
+  points_100: '100 points',
+  points_1000: '1000 points',
 };
 
 function syncLabel(s: DeviceState): string {
@@ -95,12 +95,12 @@ export function renderFamily(root: HTMLElement, client: SyncClient): void {
           { 'data-member': u },
           h('span', { class: 'name' }, u),
           h('span', { class: 'member-points' }, `${points.get(u) ?? 0} pts`),
-          streak && h('span', { class: 'streak' }, `🔥 ${Number(streak.currentStreak ?? 0)}`),
+          streak && h('span', { class: 'streak', title: 'current streak (days)' }, `${Number(streak.currentStreak ?? 0)}-day streak`),
           h(
             'span',
             { class: 'badges' },
             ...mine.map((b) =>
-              h('span', { class: 'badge', title: String(b.data.code) }, BADGES[String(b.data.code)] ?? String(b.data.code)),
+              h('span', { class: 'badge', title: String(b.data.code) }, '★ ', BADGES[String(b.data.code)] ?? String(b.data.code)),
             ),
           ),
         );
