@@ -20,6 +20,8 @@ import { UserStreakModule } from './user-streak/user-streak.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RealtimeModule } from './realtime/realtime.module';
+import { demoEnabled } from './demo/demo-mode';
+import { DemoModule } from './demo/demo.module';
 
 /**
  * The root module, built from an already validated configuration (main.ts and the test
@@ -49,6 +51,8 @@ export class AppModule {
         GamificationModule,
         SyncModule,
         RealtimeModule,
+        // Development with the development JWT secret only: /demo and its token endpoint (404 otherwise).
+        ...(demoEnabled(config) ? [DemoModule] : []),
       ],
       providers: [
         {

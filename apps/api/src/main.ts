@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { ConfigValidationError, loadConfig } from '@app/config';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
+import { demoEnabled } from './demo/demo-mode';
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -30,7 +31,8 @@ async function bootstrap(): Promise<void> {
     .get(Logger)
     .log(
       `Delta Sync listening on ${url} (docs ${url}/docs, health ${url}/health/ready, metrics ${url}/metrics)` +
-        (config.auth.secret || config.auth.publicKey || config.auth.jwksUri ? '' : '; mint a dev token: npm run token -- --sub alice'),
+        (config.auth.secret || config.auth.publicKey || config.auth.jwksUri ? '' : '; mint a dev token: npm run token -- --sub alice') +
+        (demoEnabled(config) ? `; demo web app ${url}/demo` : ''),
       'Bootstrap',
     );
 }
