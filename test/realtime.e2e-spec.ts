@@ -4,7 +4,8 @@ import request from 'supertest';
 import { bearer, mintToken } from '@app/testing';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, createFamily, FamilyFixture, syncOk } from './support/sync-fixtures';
-import { connectWs, openSse, readySse, readyWs, WsClient } from './support/realtime-clients';
+import WebSocket from 'ws';
+import { connectWs, openSse, readySse, readyWs, WsClient, wsUrl } from './support/realtime-clients';
 
 /**
  * SPEC 2.7 through real sockets: two instances (A and B) on one database, as two Nest apps
@@ -278,5 +279,42 @@ describe('realtime limits and shutdown', () => {
     expect(await sse.next((m) => m.type === 'end')).toMatchObject({ type: 'end', code: 1012 });
     expect(order.at(-1)).toBe('app closed');
     expect(order).toHaveLength(3);
+  });
+});
+
+describe('WebSocket heartbeat (SYNC_WS_HEARTBEAT_MS)', () => {
+  let h: TestApp;
+  let f: FamilyFixture;
+
+  beforeAll(async () => {
+    h = await startTestApp({ SYNC_WS_HEARTBEAT_MS: '200', SYNC_MAX_STREAMS_PER_USER: '1' });
+    f = await createFamily(h, 'alice');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('drops a peer that stops answering pings, which frees its stream slot; a live peer stays', async () => {
+    // A peer that never answers protocol pings: a phone gone without a close.
+    const silent = new WsClient(new WebSocket(wsUrl(h), { autoPong: false }));
+    await new Promise((resolve) => silent.socket.once('open', resolve));
+    silent.send({ type: 'auth', token: f.token(), device_id: 'gone' });
+    await silent.next((m) => m.type === 'ready', 10_000, 'ready');
+    // The limit is 1: a second stream of alice is refused while the silent one counts.
+    const refused = await connectWs(h);
+    refused.send({ type: 'auth', token: f.token(), device_id: 'second' });
+    expect((await refused.closed).code).toBe(4429);
+
+    // Terminated without a close frame (1006 on this side) after a missed ping.
+    expect((await silent.closed).code).toBe(1006);
+    const live = await readyWs(h, f.token(), 'live');
+    try {
+      // Several heartbeats later the answering peer is still there and served.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await live.roundTrip();
+      expect(live.socket.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      live.close();
+    }
   });
 });

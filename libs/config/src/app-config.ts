@@ -43,6 +43,8 @@ export interface SyncConfig {
   rateLimitRedisUrl?: string;
   /** Open realtime streams (WebSocket + SSE) per user and instance. */
   maxStreamsPerUser: number;
+  /** WebSocket pings this often; a peer that did not answer the previous one is dropped. */
+  wsHeartbeatMs: number;
 }
 
 export interface AppConfig {

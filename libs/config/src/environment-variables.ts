@@ -158,6 +158,12 @@ export class EnvironmentVariables {
   @Min(1)
   SYNC_MAX_STREAMS_PER_USER = 20;
 
+  /** WebSocket protocol pings this often; a peer silent until the next one is dropped. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(100)
+  SYNC_WS_HEARTBEAT_MS = 30_000;
+
   /** Comma-separated exact origins (checked by `loadConfig`); empty: no CORS headers at all. */
   @IsString()
   CORS_ORIGINS = '';

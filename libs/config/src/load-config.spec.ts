@@ -50,6 +50,7 @@ describe('loadConfig', () => {
         conflictDays: 30,
         rateLimitPerMinute: 600,
         maxStreamsPerUser: 20,
+        wsHeartbeatMs: 30_000,
       },
     });
   });
@@ -115,6 +116,7 @@ describe('loadConfig', () => {
         conflictDays: 14,
         rateLimitPerMinute: 0,
         maxStreamsPerUser: 5,
+        wsHeartbeatMs: 30_000,
       },
     });
   });

@@ -150,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       rateLimitPerMinute: vars.SYNC_RATE_LIMIT,
       rateLimitRedisUrl: vars.RATE_LIMIT_REDIS_URL,
       maxStreamsPerUser: vars.SYNC_MAX_STREAMS_PER_USER,
+      wsHeartbeatMs: vars.SYNC_WS_HEARTBEAT_MS,
     },
   };
 }

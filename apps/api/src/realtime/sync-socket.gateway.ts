@@ -1,3 +1,4 @@
+import { ConfigService } from '@nestjs/config';
 import { OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import type { RawData, WebSocket } from 'ws';
@@ -7,7 +8,9 @@ import { RealtimeMetrics } from './realtime.metrics';
 import { RealtimeRepository } from './realtime.repository';
 import { StreamHub } from './stream-hub';
 import { CloseCode, deviceIdProblem } from './stream-rules';
+import { keepAlive } from './ws-heartbeat';
 import { WsPokeStream } from './ws-poke-stream';
+import type { AppConfig } from '@app/config';
 
 /** SPEC 2.7: the auth message must arrive within this time. */
 export const AUTH_TIMEOUT_MS = 10_000;
@@ -30,6 +33,8 @@ class Refusal extends Error {
  */
 @WebSocketGateway({ path: '/sync/ws', maxPayload: 16 * 1024 })
 export class SyncSocketGateway implements OnGatewayConnection {
+  private readonly heartbeatMs: number;
+
   constructor(
     private readonly tokens: TokenVerifier,
     private readonly memberships: FamilyMembershipRepository,
@@ -37,9 +42,13 @@ export class SyncSocketGateway implements OnGatewayConnection {
     private readonly hub: StreamHub,
     private readonly metrics: RealtimeMetrics,
     @InjectPinoLogger('Realtime') private readonly logger: PinoLogger,
-  ) {}
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.heartbeatMs = config.get('sync', { infer: true }).wsHeartbeatMs;
+  }
 
   handleConnection(socket: WebSocket): void {
+    keepAlive(socket, this.heartbeatMs);
     const timeout = setTimeout(() => this.refuse(socket, new Refusal(CloseCode.AuthTimeout, 'no auth message in time')), AUTH_TIMEOUT_MS);
     let first = true;
     socket.on('message', (data: RawData) => {
