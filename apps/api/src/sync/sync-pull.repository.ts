@@ -31,6 +31,29 @@ const integer = (n: number) => {
   return String(n);
 };
 
+function pullSql(tx: Transaction, familyId: string, query: Omit<PullQuery, 'familyId' | 'notice'>): string {
+  const family = uuidLiteral(familyId);
+  const limit = integer(query.limit + 1);
+  const branches = query.tables.map(({ entityType, table, excludeIds }) => {
+    const where = [`family_id = ${family}`, query.sinceUs === null ? 'deleted_us IS NULL' : `changed_us > ${integer(query.sinceUs)}`];
+    if (excludeIds.length > 0) where.push(`id <> ALL(ARRAY[${excludeIds.map((id) => tx.literal(id)).join(',')}]::text[])`);
+    return `(SELECT '${entityType}' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
+             FROM ${table} WHERE ${where.join(' AND ')} ORDER BY changed_us LIMIT ${limit})`;
+  });
+  return `SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}`;
+}
+
+const toPulledRow = (r: Record<string, unknown>): PulledRow => ({
+  entityType: r.entity_type as string,
+  id: r.id as string,
+  version: r.version as number,
+  data: r.data as EntityData | null,
+  clientUs: Number(r.client_us),
+  createdUs: Number(r.created_us),
+  changedUs: Number(r.changed_us),
+  deleted: r.deleted_us !== null,
+});
+
 /** The SQL of the pull and of a device's resync cursor. */
 @Injectable()
 export class SyncPullRepository {
@@ -40,32 +63,29 @@ export class SyncPullRepository {
    * Everything of the family changed after `sinceUs`, in commit order: one index range scan
    * per entity table, merged. Reads `limit + 1` rows so the caller knows whether more remain.
    * It is the transaction's last statement, with COMMIT in the same simple-protocol message:
-   * one round trip, and the family lock is released with it. Values are inlined as literals
-   * (numbers checked, the family id a checked uuid, ids escaped by the driver).
+   * one round trip, and the family lock is released with it.
    */
   async pullAndCommit(tx: Transaction, query: PullQuery): Promise<PulledRow[]> {
-    const family = uuidLiteral(query.familyId);
-    const limit = integer(query.limit + 1);
-    const branches = query.tables.map(({ entityType, table, excludeIds }) => {
-      const where = [`family_id = ${family}`, query.sinceUs === null ? 'deleted_us IS NULL' : `changed_us > ${integer(query.sinceUs)}`];
-      if (excludeIds.length > 0) where.push(`id <> ALL(ARRAY[${excludeIds.map((id) => tx.literal(id)).join(',')}]::text[])`);
-      return `(SELECT '${entityType}' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
-               FROM ${table} WHERE ${where.join(' AND ')} ORDER BY changed_us LIMIT ${limit})`;
-    });
-    // The commit's announcement (realtime pokes) rides in the same message: no round trip of
-    // its own, and PostgreSQL delivers a NOTIFY only if and after the COMMIT succeeds.
-    const notify = query.notice && `SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(query.notice))})`;
-    const rows = await tx.commit(`SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}`, notify);
-    return rows.map((r) => ({
-      entityType: r.entity_type as string,
-      id: r.id as string,
-      version: r.version as number,
-      data: r.data as EntityData | null,
-      clientUs: Number(r.client_us),
-      createdUs: Number(r.created_us),
-      changedUs: Number(r.changed_us),
-      deleted: r.deleted_us !== null,
-    }));
+    const [rows] = await this.pullAllAndCommit(tx, query.familyId, [query], query.notice);
+    return rows;
+  }
+
+  /**
+   * The pulls of a group of requests (one statement each), the commit's announcement and
+   * COMMIT, in one simple-protocol message. Values are inlined as literals (numbers checked,
+   * the family id a checked uuid, ids escaped by the driver). PostgreSQL delivers a NOTIFY
+   * only if and after the COMMIT succeeds, so it needs no round trip of its own.
+   */
+  async pullAllAndCommit(
+    tx: Transaction,
+    familyId: string,
+    queries: Omit<PullQuery, 'familyId' | 'notice'>[],
+    notice?: CommitNotice,
+  ): Promise<PulledRow[][]> {
+    const statements = queries.map((query) => pullSql(tx, familyId, query));
+    if (notice) statements.push(`SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(notice))})`);
+    const results = await tx.commitAll(statements);
+    return queries.map((_, i) => results[i].map(toPulledRow));
   }
 
   /** Where a device's paging through a full state stands, when its pages end below the horizon. */
