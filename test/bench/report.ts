@@ -70,6 +70,7 @@ export function mixedTable(m: MixedResult): string {
       ['errors: HTTP / network / per-change', `${m.httpErrors} / ${m.networkErrors} / ${m.changeErrors}`],
       ['CPU cores used: service / postgres / bench', `${m.cpu.serviceCores} / ${m.cpu.postgresCores} / ${m.cpu.benchCores}`],
       ['GET /health/live during the run p50 / p99 ms', `${num(m.liveness.median)} / ${num(m.liveness.p99)}`],
+      ['pushes per commit (group commit, mean)', num(m.pushesPerCommit)],
       ['pool fully busy (share of samples)', num(m.connections.poolSaturated)],
       ...Object.entries(m.connections.average).map(([state, avg], i) => [
         i === 0 ? `service DB connections (avg of ${m.connections.poolConnectionsSeen})` : '',

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { CpuShare, cpuShare, cpuSnapshot } from './cpu';
-import { ActivityProfile, probeLiveness, sampleActivity } from './diagnostics';
+import { ActivityProfile, groupCommits, probeLiveness, sampleActivity } from './diagnostics';
 import {
   BenchFamily,
   createData,
@@ -66,6 +66,8 @@ export interface MixedResult {
   connections: ActivityProfile;
   /** GET /health/live latency during the run (event-loop responsiveness). */
   liveness: Summary;
+  /** Pushes per group commit during the run (mean). */
+  pushesPerCommit: number;
   errorSamples: string[];
 }
 
@@ -444,7 +446,9 @@ export async function mixedScenario(ctx: BenchContext): Promise<MixedResult> {
   const cpuStart = cpuSnapshot(ctx.servicePid);
   const activity = sampleActivity(ctx.db);
   const liveness = probeLiveness(ctx.baseUrl);
+  const groupsBefore = await groupCommits(ctx.baseUrl);
   const measured = (await run(duration, true))!;
+  const groupsAfter = await groupCommits(ctx.baseUrl);
   const cpu = cpuShare(cpuStart, cpuSnapshot(ctx.servicePid));
   const connections = await activity.stop();
   const live = await liveness.stop();
@@ -469,6 +473,7 @@ export async function mixedScenario(ctx: BenchContext): Promise<MixedResult> {
     cpu,
     connections,
     liveness: live,
+    pushesPerCommit: round((groupsAfter.requests - groupsBefore.requests) / Math.max(1, groupsAfter.groups - groupsBefore.groups)),
     errorSamples: measured.errorSamples,
   };
 }

@@ -23,8 +23,12 @@ export interface Transaction {
    * statements sent before it in the same message (their results are dropped).
    */
   commit<T = Record<string, unknown>>(sql: string, prelude?: string): Promise<T[]>;
-  /** Several last statements, sent with COMMIT in one message; the rows of each, in order. */
-  commitAll<T = Record<string, unknown>>(statements: string[]): Promise<T[][]>;
+  /**
+   * Several last statements, sent with COMMIT in one message; the rows of each, in order.
+   * `after`: a statement sent after COMMIT in the same message (its own implicit transaction;
+   * it runs only if everything before it succeeded; its result is dropped).
+   */
+  commitAll<T = Record<string, unknown>>(statements: string[], after?: string): Promise<T[][]>;
   /** A string as an SQL literal, for `begin` and `commit` text. */
   literal(value: string): string;
 }
@@ -65,10 +69,11 @@ export class PgTransaction implements Transaction {
     return results[results.length - 1];
   }
 
-  async commitAll<T = Record<string, unknown>>(statements: string[]): Promise<T[][]> {
+  async commitAll<T = Record<string, unknown>>(statements: string[], after?: string): Promise<T[][]> {
     await this.ensureOpen();
     this.state = 'closing';
-    const results = (await this.client.query(`${statements.join('; ')}; COMMIT`)) as unknown as QueryResult[];
+    const text = `${statements.join('; ')}; COMMIT${after ? `; ${after}` : ''}`;
+    const results = (await this.client.query(text)) as unknown as QueryResult[];
     this.state = 'closed';
     // One result per statement, then COMMIT's (a single statement and COMMIT still come as an array).
     return results.slice(0, statements.length).map((r) => r.rows as T[]);

@@ -71,7 +71,8 @@ export class StreamHub implements BeforeApplicationShutdown {
     const deviceIds = deviceId === undefined ? [] : typeof deviceId === 'string' ? [deviceId] : deviceId;
     const window = this.windows.get(familyId);
     if (window) {
-      window.pending = { position, deviceIds };
+      // The latest position wins (positions are fixed-width ISO strings: they sort as text).
+      if (!window.pending || window.pending.position <= position) window.pending = { position, deviceIds };
       return;
     }
     this.dispatch(familyId, position, deviceIds);

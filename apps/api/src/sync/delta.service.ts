@@ -23,6 +23,9 @@ const notAMember = (): never => {
 
 const usersOf = (reqs: SyncRequestContext[]) => [...new Set(reqs.map((r) => r.scope.userId))];
 
+/** Thrown to roll back a group whose requests another group took along. */
+const TAKEN_ALONG = new Error('the requests of this group were taken along by another group');
+
 /** At most this many requests of one family share a transaction. */
 const MAX_GROUP = 32;
 
@@ -85,6 +88,7 @@ export class DeltaService {
     try {
       return await this.tx.run((tx) => this.pushGroup(tx, session));
     } catch (error) {
+      if (error === TAKEN_ALONG) return []; // rolled back: it only held the lock
       const reqs = session.take();
       if (reqs.length === 1 || classifyDatabaseError(error) !== undefined) throw error;
       const settled: Settled<PullResult>[] = [];
@@ -112,12 +116,16 @@ export class DeltaService {
     // every later commit exactly once, whatever order requests started in and whatever
     // the device clocks say. Other families have their own lock row and never wait.
     const asked = session.peek();
+    if (asked.length === 0) return [];
     const clock = await this.repo.lockFamily(tx, familyId, usersOf(asked));
     // None of their users is a member: those requests are refused; any that joined meanwhile run next.
     if (!clock) return session.take(asked.length).map(() => ({ error: notMember() }));
     session.locked();
     // Requests that arrived meanwhile joined; the group closes here: its load covers them all.
     const reqs = session.take();
+    // Another group of ours got the lock first and took these requests along: nothing to do.
+    if (reqs.length === 0) throw TAKEN_ALONG;
+    this.observer.group(reqs.length);
     const loaded = await this.repo.loadGroup(tx, familyId, groupLoad(reqs), usersOf(reqs));
     const members = reqs.filter((r) => loaded.members.has(r.scope.userId));
     // atomic and failed: `discarded`, nothing of that request is written but the device's visit.

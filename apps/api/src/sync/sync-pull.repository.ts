@@ -71,10 +71,11 @@ export class SyncPullRepository {
   }
 
   /**
-   * The pulls of a group of requests (one statement each), the commit's announcement and
-   * COMMIT, in one simple-protocol message. Values are inlined as literals (numbers checked,
-   * the family id a checked uuid, ids escaped by the driver). PostgreSQL delivers a NOTIFY
-   * only if and after the COMMIT succeeds, so it needs no round trip of its own.
+   * The pulls of a group of requests (one statement each), COMMIT and the commit's
+   * announcement, in one simple-protocol message. Values are inlined as literals (numbers
+   * checked, the family id a checked uuid, ids escaped by the driver). A statement after a
+   * failed one of the message does not run: the NOTIFY goes out only after a successful
+   * COMMIT, and needs no round trip of its own.
    */
   async pullAllAndCommit(
     tx: Transaction,
@@ -83,8 +84,11 @@ export class SyncPullRepository {
     notice?: CommitNotice,
   ): Promise<PulledRow[][]> {
     const statements = queries.map((query) => pullSql(tx, familyId, query));
-    if (notice) statements.push(`SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(notice))})`);
-    const results = await tx.commitAll(statements);
+    // After COMMIT in the same message: it runs only if COMMIT succeeded, in a transaction of
+    // its own that writes no WAL. Inside the writing transaction, NOTIFY's database-wide
+    // lock would be held across the commit's WAL flush and serialise every family's commits.
+    const after = notice && `SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(notice))})`;
+    const results = await tx.commitAll(statements, after);
     return queries.map((_, i) => results[i].map(toPulledRow));
   }
 
