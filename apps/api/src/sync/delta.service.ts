@@ -70,6 +70,11 @@ export class DeltaService {
     return pulled.response;
   }
 
+  /** Pushes of the family waiting or running on this instance (group commit; for tests and diagnostics). */
+  pendingPushes(familyId: string): number {
+    return this.groups.pending(familyId);
+  }
+
   /**
    * Group commit: the pushes of one family that arrive while one of its groups runs on this
    * instance wait and then run together as the next group (see KeyedGroups).
