@@ -77,6 +77,9 @@ export interface FirstSyncExtra {
   seedSeconds: number;
   perPage: Summary;
   floorPerPage: Summary;
+  /** The keyset-paged floor (the floor before issue 13): all pages, and the service's ratio to it. */
+  pagedFloor: Summary;
+  pagedRatio: number;
 }
 
 const usOf = (iso: string) => Date.parse(iso) * 1000;
@@ -240,6 +243,7 @@ export async function firstSyncScenario(ctx: BenchContext): Promise<{ result: Pa
   const perPage: number[] = [];
   const floorTotal: number[] = [];
   const floorPerPage: number[] = [];
+  const pagedTotal: number[] = [];
   let pages = 0;
   let cpuStart = cpuSnapshot(ctx.servicePid);
   for (let it = -warmups; it < iterations; it++) {
@@ -263,12 +267,15 @@ export async function firstSyncScenario(ctx: BenchContext): Promise<{ result: Pa
     if (rows !== entities) throw new Error(`first sync returned ${rows} entities, expected ${entities}`);
     const fl = await ctx.floor.readAll(family.familyId, 1000);
     if (fl.rows !== entities) throw new Error(`floor read ${fl.rows} rows, expected ${entities}`);
+    const one = await ctx.floor.readAllUnpaged(family.familyId);
+    if (one.rows !== entities) throw new Error(`unpaged floor read ${one.rows} rows, expected ${entities}`);
     if (it === -1) cpuStart = cpuSnapshot(ctx.servicePid);
     if (it < 0) continue;
     pages = n;
     total.push(ms);
     perPage.push(...pageMs);
-    floorTotal.push(fl.ms);
+    floorTotal.push(one.ms);
+    pagedTotal.push(fl.ms);
     floorPerPage.push(fl.ms / fl.pages);
   }
   const cpu = cpuShare(cpuStart, cpuSnapshot(ctx.servicePid));
@@ -281,11 +288,19 @@ export async function firstSyncScenario(ctx: BenchContext): Promise<{ result: Pa
       total,
       floorTotal,
       [
-        `service: ${pages} POST /sync/delta (limit 1000) until has_more=false; floor: ${pages} keyset SELECTs of the same rows on one connection`,
+        `service: ${pages} POST /sync/delta (limit 1000) until has_more=false; floor: one unpaged SELECT of the same rows (the paged floor, ${pages} keyset SELECTs, beside it below)`,
       ],
       cpu,
     ),
-    extra: { entities, pages, seedSeconds: round(seedSeconds), perPage: summarize(perPage), floorPerPage: summarize(floorPerPage) },
+    extra: {
+      entities,
+      pages,
+      seedSeconds: round(seedSeconds),
+      perPage: summarize(perPage),
+      floorPerPage: summarize(floorPerPage),
+      pagedFloor: summarize(pagedTotal),
+      pagedRatio: round(summarize(total).median / summarize(pagedTotal).median),
+    },
     explain,
   };
 }
