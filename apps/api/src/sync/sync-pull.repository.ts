@@ -21,7 +21,8 @@ export interface PullQuery {
   /** null: first sync (or resync) = the current state without tombstones. */
   sinceUs: number | null;
   limit: number;
-  tables: { entityType: string; table: string; excludeIds: string[] }[];
+  /** `alsoDeleted`: with `sinceUs` null, ids whose tombstones are sent too (see EvaluatedBatch.changedLater). */
+  tables: { entityType: string; table: string; excludeIds: string[]; alsoDeleted?: string[] }[];
   /** Set when the transaction wrote something: announced with NOTIFY, delivered on COMMIT only. */
   notice?: CommitNotice;
 }
@@ -34,9 +35,11 @@ const integer = (n: number) => {
 function pullSql(tx: Transaction, familyId: string, query: Omit<PullQuery, 'familyId' | 'notice'>): string {
   const family = uuidLiteral(familyId);
   const limit = integer(query.limit + 1);
-  const branches = query.tables.map(({ entityType, table, excludeIds }) => {
-    const where = [`family_id = ${family}`, query.sinceUs === null ? 'deleted_us IS NULL' : `changed_us > ${integer(query.sinceUs)}`];
-    if (excludeIds.length > 0) where.push(`id <> ALL(ARRAY[${excludeIds.map((id) => tx.literal(id)).join(',')}]::text[])`);
+  const ids = (list: string[]) => `ARRAY[${list.map((id) => tx.literal(id)).join(',')}]::text[]`;
+  const branches = query.tables.map(({ entityType, table, excludeIds, alsoDeleted = [] }) => {
+    const live = alsoDeleted.length > 0 ? `(deleted_us IS NULL OR id = ANY(${ids(alsoDeleted)}))` : 'deleted_us IS NULL';
+    const where = [`family_id = ${family}`, query.sinceUs === null ? live : `changed_us > ${integer(query.sinceUs)}`];
+    if (excludeIds.length > 0) where.push(`id <> ALL(${ids(excludeIds)})`);
     return `(SELECT '${entityType}' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
              FROM ${table} WHERE ${where.join(' AND ')} ORDER BY changed_us LIMIT ${limit})`;
   });

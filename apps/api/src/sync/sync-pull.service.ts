@@ -15,8 +15,8 @@ export interface PullResult {
   cursor?: { cursorUs: number; horizonUs: number };
 }
 
-/** What the pull needs of the push: outcomes and what not to echo. */
-export type PushedBatch = Pick<EvaluatedBatch, 'outcomes' | 'notEchoed'>;
+/** What the pull needs of the push: outcomes, what not to echo, what a later request of its group changed. */
+export type PushedBatch = Pick<EvaluatedBatch, 'outcomes' | 'notEchoed' | 'changedLater'>;
 
 /** What a request with no changes answers: no outcome, nothing excluded, nothing to announce. */
 export const NOTHING_PUSHED: PushedBatch = { outcomes: [], notEchoed: new Map() };
@@ -66,9 +66,12 @@ export class SyncPullService {
       pulls.map(({ req, batch }, i) => ({
         sinceUs: plans[i].since,
         limit: req.limit,
-        tables: this.registry
-          .all()
-          .map(({ type, resolver }) => ({ entityType: type, table: resolver.table, excludeIds: batch.notEchoed.get(type) ?? [] })),
+        tables: this.registry.all().map(({ type, resolver }) => ({
+          entityType: type,
+          table: resolver.table,
+          excludeIds: batch.notEchoed.get(type) ?? [],
+          alsoDeleted: batch.changedLater?.get(type),
+        })),
       })),
       clock.lastUs > positionBeforeUs
         ? commitNotice(

@@ -138,6 +138,20 @@ describe('evaluateGroup', () => {
     expect(batches[0].notEchoed.get('task')).toEqual(['b']);
   });
 
+  it('names what a request touched and a later request of the group changed (its full-state pull must carry the tombstone)', () => {
+    const remove = (id: string): SyncChangeInput => ({
+      entity_type: 'task',
+      entity_id: id,
+      action: 'delete',
+      version: 1,
+      client_timestamp: ISO(t(600)),
+    });
+    const reqs = [request('phone', [create('a'), create('b')]), request('tablet', [remove('a')], { user: 'bob' })];
+    const { batches } = evaluateGroup(reqs, empty(), clock, typeOf);
+    expect(batches[0].changedLater).toEqual(new Map([['task', ['a']]]));
+    expect(batches[1].changedLater).toEqual(new Map());
+  });
+
   it('groupLoad: every device, every distinct key and id of the group', () => {
     const load = groupLoad([request('phone', [create('a')]), request('tablet', [create('a'), create('b')])]);
     expect(load.deviceIds).toEqual(['phone', 'tablet']);

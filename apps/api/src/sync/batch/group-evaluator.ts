@@ -117,7 +117,11 @@ export function evaluateGroup(
   });
 
   return {
-    batches: batches.map((batch, i) => ({ ...batch, notEchoed: notChangedLater(batch.notEchoed, lastWriter, i) })),
+    batches: batches.map((batch, i) => ({
+      ...batch,
+      notEchoed: notChangedLater(batch.notEchoed, lastWriter, i),
+      changedLater: touchedAndChangedLater(reqs[i], lastWriter, i),
+    })),
     writes: {
       rowsByTable: new Map([...written].map(([table, byId]) => [table, [...byId.values()]])),
       lastUs: positionUs > clock.lastUs ? positionUs : null,
@@ -136,4 +140,15 @@ function notChangedLater(notEchoed: Map<string, string[]>, lastWriter: Map<strin
     if (own.length > 0) kept.set(type, own);
   }
   return kept;
+}
+
+/** What the request touched (any outcome) that a later request of the group wrote. */
+function touchedAndChangedLater(req: SyncRequestContext, lastWriter: Map<string, number>, index: number): Map<string, string[]> {
+  const later = new Map<string, Set<string>>();
+  for (const { change, resolver } of req.changes) {
+    if (!resolver || (lastWriter.get(entityKey(change.entity_type, change.entity_id)) ?? index) <= index) continue;
+    const ids = later.get(change.entity_type) ?? new Set<string>();
+    later.set(change.entity_type, ids.add(change.entity_id));
+  }
+  return new Map([...later].map(([type, ids]) => [type, [...ids]]));
 }
