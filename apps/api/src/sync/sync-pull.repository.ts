@@ -1,19 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Transaction } from '@app/database';
-import type { EntityData } from '@app/sync-contract';
+import { microsToIso } from '@app/sync-contract';
+import type { ServerChangeDto } from './dto/delta-response.dto';
 import { COMMIT_CHANNEL, CommitNotice } from './commit-notice';
 import { uuidLiteral } from './sync-row.mapping';
 
-export interface PulledRow {
-  entityType: string;
-  id: string;
-  version: number;
-  data: EntityData | null;
-  clientUs: number;
-  createdUs: number;
-  changedUs: number;
-  deleted: boolean;
+/**
+ * One pull page as PostgreSQL built it: the `server_changes` array (parsed from one JSON
+ * text), how many rows it read (`limit + 1` means more remain) and the last position on the page.
+ */
+export interface PulledJsonPage {
+  serverChanges: ServerChangeDto[];
+  /** Rows read, up to `limit + 1`. */
+  read: number;
+  /** changed_us of the page's last entry (null: empty page). */
+  lastUs: number | null;
 }
 
 export interface PullQuery {
@@ -32,6 +34,20 @@ const integer = (n: number) => {
   return String(n);
 };
 
+/** A position as a protocol timestamp (`microsToIso`); outside years 1..9999 `#<µs>`, formatted by the service. */
+const iso = (column: string) =>
+  `CASE WHEN ${column} >= ${MIN_ISO_US} AND ${column} < ${MAX_ISO_US}
+     THEN to_char(timestamp 'epoch' + (${column} / 1000000) * interval '1 second' + (${column} % 1000000) * interval '1 microsecond',
+                  'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+     ELSE '#' || ${column} END`;
+const MIN_ISO_US = '-62135596800000000'; // 0001-01-01
+const MAX_ISO_US = '253402300800000000'; // 10000-01-01
+
+/**
+ * Everything of the family changed after `sinceUs`, in commit order: one index range scan per
+ * entity table, merged, `limit + 1` rows (so the caller knows whether more remain). The page
+ * is built by PostgreSQL as the response's JSON (one text, parsed once by the service).
+ */
 function pullSql(tx: Transaction, familyId: string, query: Omit<PullQuery, 'familyId' | 'notice'>): string {
   const family = uuidLiteral(familyId);
   const limit = integer(query.limit + 1);
@@ -43,19 +59,26 @@ function pullSql(tx: Transaction, familyId: string, query: Omit<PullQuery, 'fami
     return `(SELECT '${entityType}' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
              FROM ${table} WHERE ${where.join(' AND ')} ORDER BY changed_us LIMIT ${limit})`;
   });
-  return `SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}`;
+  const created = query.sinceUs === null ? 'true' : `created_us > ${integer(query.sinceUs)}`;
+  return `WITH p AS (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}),
+               k AS (SELECT * FROM p ORDER BY changed_us LIMIT ${integer(query.limit)})
+          SELECT (SELECT count(*) FROM p)::int AS read, (SELECT max(changed_us) FROM k)::text AS last_us,
+                 (SELECT coalesce(json_agg(json_build_object(
+                    'entity_type', entity_type, 'entity_id', id,
+                    'action', CASE WHEN deleted_us IS NOT NULL THEN 'delete' WHEN ${created} THEN 'create' ELSE 'update' END,
+                    'data', CASE WHEN deleted_us IS NULL THEN data END, 'version', version,
+                    'client_timestamp', ${iso('client_us')}, 'server_timestamp', ${iso('changed_us')}) ORDER BY changed_us), '[]')
+                  FROM k)::text AS page`;
 }
 
-const toPulledRow = (r: Record<string, unknown>): PulledRow => ({
-  entityType: r.entity_type as string,
-  id: r.id as string,
-  version: r.version as number,
-  data: r.data as EntityData | null,
-  clientUs: Number(r.client_us),
-  createdUs: Number(r.created_us),
-  changedUs: Number(r.changed_us),
-  deleted: r.deleted_us !== null,
-});
+function toPage(r: Record<string, unknown>): PulledJsonPage {
+  const serverChanges = JSON.parse(r.page as string) as ServerChangeDto[];
+  for (const c of serverChanges) {
+    if (c.client_timestamp.charCodeAt(0) === 35) c.client_timestamp = microsToIso(Number(c.client_timestamp.slice(1)));
+    if (c.server_timestamp.charCodeAt(0) === 35) c.server_timestamp = microsToIso(Number(c.server_timestamp.slice(1)));
+  }
+  return { serverChanges, read: r.read as number, lastUs: r.last_us === null ? null : Number(r.last_us) };
+}
 
 /** The SQL of the pull and of a device's resync cursor. */
 @Injectable()
@@ -63,14 +86,12 @@ export class SyncPullRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Everything of the family changed after `sinceUs`, in commit order: one index range scan
-   * per entity table, merged. Reads `limit + 1` rows so the caller knows whether more remain.
-   * It is the transaction's last statement, with COMMIT in the same simple-protocol message:
+   * One pull (see pullSql). It is the transaction's last statement, with COMMIT in the same simple-protocol message:
    * one round trip, and the family lock is released with it.
    */
-  async pullAndCommit(tx: Transaction, query: PullQuery): Promise<PulledRow[]> {
-    const [rows] = await this.pullAllAndCommit(tx, query.familyId, [query], query.notice);
-    return rows;
+  async pullAndCommit(tx: Transaction, query: PullQuery): Promise<PulledJsonPage> {
+    const [page] = await this.pullAllAndCommit(tx, query.familyId, [query], query.notice);
+    return page;
   }
 
   /**
@@ -85,14 +106,14 @@ export class SyncPullRepository {
     familyId: string,
     queries: Omit<PullQuery, 'familyId' | 'notice'>[],
     notice?: CommitNotice,
-  ): Promise<PulledRow[][]> {
+  ): Promise<PulledJsonPage[]> {
     const statements = queries.map((query) => pullSql(tx, familyId, query));
     // After COMMIT in the same message: it runs only if COMMIT succeeded, in a transaction of
     // its own that writes no WAL. Inside the writing transaction, NOTIFY's database-wide
     // lock would be held across the commit's WAL flush and serialise every family's commits.
     const after = notice && `SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(notice))})`;
     const results = await tx.commitAll(statements, after);
-    return queries.map((_, i) => results[i].map(toPulledRow));
+    return queries.map((_, i) => toPage(results[i][0]));
   }
 
   /** Where a device's paging through a full state stands, when its pages end below the horizon. */

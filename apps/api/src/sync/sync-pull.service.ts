@@ -4,7 +4,7 @@ import { microsToIso } from '@app/sync-contract';
 import type { EvaluatedBatch, FamilyClock } from './batch/batch.types';
 import type { SyncRequestContext } from './batch/prepare-request';
 import type { DeltaResponseDto } from './dto/delta-response.dto';
-import { assembleResponse } from './delta-response.assembler';
+import { assembleFromChanges } from './delta-response.assembler';
 import type { CommitNotice } from './commit-notice';
 import { SyncPullRepository } from './sync-pull.repository';
 import { SyncRegistry } from './sync-registry.service';
@@ -81,14 +81,13 @@ export class SyncPullService {
           )
         : undefined,
     );
-    return pages.map((rows, i) => {
+    return pages.map((page, i) => {
       const { req, batch } = pulls[i];
-      const hasMore = rows.length > req.limit;
-      const page = hasMore ? rows.slice(0, req.limit) : rows;
-      const watermark = hasMore ? page[page.length - 1].changedUs : clock.lastUs;
-      const { since, resync } = plans[i];
+      const hasMore = page.read > req.limit;
+      const watermark = hasMore ? page.lastUs! : clock.lastUs;
+      const { resync } = plans[i];
       return {
-        response: assembleResponse({ rows: page, since, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes),
+        response: assembleFromChanges({ serverChanges: page.serverChanges, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes),
         cursor: hasMore && watermark < clock.horizonUs ? { cursorUs: watermark, horizonUs: clock.horizonUs } : undefined,
       };
     });

@@ -1,0 +1,94 @@
+import { Client } from 'pg';
+import { TransactionRunner } from '@app/database';
+import { assembleResponse, PulledRow } from '../apps/api/src/sync/delta-response.assembler';
+import { SyncPullRepository } from '../apps/api/src/sync/sync-pull.repository';
+import { sqlClient } from './support/db-state';
+import { createFamily, FamilyFixture } from './support/sync-fixtures';
+import { startTestApp, TestApp } from './support/test-app';
+
+/**
+ * The pull page is built by PostgreSQL as JSON (issue 13): it must equal, entry for entry,
+ * what the service's reference mapping (assembleResponse) makes of the same stored rows,
+ * including tombstones, create vs update, and timestamps outside the usual range.
+ */
+describe('pull pages built by PostgreSQL equal the reference mapping', () => {
+  let t: TestApp;
+  let f: FamilyFixture;
+  let sql: Client;
+
+  const US = 1_762_000_000_123_456;
+  // [id, client_us, created_us, changed_us, deleted]
+  const ROWS: [string, number, number, number, boolean][] = [
+    ['j-old-client', -62_135_596_800_000_000 - 1, US - 50, US + 1, false], // before year 1: formatted by the service
+    ['j-epoch', -1, US - 40, US + 2, false],
+    ['j-year-1', -62_135_596_800_000_000, US - 30, US + 3, false],
+    ['j-created-after', US - 7, US + 4, US + 4, false],
+    ['j-deleted', US - 6, US - 20, US + 5, true],
+    ['j-late', 253_402_300_799_999_999, US - 10, US + 6, false], // 9999-12-31T23:59:59.999999Z
+  ];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    f = await createFamily(t, 'jo');
+    sql = await sqlClient(t, 'e2e-pull-json');
+    for (const [id, clientUs, createdUs, changedUs, deleted] of ROWS) {
+      await sql.query(
+        `INSERT INTO tasks (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us)
+         VALUES ($1, $2, 3, $3, '{}', $4, $5, $6, $7)`,
+        [
+          f.familyId,
+          id,
+          deleted ? null : JSON.stringify({ title: `t ${id}`, n: 1.5, nested: { b: [1, 'x'], a: null } }),
+          clientUs,
+          createdUs,
+          changedUs,
+          deleted ? changedUs : null,
+        ],
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await sql?.end();
+    await t?.close();
+  });
+
+  async function reference(sinceUs: number | null): Promise<PulledRow[]> {
+    const { rows } = await sql.query(
+      `SELECT id, version, data, client_us::text, created_us::text, changed_us::text, deleted_us FROM tasks
+       WHERE family_id = $1 AND id LIKE 'j-%' AND ($2::bigint IS NULL AND deleted_us IS NULL OR changed_us > $2::bigint) ORDER BY changed_us`,
+      [f.familyId, sinceUs],
+    );
+    return rows.map((r) => ({
+      entityType: 'task',
+      id: r.id,
+      version: r.version,
+      data: r.data,
+      clientUs: Number(r.client_us),
+      createdUs: Number(r.created_us),
+      changedUs: Number(r.changed_us),
+      deleted: r.deleted_us !== null,
+    }));
+  }
+
+  it.each([
+    ['a full state (no watermark)', null, 1000],
+    ['changes after a watermark, with tombstones', US, 1000],
+    ['a page cut by the limit', US, 2],
+  ])('%s', async (_label, sinceUs, limit) => {
+    const page = await t.app.get(TransactionRunner).run((tx) =>
+      t.app.get(SyncPullRepository).pullAndCommit(tx, {
+        familyId: f.familyId,
+        sinceUs,
+        limit,
+        tables: [{ entityType: 'task', table: 'tasks', excludeIds: [] }],
+      }),
+    );
+    const rows = await reference(sinceUs);
+    const expected = assembleResponse({ rows: rows.slice(0, limit), since: sinceUs, lastSyncAtUs: 0, hasMore: false, resync: false }, []);
+    expect(page.serverChanges).toEqual(expected.server_changes);
+    expect(JSON.stringify(page.serverChanges)).toBe(JSON.stringify(expected.server_changes));
+    expect(page.read).toBe(Math.min(rows.length, limit + 1));
+    expect(page.lastUs).toBe(rows.slice(0, limit).at(-1)!.changedUs);
+  });
+});
