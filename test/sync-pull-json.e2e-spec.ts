@@ -19,12 +19,12 @@ describe('pull pages built by PostgreSQL equal the reference mapping', () => {
   const US = 1_762_000_000_123_456;
   // [id, client_us, created_us, changed_us, deleted]
   const ROWS: [string, number, number, number, boolean][] = [
-    ['j-old-client', -62_135_596_800_000_000 - 1, US - 50, US + 1, false], // before year 1: formatted by the service
+    ['j-old-client', -62_135_596_801_000_000, US - 50, US + 1, false], // before year 1: formatted by the service
     ['j-epoch', -1, US - 40, US + 2, false],
     ['j-year-1', -62_135_596_800_000_000, US - 30, US + 3, false],
     ['j-created-after', US - 7, US + 4, US + 4, false],
     ['j-deleted', US - 6, US - 20, US + 5, true],
-    ['j-late', 253_402_300_799_999_999, US - 10, US + 6, false], // 9999-12-31T23:59:59.999999Z
+    ['j-late', Number.MAX_SAFE_INTEGER, US - 10, US + 6, false], // year 2255: the largest exact microsecond count
   ];
 
   beforeAll(async () => {

@@ -46,7 +46,9 @@ const MAX_ISO_US = '253402300800000000'; // 10000-01-01
 /**
  * Everything of the family changed after `sinceUs`, in commit order: one index range scan per
  * entity table, merged, `limit + 1` rows (so the caller knows whether more remain). The page
- * is built by PostgreSQL as the response's JSON (one text, parsed once by the service).
+ * is built by PostgreSQL as the response's JSON text (one text, parsed once by the service;
+ * string concatenation: json_build_object cost PostgreSQL twice the time). `data` is jsonb's
+ * own text, which the driver would have parsed the same way.
  */
 function pullSql(tx: Transaction, familyId: string, query: Omit<PullQuery, 'familyId' | 'notice'>): string {
   const family = uuidLiteral(familyId);
@@ -63,12 +65,13 @@ function pullSql(tx: Transaction, familyId: string, query: Omit<PullQuery, 'fami
   return `WITH p AS (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}),
                k AS (SELECT * FROM p ORDER BY changed_us LIMIT ${integer(query.limit)})
           SELECT (SELECT count(*) FROM p)::int AS read, (SELECT max(changed_us) FROM k)::text AS last_us,
-                 (SELECT coalesce(json_agg(json_build_object(
-                    'entity_type', entity_type, 'entity_id', id,
-                    'action', CASE WHEN deleted_us IS NOT NULL THEN 'delete' WHEN ${created} THEN 'create' ELSE 'update' END,
-                    'data', CASE WHEN deleted_us IS NULL THEN data END, 'version', version,
-                    'client_timestamp', ${iso('client_us')}, 'server_timestamp', ${iso('changed_us')}) ORDER BY changed_us), '[]')
-                  FROM k)::text AS page`;
+                 '[' || coalesce((SELECT string_agg(
+                    '{"entity_type":' || to_json(entity_type)::text || ',"entity_id":' || to_json(id)::text ||
+                    ',"action":"' || CASE WHEN deleted_us IS NOT NULL THEN 'delete' WHEN ${created} THEN 'create' ELSE 'update' END ||
+                    '","data":' || CASE WHEN deleted_us IS NULL THEN data::text ELSE 'null' END || ',"version":' || version ||
+                    ',"client_timestamp":"' || ${iso('client_us')} || '","server_timestamp":"' || ${iso('changed_us')} || '"}',
+                    ',' ORDER BY changed_us)
+                  FROM k), '') || ']' AS page`;
 }
 
 function toPage(r: Record<string, unknown>): PulledJsonPage {
