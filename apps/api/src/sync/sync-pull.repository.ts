@@ -4,11 +4,13 @@ import type { Transaction } from '@app/database';
 import { microsToIso } from '@app/sync-contract';
 import type { ServerChangeDto } from './dto/delta-response.dto';
 import { COMMIT_CHANNEL, CommitNotice } from './commit-notice';
+import { RawJsonArray } from './raw-json';
 import { uuidLiteral } from './sync-row.mapping';
 
 /**
- * One pull page as PostgreSQL built it: the `server_changes` array (parsed from one JSON
- * text), how many rows it read (`limit + 1` means more remain) and the last position on the page.
+ * One pull page as PostgreSQL built it: the `server_changes` array (its JSON text as a
+ * RawJsonArray, written into the response as it is), how many rows it read (`limit + 1`
+ * means more remain) and the last position on the page.
  */
 export interface PulledJsonPage {
   serverChanges: ServerChangeDto[];
@@ -64,7 +66,8 @@ function pullSql(tx: Transaction, familyId: string, query: Omit<PullQuery, 'fami
   const created = query.sinceUs === null ? 'true' : `created_us > ${integer(query.sinceUs)}`;
   return `WITH p AS (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${limit}),
                k AS (SELECT * FROM p ORDER BY changed_us LIMIT ${integer(query.limit)})
-          SELECT (SELECT count(*) FROM p)::int AS read, (SELECT max(changed_us) FROM k)::text AS last_us,
+          SELECT (SELECT count(*) FROM p)::int AS read, (SELECT count(*) FROM k)::int AS n, (SELECT max(changed_us) FROM k)::text AS last_us,
+                 (SELECT bool_or(NOT (client_us >= ${MIN_ISO_US} AND client_us < ${MAX_ISO_US})) FROM k) AS odd,
                  '[' || coalesce((SELECT string_agg(
                     '{"entity_type":' || to_json(entity_type)::text || ',"entity_id":' || to_json(id)::text ||
                     ',"action":"' || CASE WHEN deleted_us IS NOT NULL THEN 'delete' WHEN ${created} THEN 'create' ELSE 'update' END ||
@@ -75,12 +78,17 @@ function pullSql(tx: Transaction, familyId: string, query: Omit<PullQuery, 'fami
 }
 
 function toPage(r: Record<string, unknown>): PulledJsonPage {
+  const read = r.read as number;
+  const lastUs = r.last_us === null ? null : Number(r.last_us);
+  // As PostgreSQL wrote it, unless a timestamp needs the service's formatting (years outside 1..9999).
+  if (r.odd !== true)
+    return { serverChanges: new RawJsonArray(r.page as string, r.n as number) as unknown as ServerChangeDto[], read, lastUs };
   const serverChanges = JSON.parse(r.page as string) as ServerChangeDto[];
   for (const c of serverChanges) {
     if (c.client_timestamp.charCodeAt(0) === 35) c.client_timestamp = microsToIso(Number(c.client_timestamp.slice(1)));
     if (c.server_timestamp.charCodeAt(0) === 35) c.server_timestamp = microsToIso(Number(c.server_timestamp.slice(1)));
   }
-  return { serverChanges, read: r.read as number, lastUs: r.last_us === null ? null : Number(r.last_us) };
+  return { serverChanges, read, lastUs };
 }
 
 /** The SQL of the pull and of a device's resync cursor. */
