@@ -85,3 +85,10 @@ export function probeLiveness(baseUrl: string, everyMs = 100): { stop(): Promise
     },
   };
 }
+
+/** Group commits so far (the service's sync_group_requests histogram): groups and the pushes they carried. */
+export async function groupCommits(baseUrl: string): Promise<{ groups: number; requests: number }> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { groups: value('sync_group_requests_count'), requests: value('sync_group_requests_sum') };
+}

@@ -31,7 +31,8 @@ const COLUMNS = 'family_id, id, version, data, field_clocks, client_us, created_
  * - Writes: one multi-row `INSERT ... ON CONFLICT DO UPDATE` per batch, with the
  *   optimistic-locking check in the `DO UPDATE ... WHERE` (a stale version updates nothing,
  *   the conflict path). No receipts, no lock row, no pull.
- * - Reads: the keyset-paged `SELECT` of the same rows as a first sync, page by page.
+ * - Reads: one unpaged `SELECT` of the same rows as a first sync (the floor), and the
+ *   keyset-paged `SELECT`s page by page (reported beside it).
  */
 export class Floor {
   private position = 0;
@@ -65,6 +66,15 @@ export class Floor {
     const started = performance.now();
     const result = await this.client.query(sql, params);
     return { ms: since(started), rowCount: result.rowCount ?? 0 };
+  }
+
+  /** A first sync's rows in one unpaged SELECT, in commit order: the floor of a first sync (issue 13). */
+  async readAllUnpaged(familyId: string): Promise<FloorRead> {
+    const sql = `SELECT 'task' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
+                 FROM ${this.table} WHERE family_id = $1 AND deleted_us IS NULL ORDER BY changed_us`;
+    const started = performance.now();
+    const { rows } = await this.client.query(sql, [familyId]);
+    return { ms: since(started), rows: rows.length, pages: 1 };
   }
 
   /**

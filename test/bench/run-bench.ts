@@ -26,16 +26,9 @@ import { BENCH_JWT_SECRET } from './fixtures';
 import { Floor } from './floor';
 import { HttpClient } from './http';
 import { batchTable, cpuLines, evaluateTargets, firstSyncLines, mixedTable, pairTable, targetTable } from './report';
-import {
-  BenchContext,
-  batchSizeScenario,
-  FirstSyncExtra,
-  firstSyncScenario,
-  MixedResult,
-  mixedScenario,
-  PairResult,
-  pushScenarios,
-} from './scenarios';
+import { BenchContext, batchSizeScenario, FirstSyncExtra, MixedResult, PairResult, pushScenarios } from './scenarios';
+import { firstSyncScenario } from './first-sync-scenario';
+import { mixedScenario } from './mixed-scenario';
 import { RunningService, startService } from './service';
 import { RealtimeResult, realtimeLines, realtimeScenario } from './realtime-scenario';
 import { batchChart } from './svg';

@@ -23,6 +23,12 @@ export interface Transaction {
    * statements sent before it in the same message (their results are dropped).
    */
   commit<T = Record<string, unknown>>(sql: string, prelude?: string): Promise<T[]>;
+  /**
+   * Several last statements, sent with COMMIT in one message; the rows of each, in order.
+   * `after`: a statement sent after COMMIT in the same message (its own implicit transaction;
+   * it runs only if everything before it succeeded; its result is dropped).
+   */
+  commitAll<T = Record<string, unknown>>(statements: string[], after?: string): Promise<T[][]>;
   /** A string as an SQL literal, for `begin` and `commit` text. */
   literal(value: string): string;
 }
@@ -59,12 +65,18 @@ export class PgTransaction implements Transaction {
   }
 
   async commit<T = Record<string, unknown>>(sql: string, prelude?: string): Promise<T[]> {
+    const results = await this.commitAll<T>(prelude ? [prelude, sql] : [sql]);
+    return results[results.length - 1];
+  }
+
+  async commitAll<T = Record<string, unknown>>(statements: string[], after?: string): Promise<T[][]> {
     await this.ensureOpen();
     this.state = 'closing';
-    const results = (await this.client.query(`${prelude ? `${prelude}; ` : ''}${sql}; COMMIT`)) as unknown as QueryResult[];
+    const text = `${statements.join('; ')}; COMMIT${after ? `; ${after}` : ''}`;
+    const results = (await this.client.query(text)) as unknown as QueryResult[];
     this.state = 'closed';
-    // The last result is COMMIT's; the one before it is the statement's.
-    return results[results.length - 2].rows as T[];
+    // One result per statement, then COMMIT's (a single statement and COMMIT still come as an array).
+    return results.slice(0, statements.length).map((r) => r.rows as T[]);
   }
 
   literal(value: string): string {

@@ -99,7 +99,11 @@ export class PgListener implements OnApplicationBootstrap, BeforeApplicationShut
       const notice = JSON.parse(message.payload ?? '');
       if (message.channel === COMMIT_CHANNEL) {
         const { f, p, d } = notice as CommitNotice;
-        this.hub.commit(f, p, d);
+        this.hub.commit(
+          f,
+          p,
+          Array.isArray(d) ? d.filter((id): id is string => typeof id === 'string') : typeof d === 'string' ? d : undefined,
+        );
       } else if (message.channel === MEMBER_REMOVED_CHANNEL) {
         const { f, u } = notice as MemberRemovedNotice;
         this.hub.removeMember(f, u);

@@ -13,14 +13,15 @@ const SHUTDOWN_CLOSE_WAIT_MS = 2000;
 
 interface FamilyWindow {
   timer: NodeJS.Timeout;
-  pending?: { position: string; deviceId: string };
+  pending?: { position: string; deviceIds: readonly string[] };
 }
 
 /**
  * Every open stream of this instance, by family and by user. Commits from any instance
  * arrive here (PgListener) and fan out to the family's streams: per family at most one
- * dispatch per interval, carrying the latest position, and never to the device that made
- * that latest commit (its own response already carried everything up to it).
+ * dispatch per interval, carrying the latest position, and never to the device(s) that made
+ * that latest commit (their own responses already carried everything up to it; a group
+ * commit names several).
  */
 @Injectable()
 export class StreamHub implements BeforeApplicationShutdown {
@@ -64,15 +65,17 @@ export class StreamHub implements BeforeApplicationShutdown {
     this.logger.info({ ...stream.identity, durationMs: Date.now() - stream.openedAt, code }, 'stream closed');
   }
 
-  /** A commit on any instance. */
-  commit(familyId: string, position: string, deviceId: string): void {
+  /** A commit on any instance; `deviceId`: the device(s) not to poke (none: poke all). */
+  commit(familyId: string, position: string, deviceId?: string | readonly string[]): void {
     if (!this.byFamily.has(familyId)) return;
+    const deviceIds = deviceId === undefined ? [] : typeof deviceId === 'string' ? [deviceId] : deviceId;
     const window = this.windows.get(familyId);
     if (window) {
-      window.pending = { position, deviceId };
+      // The latest position wins (positions are fixed-width ISO strings: they sort as text).
+      if (!window.pending || window.pending.position <= position) window.pending = { position, deviceIds };
       return;
     }
-    this.dispatch(familyId, position, deviceId);
+    this.dispatch(familyId, position, deviceIds);
   }
 
   /** After the listener reconnected: every stream of each family gets the current position. */
@@ -116,14 +119,14 @@ export class StreamHub implements BeforeApplicationShutdown {
     while (this.byFamily.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
-  private dispatch(familyId: string, position: string, deviceId: string): void {
+  private dispatch(familyId: string, position: string, deviceIds: readonly string[]): void {
     for (const stream of this.byFamily.get(familyId) ?? []) {
-      if (stream.identity.deviceId !== deviceId) stream.poke(position);
+      if (!deviceIds.includes(stream.identity.deviceId)) stream.poke(position);
     }
     const window: FamilyWindow = {
       timer: setTimeout(() => {
         this.windows.delete(familyId);
-        if (window.pending && this.byFamily.has(familyId)) this.dispatch(familyId, window.pending.position, window.pending.deviceId);
+        if (window.pending && this.byFamily.has(familyId)) this.dispatch(familyId, window.pending.position, window.pending.deviceIds);
       }, FAMILY_POKE_INTERVAL_MS),
     };
     this.windows.set(familyId, window);

@@ -1,7 +1,18 @@
-import { microsToIso } from '@app/sync-contract';
+import { EntityData, microsToIso } from '@app/sync-contract';
 import type { StoredOutcome } from './batch/batch.types';
 import type { ChangeErrorDto, DeltaResponseDto, ServerChangeDto } from './dto/delta-response.dto';
-import type { PulledRow } from './sync-pull.repository';
+
+/** One row of a pull, as stored (the reference mapping of what the pull SQL builds as JSON). */
+export interface PulledRow {
+  entityType: string;
+  id: string;
+  version: number;
+  data: EntityData | null;
+  clientUs: number;
+  createdUs: number;
+  changedUs: number;
+  deleted: boolean;
+}
 
 /** One page of the pull. */
 export interface PulledPage {
@@ -15,11 +26,20 @@ export interface PulledPage {
 
 /** The response of POST /sync/delta: the page of server changes and each change's outcome, in array order. */
 export function assembleResponse(page: PulledPage, outcomes: StoredOutcome[]): DeltaResponseDto {
+  const { rows, since, ...rest } = page;
+  return assembleFromChanges({ ...rest, serverChanges: rows.map((row) => toServerChange(row, since)) }, outcomes);
+}
+
+/** The same, from `server_changes` already built (by the pull SQL, see SyncPullRepository). */
+export function assembleFromChanges(
+  page: Omit<PulledPage, 'rows' | 'since'> & { serverChanges: ServerChangeDto[] },
+  outcomes: StoredOutcome[],
+): DeltaResponseDto {
   const applied = outcomes.flatMap((o) => (o.applied ? [o.applied] : []));
   const conflicts = outcomes.flatMap((o) => (o.conflict ? [o.conflict] : []));
   const errors: ChangeErrorDto[] = outcomes.flatMap((o, index) => (o.error ? [{ index, ...o.error }] : []));
   return {
-    server_changes: page.rows.map((row) => toServerChange(row, page.since)),
+    server_changes: page.serverChanges,
     conflicts,
     errors,
     applied,

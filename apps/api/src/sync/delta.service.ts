@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '@app/config';
-import { TransactionRunner } from '@app/database';
+import { classifyDatabaseError, Transaction, TransactionRunner } from '@app/database';
 import { FamilyScope } from '../family/family-caller';
 import { FamilyErrorCode, FamilyException } from '../family/family.exception';
-import { evaluateBatch } from './batch/batch-evaluator';
-import { batchLoad, prepareRequest, SyncRequestContext, SyncSettings } from './batch/prepare-request';
+import { evaluateGroup, groupLoad } from './batch/group-evaluator';
+import { prepareRequest, SyncRequestContext, SyncSettings } from './batch/prepare-request';
+import { GroupSession, KeyedGroups, Settled } from './family-groups';
 import type { DeltaRequest } from './dto/delta-request';
 import type { DeltaResponseDto } from './dto/delta-response.dto';
 import { SyncDeviceRepository } from './sync-device.repository';
@@ -15,19 +16,31 @@ import { NOTHING_PUSHED, PullResult, SyncPullService } from './sync-pull.service
 import { SyncRegistry } from './sync-registry.service';
 import { SyncRepository } from './sync.repository';
 
+const notMember = () => new FamilyException(FamilyErrorCode.NotMember);
 const notAMember = (): never => {
-  throw new FamilyException(FamilyErrorCode.NotMember);
+  throw notMember();
 };
+
+const usersOf = (reqs: SyncRequestContext[]) => [...new Set(reqs.map((r) => r.scope.userId))];
+
+/** Thrown to roll back a group whose requests another group took along. */
+const TAKEN_ALONG = new Error('the requests of this group were taken along by another group');
+
+/** At most this many requests of one family share a transaction. */
+const MAX_GROUP = 32;
 
 /**
  * POST /sync/delta: applies a batch of client changes in one transaction and answers with
  * everything the device has missed. A push is six steps on one transaction: lock, load,
- * evaluate (pure, in memory), write, hooks, pull sent with COMMIT. Any error rolls it all
+ * evaluate (pure, in memory), write, hooks, pull sent with COMMIT. The pushes of one family
+ * waiting on this instance share those steps (group commit). Any error rolls it all
  * back (a serialization failure or deadlock runs it again: see TransactionRunner).
  */
 @Injectable()
 export class DeltaService {
   private readonly settings: SyncSettings;
+  private readonly groups = new KeyedGroups<SyncRequestContext, PullResult>((session) => this.runGroup(session), MAX_GROUP);
+  private readonly typeOfTable: (table: string) => string;
 
   constructor(
     private readonly tx: TransactionRunner,
@@ -41,6 +54,11 @@ export class DeltaService {
   ) {
     const sync = config.get('sync', { infer: true });
     this.settings = { maxBatch: sync.maxBatch, maxSkewUs: sync.maxClockSkewMs * 1000, find: (type) => registry.find(type) };
+    this.typeOfTable = (table) => {
+      const entity = registry.all().find(({ resolver }) => resolver.table === table);
+      if (!entity) throw new Error(`no entity type is stored in table "${table}"`);
+      return entity.type;
+    };
   }
 
   async sync(caller: FamilyScope, request: DeltaRequest): Promise<DeltaResponseDto> {
@@ -52,22 +70,86 @@ export class DeltaService {
     return pulled.response;
   }
 
+  /** Pushes of the family waiting or running on this instance (group commit; for tests and diagnostics). */
+  pendingPushes(familyId: string): number {
+    return this.groups.pending(familyId);
+  }
+
+  /**
+   * Group commit: the pushes of one family that arrive while one of its groups runs on this
+   * instance wait and then run together as the next group (see KeyedGroups).
+   */
   private push(req: SyncRequestContext): Promise<PullResult> {
-    return this.tx.run(async (tx) => {
-      // Every change of a family is applied under this lock, held until commit. Commit
-      // positions (changed_us) are taken under it too, as max(now, last + 1µs): so positions
-      // are strictly increasing in commit order, and a reader that sees the family's
-      // last_us in its snapshot sees every row at or below it. `last_sync_at` is that
-      // position, an exact high-watermark: the next pull (`changed_us > last_sync_at`) gets
-      // every later commit exactly once, whatever order requests started in and whatever
-      // the device clocks say. Other families have their own lock row and never wait.
-      const clock = (await this.repo.lockFamily(tx, req.scope)) ?? notAMember();
-      const loaded = await this.repo.loadBatch(tx, req, batchLoad(req));
-      // atomic and failed: `discarded`, nothing of the batch is written but the device's visit.
-      const batch = evaluateBatch(req, loaded, clock);
-      await this.repo.writeBatch(tx, req, batch.writes);
-      const positionUs = await this.hooks.afterBatch(tx, req, clock, batch);
-      return this.pull.respondAndCommit(tx, req, { ...clock, lastUs: positionUs }, { ...batch, positionBeforeUs: clock.lastUs });
+    return this.groups.submit(req.scope.familyId, req);
+  }
+
+  /**
+   * One group in one transaction; every request keeps its own outcomes, receipts and pull.
+   * A fault rolls the whole group back and every request of it gets the error (a lost
+   * connection: 503, resent bodies apply exactly once). An error that is not transient (a
+   * data exception, a bug) may belong to one request only: then each runs again alone.
+   */
+  private async runGroup(session: GroupSession<SyncRequestContext>): Promise<Settled<PullResult>[]> {
+    try {
+      return await this.tx.run((tx) => this.pushGroup(tx, session));
+    } catch (error) {
+      if (error === TAKEN_ALONG) return []; // rolled back: it only held the lock
+      const reqs = session.take();
+      if (reqs.length === 1 || classifyDatabaseError(error) !== undefined) throw error;
+      const settled: Settled<PullResult>[] = [];
+      for (const req of reqs) {
+        settled.push(
+          await this.tx
+            .run((tx) => this.pushGroup(tx, { locked: () => undefined, peek: () => [req], take: () => [req] }))
+            .then(
+              ([one]) => one,
+              (failure: unknown) => ({ error: failure }),
+            ),
+        );
+      }
+      return settled;
+    }
+  }
+
+  private async pushGroup(tx: Transaction, session: GroupSession<SyncRequestContext>): Promise<Settled<PullResult>[]> {
+    const { familyId } = session.peek()[0].scope;
+    // Every change of a family is applied under this lock, held until commit. Commit
+    // positions (changed_us) are taken under it too, as max(now, last + 1µs): so positions
+    // are strictly increasing in commit order, and a reader that sees the family's
+    // last_us in its snapshot sees every row at or below it. `last_sync_at` is that
+    // position, an exact high-watermark: the next pull (`changed_us > last_sync_at`) gets
+    // every later commit exactly once, whatever order requests started in and whatever
+    // the device clocks say. Other families have their own lock row and never wait.
+    const asked = session.peek();
+    if (asked.length === 0) return [];
+    const clock = await this.repo.lockFamily(tx, familyId, usersOf(asked));
+    // None of their users is a member: those requests are refused; any that joined meanwhile run next.
+    if (!clock) return session.take(asked.length).map(() => ({ error: notMember() }));
+    session.locked();
+    // Requests that arrived meanwhile joined; the group closes here: its load covers them all.
+    const reqs = session.take();
+    // Another group of ours got the lock first and took these requests along: nothing to do.
+    if (reqs.length === 0) throw TAKEN_ALONG;
+    this.observer.group(reqs.length);
+    const loaded = await this.repo.loadGroup(tx, familyId, groupLoad(reqs), usersOf(reqs));
+    const members = reqs.filter((r) => loaded.members.has(r.scope.userId));
+    // atomic and failed: `discarded`, nothing of that request is written but the device's visit.
+    const group = evaluateGroup(members, loaded, clock, this.typeOfTable);
+    await this.repo.writeGroup(tx, familyId, group.writes);
+    let positionUs = group.positionUs;
+    for (const [i, req] of members.entries()) {
+      positionUs = await this.hooks.afterBatch(tx, req, clock, { ...group.batches[i], positionUs });
+    }
+    const pulled = await this.pull.respondAndCommit(
+      tx,
+      members.map((req, i) => ({ req, batch: group.batches[i] })),
+      { ...clock, lastUs: positionUs },
+      clock.lastUs,
+    );
+    const byReq = new Map(members.map((req, i) => [req, pulled[i]]));
+    return reqs.map((req) => {
+      const value = byReq.get(req);
+      return value ? { value } : { error: notMember() };
     });
   }
 
@@ -80,7 +162,8 @@ export class DeltaService {
       this.tx.run(
         async (tx) => {
           const clock = (await this.repo.readFamilyClock(tx, req.scope)) ?? notAMember();
-          return this.pull.respondAndCommit(tx, req, clock, NOTHING_PUSHED);
+          const [pulled] = await this.pull.respondAndCommit(tx, [{ req, batch: NOTHING_PUSHED }], clock, clock.lastUs);
+          return pulled;
         },
         { isolation: 'REPEATABLE READ' },
       ),

@@ -44,6 +44,15 @@ export class SyncMetrics {
     'sync_batch_size',
     () => new Histogram({ name: 'sync_batch_size', help: 'Changes per sync request', buckets: [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000] }),
   );
+  readonly groupSize = metric(
+    'sync_group_requests',
+    () =>
+      new Histogram({
+        name: 'sync_group_requests',
+        help: 'Pushes of one family committed together in one transaction (group commit)',
+        buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32],
+      }),
+  );
   readonly serverChanges = metric(
     'sync_server_changes_total',
     () => new Counter({ name: 'sync_server_changes_total', help: 'Entities sent to clients in server_changes' }),

@@ -14,6 +14,11 @@ export class SyncObserver {
     @InjectPinoLogger('DeltaService') private readonly logger: PinoLogger,
   ) {}
 
+  /** One group commit of `requests` pushes. */
+  group(requests: number): void {
+    this.metrics.groupSize.observe(requests);
+  }
+
   record(req: SyncRequestContext, response: DeltaResponseDto, started: bigint): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics.recordSync(req.changes.length, response, (type) => (this.registry.find(type) ? type : 'unknown'));

@@ -4,7 +4,8 @@ import { microsToIso } from '@app/sync-contract';
 import type { EvaluatedBatch, FamilyClock } from './batch/batch.types';
 import type { SyncRequestContext } from './batch/prepare-request';
 import type { DeltaResponseDto } from './dto/delta-response.dto';
-import { assembleResponse } from './delta-response.assembler';
+import { assembleFromChanges } from './delta-response.assembler';
+import type { CommitNotice } from './commit-notice';
 import { SyncPullRepository } from './sync-pull.repository';
 import { SyncRegistry } from './sync-registry.service';
 
@@ -14,11 +15,18 @@ export interface PullResult {
   cursor?: { cursorUs: number; horizonUs: number };
 }
 
-/** What the pull needs of the push: outcomes, what not to echo, and the family's position before it (to announce a move). */
-export type PushedBatch = Pick<EvaluatedBatch, 'outcomes' | 'notEchoed'> & { positionBeforeUs?: number };
+/** What the pull needs of the push: outcomes, what not to echo, what a later request of its group changed. */
+export type PushedBatch = Pick<EvaluatedBatch, 'outcomes' | 'notEchoed' | 'changedLater'>;
 
 /** What a request with no changes answers: no outcome, nothing excluded, nothing to announce. */
 export const NOTHING_PUSHED: PushedBatch = { outcomes: [], notEchoed: new Map() };
+
+/** A notice NOTIFY can carry (8000 bytes): without `d` when the group's device ids would not fit (everyone is poked). */
+export function commitNotice(familyId: string, positionUs: number, deviceIds: string[]): CommitNotice {
+  const devices = [...new Set(deviceIds)];
+  const notice: CommitNotice = { f: familyId, p: microsToIso(positionUs), d: devices.length === 1 ? devices[0] : devices };
+  return Buffer.byteLength(JSON.stringify(notice)) <= 7000 ? notice : { f: familyId, p: notice.p };
+}
 
 /** The pull that ends every sync request, and the response built from it. */
 @Injectable()
@@ -29,37 +37,60 @@ export class SyncPullService {
   ) {}
 
   /**
-   * The page the device has missed, read as the transaction's last statement and sent with
-   * its COMMIT (the family lock ends with it). `clock.lastUs` is the family's position
-   * after this request's writes.
+   * The pages the devices of a group of requests have missed, read as the transaction's last
+   * statements and sent with its COMMIT (the family lock ends with it). `clock.lastUs` is the
+   * family's position after every request of the group. A commit that moved the position
+   * (past `positionBeforeUs`) is announced to every instance (SPEC 2.7), except to the
+   * group's devices: each of their responses carries everything up to that position.
    */
-  async respondAndCommit(tx: Transaction, req: SyncRequestContext, clock: FamilyClock, batch: PushedBatch): Promise<PullResult> {
-    const { familyId } = req.scope;
-    // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
-    // full state. The pages of a full state can end below the horizon; the device's own
-    // page cursor (kept per device) tells such a continuation from a stale client.
-    const behind = req.since !== null && req.since < clock.horizonUs;
-    const continuing = behind && (await this.repo.resyncCursor(tx, familyId, req.deviceId)) === req.since;
-    const resync = behind && !continuing;
-    const since = resync ? null : req.since;
-    // A commit that moved the family's position is announced to every instance (SPEC 2.7).
-    const moved = batch.positionBeforeUs !== undefined && clock.lastUs > batch.positionBeforeUs;
-    const rows = await this.repo.pullAndCommit(tx, {
+  async respondAndCommit(
+    tx: Transaction,
+    pulls: { req: SyncRequestContext; batch: PushedBatch }[],
+    clock: FamilyClock,
+    positionBeforeUs: number,
+  ): Promise<PullResult[]> {
+    const familyId = pulls[0].req.scope.familyId;
+    const plans: { since: number | null; resync: boolean }[] = [];
+    for (const { req } of pulls) {
+      // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
+      // full state. The pages of a full state can end below the horizon; the device's own
+      // page cursor (kept per device) tells such a continuation from a stale client.
+      const behind = req.since !== null && req.since < clock.horizonUs;
+      const continuing = behind && (await this.repo.resyncCursor(tx, familyId, req.deviceId)) === req.since;
+      const resync = behind && !continuing;
+      plans.push({ since: resync ? null : req.since, resync });
+    }
+    const pages = await this.repo.pullAllAndCommit(
+      tx,
       familyId,
-      notice: moved ? { f: familyId, p: microsToIso(clock.lastUs), d: req.deviceId } : undefined,
-      sinceUs: since,
-      limit: req.limit,
-      tables: this.registry
-        .all()
-        .map(({ type, resolver }) => ({ entityType: type, table: resolver.table, excludeIds: batch.notEchoed.get(type) ?? [] })),
+      pulls.map(({ req, batch }, i) => ({
+        sinceUs: plans[i].since,
+        limit: req.limit,
+        tables: this.registry.all().map(({ type, resolver }) => ({
+          entityType: type,
+          table: resolver.table,
+          excludeIds: batch.notEchoed.get(type) ?? [],
+          alsoDeleted: batch.changedLater?.get(type),
+        })),
+      })),
+      clock.lastUs > positionBeforeUs
+        ? commitNotice(
+            familyId,
+            clock.lastUs,
+            pulls.map(({ req }) => req.deviceId),
+          )
+        : undefined,
+    );
+    return pages.map((page, i) => {
+      const { req, batch } = pulls[i];
+      const hasMore = page.read > req.limit;
+      const watermark = hasMore ? page.lastUs! : clock.lastUs;
+      const { resync } = plans[i];
+      return {
+        response: assembleFromChanges({ serverChanges: page.serverChanges, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes),
+        cursor: hasMore && watermark < clock.horizonUs ? { cursorUs: watermark, horizonUs: clock.horizonUs } : undefined,
+      };
     });
-    const hasMore = rows.length > req.limit;
-    const page = hasMore ? rows.slice(0, req.limit) : rows;
-    const watermark = hasMore ? page[page.length - 1].changedUs : clock.lastUs;
-    return {
-      response: assembleResponse({ rows: page, since, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes),
-      cursor: hasMore && watermark < clock.horizonUs ? { cursorUs: watermark, horizonUs: clock.horizonUs } : undefined,
-    };
   }
 
   /** After the commit, on the pool. */

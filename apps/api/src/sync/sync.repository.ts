@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Transaction } from '@app/database';
 import type { FamilyScope } from '../family/family-caller';
-import { BatchLoad, BatchWrites, entityKey, FamilyClock, LoadedBatch, StoredOutcome, StoredRow } from './batch/batch.types';
+import { entityKey, FamilyClock, StoredOutcome, StoredRow } from './batch/batch.types';
+import { GroupLoad, GroupLoaded, GroupWrites, receiptKey } from './batch/group-evaluator';
 import { ROW_COLUMNS, toClock, toRecord, toRow, upsertSql, uuidLiteral } from './sync-row.mapping';
 
 const NOW_US = '(extract(epoch FROM clock_timestamp()) * 1000000)::bigint';
@@ -13,26 +14,28 @@ const NOW_US = '(extract(epoch FROM clock_timestamp()) * 1000000)::bigint';
 @Injectable()
 export class SyncRepository {
   /**
-   * Opens the transaction and takes the family's sync lock, checking the caller's membership
-   * in the same statement (undefined: not a member). BEGIN travels with the locking read in
-   * one simple-protocol message, so both cost one round trip; the family id is a checked
-   * uuid and the user id is escaped as a literal. Creates the lock row on the family's first
-   * write (the insert races harmlessly: ON CONFLICT DO NOTHING, then the locking read again).
+   * Opens the transaction and takes the family's sync lock for a group of requests, if one of
+   * their users is a member (undefined: none is; each request's own membership comes with
+   * `loadGroup`). BEGIN travels with the locking read in one simple-protocol message, so both
+   * cost one round trip; the family id is a checked uuid and the user ids are escaped as
+   * literals. Creates the lock row on the family's first write (the insert races harmlessly:
+   * ON CONFLICT DO NOTHING, then the locking read again).
    */
-  async lockFamily(tx: Transaction, scope: FamilyScope): Promise<FamilyClock | undefined> {
-    const family = uuidLiteral(scope.familyId);
+  async lockFamily(tx: Transaction, familyId: string, userIds: string[]): Promise<FamilyClock | undefined> {
+    const family = uuidLiteral(familyId);
     const select = `SELECT last_us, horizon_us, ${NOW_US} AS now_us
                     FROM family_sync_state
                     WHERE family_id = ${family}
-                      AND EXISTS (SELECT 1 FROM family_members WHERE family_id = ${family} AND user_id = ${tx.literal(scope.userId)})
+                      AND EXISTS (SELECT 1 FROM family_members WHERE family_id = ${family}
+                                  AND user_id IN (${userIds.map((u) => tx.literal(u)).join(', ')}))
                     FOR UPDATE`;
     let rows = await tx.begin(select);
     if (rows.length === 0) {
       await tx.query(
         `INSERT INTO family_sync_state (family_id)
-         SELECT $1 WHERE EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = $2)
+         SELECT $1 WHERE EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = ANY($2::text[]))
          ON CONFLICT DO NOTHING`,
-        [scope.familyId, scope.userId],
+        [familyId, userIds],
       );
       rows = await tx.query(select);
     }
@@ -53,19 +56,22 @@ export class SyncRepository {
   }
 
   /**
-   * The receipts of the batch's change keys and every row it touches (locked), in one
-   * statement. It runs after the family lock, so its snapshot has every earlier commit.
+   * The receipts of the group's change keys and every row it touches (locked), and which of
+   * its users are members, in one statement. It runs after the family lock, so its snapshot
+   * has every earlier commit. Receipts are read for every device x key pair (a superset).
    */
-  async loadBatch(tx: Transaction, req: { scope: FamilyScope; deviceId: string }, load: BatchLoad): Promise<LoadedBatch> {
-    const params: unknown[] = [req.scope.familyId, req.deviceId, load.keys];
+  async loadGroup(tx: Transaction, familyId: string, load: GroupLoad, userIds: string[]): Promise<GroupLoaded & { members: Set<string> }> {
+    const params: unknown[] = [familyId, load.deviceIds, load.keys, userIds];
     const ctes = load.entities.map(({ table, ids }, i) => {
       params.push(ids);
       return `t${i} AS (SELECT ${ROW_COLUMNS} FROM ${table} WHERE family_id = $1 AND id = ANY($${params.length}::text[]) FOR UPDATE)`;
     });
     const [row] = await tx.query(
-      `WITH r AS (SELECT change_key, outcome FROM sync_receipts WHERE family_id = $1 AND device_id = $2 AND change_key = ANY($3::text[]))
+      `WITH r AS (SELECT device_id, change_key, outcome FROM sync_receipts
+                  WHERE family_id = $1 AND device_id = ANY($2::text[]) AND change_key = ANY($3::text[]))
        ${ctes.map((c) => `, ${c}`).join('')}
-       SELECT (SELECT coalesce(json_agg(r), '[]') FROM r) AS receipts
+       SELECT (SELECT coalesce(json_agg(r), '[]') FROM r) AS receipts,
+              ARRAY(SELECT user_id FROM family_members WHERE family_id = $1 AND user_id = ANY($4::text[])) AS members
        ${load.entities.map((_, i) => `, (SELECT coalesce(json_agg(t${i}), '[]') FROM t${i}) AS t${i}`).join('')}`,
       params,
     );
@@ -73,18 +79,20 @@ export class SyncRepository {
     load.entities.forEach(({ type }, i) => {
       for (const r of row[`t${i}`] as Record<string, unknown>[]) rows.set(entityKey(type, r.id as string), toRow(r));
     });
-    const receipts = row.receipts as { change_key: string; outcome: StoredOutcome }[];
-    return { receipts: new Map(receipts.map((r) => [r.change_key, r.outcome])), rows };
+    const receipts = new Map<string, StoredOutcome>();
+    for (const r of row.receipts as { device_id: string; change_key: string; outcome: StoredOutcome }[]) {
+      receipts.set(receiptKey(r.device_id, r.change_key), r.outcome);
+    }
+    return { receipts, rows, members: new Set(row.members as string[]) };
   }
 
   /**
-   * Every write of the batch in one statement: one multi-row upsert per entity table, the
-   * family's new position, the device's last-seen and every receipt (data-modifying CTEs run
+   * Every write of the group in one statement: one multi-row upsert per entity table, the
+   * family's new position, each device's visits and every receipt (data-modifying CTEs run
    * once whether referenced or not, and none of them reads another's rows).
    */
-  async writeBatch(tx: Transaction, req: { scope: FamilyScope; deviceId: string }, writes: BatchWrites): Promise<void> {
-    const { familyId, userId } = req.scope;
-    const params: unknown[] = [familyId, req.deviceId, writes.lastUs, userId, JSON.stringify(writes.receipts)];
+  async writeGroup(tx: Transaction, familyId: string, writes: GroupWrites): Promise<void> {
+    const params: unknown[] = [familyId, writes.lastUs, JSON.stringify(writes.devices), JSON.stringify(writes.receipts)];
     const upserts = [...writes.rowsByTable].map(([table, rows], i) => {
       params.push(JSON.stringify(rows.map(toRecord)));
       return `w${i} AS (${upsertSql(table, `$${params.length}`)})`;
@@ -92,15 +100,17 @@ export class SyncRepository {
     await tx.query(
       `WITH ${[
         ...upserts,
-        `position AS (UPDATE family_sync_state SET last_us = $3 WHERE family_id = $1 AND $3::bigint IS NOT NULL)`,
+        `position AS (UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1 AND $2::bigint IS NOT NULL)`,
         `device AS (
-           INSERT INTO sync_devices (family_id, device_id, user_id) VALUES ($1, $2, $4)
+           INSERT INTO sync_devices (family_id, device_id, user_id, sync_count)
+           SELECT $1, d."deviceId", d."userId", d.visits FROM jsonb_to_recordset($3::jsonb) AS d("deviceId" text, "userId" text, visits bigint)
            ON CONFLICT (family_id, device_id) DO UPDATE
-           SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1)`,
+           SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + EXCLUDED.sync_count)`,
       ].join(',\n')}
        INSERT INTO sync_receipts (family_id, device_id, change_key, outcome, entity_type, entity_id, action, change_index)
-       SELECT $1, $2, r.key, r.outcome, r."entityType", r."entityId", r.action, r.index
-       FROM jsonb_to_recordset($5::jsonb) AS r(key text, outcome jsonb, "entityType" text, "entityId" text, action text, index integer)
+       SELECT $1, r."deviceId", r.key, r.outcome, r."entityType", r."entityId", r.action, r.index
+       FROM jsonb_to_recordset($4::jsonb)
+            AS r("deviceId" text, key text, outcome jsonb, "entityType" text, "entityId" text, action text, index integer)
        ON CONFLICT DO NOTHING`,
       params,
     );

@@ -82,6 +82,12 @@ export interface EvaluatedBatch {
   positionUs: number;
   /** Per entity type, the ids the response need not send back (the device has their state). */
   notEchoed: Map<string, string[]>;
+  /**
+   * Group commit: per entity type, the ids this request touched that a later request of its
+   * group changed. Its pull is read after the group, so a full state (no watermark) must
+   * still carry their tombstones: the device knows them, and its watermark is past the delete.
+   */
+  changedLater?: Map<string, string[]>;
 }
 
 export const entityKey = (type: string, id: string) => `${type}\u0000${id}`;
