@@ -47,7 +47,8 @@ export function inboxRows(
       { userId: req.scope.userId, deviceId: req.deviceId, at },
     );
     const changedUs = positions.next();
-    const fieldClocks = Object.fromEntries(Object.keys(data).map((field) => [field, clock.nowUs]));
+    // Inbox entries are never merged field by field (a delete or Immutable): no field clocks to keep.
+    const fieldClocks = {};
     return [
       {
         id: inbox.newId(),
