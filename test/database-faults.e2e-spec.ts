@@ -1,5 +1,4 @@
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '../libs/database/src/embedded-postgres';
@@ -7,6 +6,7 @@ import { bearer } from '@app/testing';
 import type { DeltaResponseDto } from '../apps/api/src/sync/dto/delta-response.dto';
 import { createFamily, FamilyFixture } from './support/sync-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/free-port';
 
 /**
  * Database faults are normal (issue 16): sessions killed by an operator, a failover or a
@@ -210,17 +210,6 @@ describe('sessions killed while 8 devices of one family sync in parallel (issue 
     console.log(`faults: ${killRounds} kill rounds, ${killed} sessions killed, answers ${JSON.stringify(Object.fromEntries(statuses))}`);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 describe('the database stopped and started again (issue 16)', () => {
   const dataDir = join(__dirname, '..', '.data', `pg-faults-${process.pid}`);

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '../libs/database/src/embedded-postgres';
 import { cachedBinaries, cachedDataDir } from '../libs/database/src/embedded-postgres-cache';
+import { freePort } from './support/free-port';
 
 /**
  * The embedded PostgreSQL driver against a real cluster of its own: a fresh data folder under
@@ -16,17 +16,6 @@ jest.setTimeout(180_000);
 
 const DATABASE = 'embedded_spec';
 const dataDir = join(__dirname, '..', '.data', `pg-embedded-spec-${process.pid}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function query<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });

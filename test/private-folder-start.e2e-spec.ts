@@ -1,9 +1,9 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedDataDir } from '../libs/database/src/embedded-postgres-cache';
+import { freePort } from './support/free-port';
 
 /**
  * The README's `npm start`, as root, on a clone of this repository (its committed HEAD) in a
@@ -19,17 +19,6 @@ jest.setTimeout(420_000);
 const asRoot = process.getuid?.() === 0;
 if (!asRoot)
   console.log('npm start from a private folder: skipped (needs root: the embedded PostgreSQL then runs as the postgres OS user)');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function ready(url: string): Promise<number | undefined> {
   try {
