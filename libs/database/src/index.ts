@@ -5,3 +5,4 @@ export * from './embedded-postgres';
 export * from './database-errors';
 export * from './transaction';
 export * from './transaction-runner';
+export * from './sql-text';

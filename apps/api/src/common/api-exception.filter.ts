@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { classifyDatabaseError, describeDatabaseError } from '@app/database';
-import { dataExceptionBody, sqlStateOf, UNSTORABLE_INPUT } from './data-exception';
+import { classifyDatabaseError, describeDatabaseError, sqlState } from '@app/database';
+import { dataExceptionBody, UNSTORABLE_INPUT } from './data-exception';
 import { DomainException } from './domain.exception';
 
 export interface ErrorBody {
@@ -79,7 +79,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     body.requestId = requestId;
     if (body.error === UNSTORABLE_INPUT) {
-      this.logger.warn({ sqlState: sqlStateOf(exception), requestId: body.requestId }, 'the database refused a value of the request (400)');
+      this.logger.warn({ sqlState: sqlState(exception), requestId: body.requestId }, 'the database refused a value of the request (400)');
     }
     if (body.statusCode >= 500) {
       this.logger.error({ err: loggableError(exception), requestId: body.requestId }, 'request failed');

@@ -1,6 +1,7 @@
 import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
-import { dataExceptionBody, isDataException, sqlStateOf } from './data-exception';
+import { sqlState } from '@app/database';
+import { dataExceptionBody, isDataException } from './data-exception';
 
 const pgError = (code: string, message = 'boom') => Object.assign(new DatabaseError(message, 0, 'error'), { code });
 
@@ -23,8 +24,8 @@ describe('data exceptions', () => {
 
   it('reads the SQLSTATE of a TypeORM QueryFailedError and of its driver error', () => {
     const driver = pgError('22021', 'invalid byte sequence for encoding "UTF8": 0x00');
-    expect(sqlStateOf(new QueryFailedError('INSERT ...', ['secret'], driver))).toBe('22021');
-    expect(sqlStateOf({ driverError: driver })).toBe('22021');
+    expect(sqlState(new QueryFailedError('INSERT ...', ['secret'], driver))).toBe('22021');
+    expect(sqlState({ driverError: driver })).toBe('22021');
   });
 
   it('answers 400 unstorable_input without quoting the value', () => {

@@ -3,9 +3,6 @@ import type { ErrorBody } from './api-exception.filter';
 
 export const UNSTORABLE_INPUT = 'unstorable_input';
 
-/** The SQLSTATE of a PostgreSQL error (also wrapped by TypeORM). */
-export const sqlStateOf = sqlState;
-
 /**
  * Class 22 (data exception: a NUL byte, a bad jsonb escape, a value out of range...) and
  * 54001 (statement too complex: stack depth) say the request's own input could not be

@@ -1,5 +1,6 @@
 import { applyDecorators, CanActivate, ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { isUuid } from '@app/database';
 import { Caller } from '../auth/caller';
 import { FAMILY_CALLER, FamilyCaller, FamilyScope } from './family-caller';
 import { FamilyErrorCode, FamilyException } from './family.exception';
@@ -16,7 +17,6 @@ export interface FamilyAccessOptions {
 }
 
 const FAMILY_ACCESS = 'family:access';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class FamilyAccessGuard implements CanActivate {
@@ -42,7 +42,7 @@ export class FamilyAccessGuard implements CanActivate {
       }
     }
     // Not a uuid: no such family, so certainly not a member (and no 500 from a cast).
-    if (!UUID.test(familyId)) throw new FamilyException(FamilyErrorCode.NotMember);
+    if (!isUuid(familyId)) throw new FamilyException(FamilyErrorCode.NotMember);
     if (options.membership === 'in-handler') {
       const scope: FamilyScope = { userId: caller.userId, familyId };
       request[FAMILY_CALLER] = scope;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Transaction } from '@app/database';
+import { isoMicrosOf, type Transaction } from '@app/database';
 import { MEMBER_REMOVED_CHANNEL } from './member-removed-notice';
 import { FamilyRole } from './family-member.entity';
 import { FamilyResponse, MemberResponse } from './dto/family.response';
@@ -17,7 +17,7 @@ const toMember = (row: MemberRow): MemberResponse => ({
   joinedAt: new Date(row.joined_at).toISOString(),
 });
 
-const MEMBER_COLUMNS = `user_id, role, to_char(joined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS joined_at`;
+const MEMBER_COLUMNS = `user_id, role, ${isoMicrosOf('joined_at')} AS joined_at`;
 
 /** The SQL of families and their members. */
 @Injectable()

@@ -11,10 +11,10 @@ import { CloseCode, deviceIdProblem } from './stream-rules';
 import { keepAlive } from './ws-heartbeat';
 import { WsPokeStream } from './ws-poke-stream';
 import type { AppConfig } from '@app/config';
+import { isUuid } from '@app/database';
 
 /** SPEC 2.7: the auth message must arrive within this time. */
 export const AUTH_TIMEOUT_MS = 10_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 class Refusal extends Error {
   constructor(
@@ -80,7 +80,7 @@ export class SyncSocketGateway implements OnGatewayConnection {
       deviceId = message.device_id as string;
       const { familyId, userId } = verified.caller;
       if (!familyId) throw new Refusal(CloseCode.Forbidden, 'token has no familyId claim');
-      if (!UUID.test(familyId) || !(await this.memberships.roleOf(familyId, userId))) {
+      if (!isUuid(familyId) || !(await this.memberships.roleOf(familyId, userId))) {
         throw new Refusal(CloseCode.Forbidden, 'not a member of the family');
       }
     } catch (error) {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { isoMicrosOf } from '@app/database';
 import type { DeviceDto } from './dto/device.dto';
 import type { DeviceHistoryEntryDto } from './dto/device-history.dto';
 
@@ -25,7 +26,7 @@ export class SyncDeviceRepository {
    */
   async history(familyId: string, deviceId: string, limit: number): Promise<DeviceHistoryEntryDto[]> {
     const rows: (DeviceHistoryEntryDto & { resolution: string | null; code: string | null })[] = await this.dataSource.query(
-      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at,
+      `SELECT ${isoMicrosOf('created_at')} AS at,
               coalesce(entity_type, o->'applied'->>'entity_type', o->'conflict'->>'entity_type', o->'error'->>'entity_type') AS entity_type,
               coalesce(entity_id, o->'applied'->>'entity_id', o->'conflict'->>'entity_id', o->'error'->>'entity_id') AS entity_id,
               action,
@@ -47,8 +48,8 @@ export class SyncDeviceRepository {
   async list(familyId: string): Promise<DeviceDto[]> {
     return this.dataSource.query(
       `SELECT device_id, user_id, sync_count::int AS sync_count,
-              to_char(first_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS first_seen_at,
-              to_char(last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS last_seen_at
+              ${isoMicrosOf('first_seen_at')} AS first_seen_at,
+              ${isoMicrosOf('last_seen_at')} AS last_seen_at
        FROM sync_devices WHERE family_id = $1 ORDER BY last_seen_at DESC`,
       [familyId],
     );

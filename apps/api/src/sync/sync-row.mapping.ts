@@ -1,14 +1,13 @@
+import { isUuid } from '@app/database';
 import type { EntityData, FieldClocks } from '@app/sync-contract';
 import type { FamilyClock, StoredRow } from './batch/batch.types';
 
 /** Column list and mappings of the synced entity tables, shared by the sync repositories. */
 export const ROW_COLUMNS = 'id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A family id inlined in simple-protocol text: it must be a uuid. */
 export function uuidLiteral(familyId: string): string {
-  if (!UUID.test(familyId)) throw new Error('family id must be a uuid');
+  if (!isUuid(familyId)) throw new Error('family id must be a uuid');
   return `'${familyId}'`;
 }
 
