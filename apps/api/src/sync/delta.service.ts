@@ -40,7 +40,6 @@ const MAX_GROUP = 32;
 export class DeltaService {
   private readonly settings: SyncSettings;
   private readonly groups = new KeyedGroups<SyncRequestContext, PullResult>((session) => this.runGroup(session), MAX_GROUP);
-  private readonly typeOfTable: (table: string) => string;
 
   constructor(
     private readonly tx: TransactionRunner,
@@ -49,16 +48,11 @@ export class DeltaService {
     private readonly pull: SyncPullService,
     private readonly devices: SyncDeviceRepository,
     private readonly observer: SyncObserver,
-    registry: SyncRegistry,
+    private readonly registry: SyncRegistry,
     config: ConfigService<AppConfig, true>,
   ) {
     const sync = config.get('sync', { infer: true });
-    this.settings = { maxBatch: sync.maxBatch, maxSkewUs: sync.maxClockSkewMs * 1000, find: (type) => registry.find(type) };
-    this.typeOfTable = (table) => {
-      const entity = registry.all().find(({ resolver }) => resolver.table === table);
-      if (!entity) throw new Error(`no entity type is stored in table "${table}"`);
-      return entity.type;
-    };
+    this.settings = { maxBatch: sync.maxBatch, maxSkewUs: sync.maxClockSkewMs * 1000, find: (type) => this.registry.find(type) };
   }
 
   async sync(caller: FamilyScope, request: DeltaRequest): Promise<DeltaResponseDto> {
@@ -134,7 +128,7 @@ export class DeltaService {
     const loaded = await this.repo.loadGroup(tx, familyId, groupLoad(reqs), usersOf(reqs));
     const members = reqs.filter((r) => loaded.members.has(r.scope.userId));
     // atomic and failed: `discarded`, nothing of that request is written but the device's visit.
-    const group = evaluateGroup(members, loaded, clock, this.typeOfTable);
+    const group = evaluateGroup(members, loaded, clock, (table) => this.registry.typeOf(table));
     await this.repo.writeGroup(tx, familyId, group.writes);
     let positionUs = group.positionUs;
     for (const [i, req] of members.entries()) {

@@ -15,6 +15,7 @@ export interface RegisteredEntity {
 @Injectable()
 export class SyncRegistry implements OnModuleInit {
   private readonly byType = new Map<string, RegisteredEntity>();
+  private readonly typeByTable = new Map<string, string>();
   private readonly batchHooks: SyncBatchHook[] = [];
 
   constructor(
@@ -35,13 +36,22 @@ export class SyncRegistry implements OnModuleInit {
       if (!/^[a-z_][a-z0-9_]*$/.test(resolver.table ?? '')) {
         throw new Error(`the ConflictResolver of "${type}" must name its table (got ${String(resolver.table)})`);
       }
+      if (this.typeByTable.has(resolver.table)) throw new Error(`two entity types are stored in table "${resolver.table}"`);
       this.byType.set(type, { type, resolver });
+      this.typeByTable.set(resolver.table, type);
     }
     if (this.byType.size === 0) throw new Error('no entity type is registered: import the entity modules');
   }
 
   find(type: string): ConflictResolver | undefined {
     return this.byType.get(type)?.resolver;
+  }
+
+  /** The entity type stored in a table (a registered table; anything else is a bug). */
+  typeOf(table: string): string {
+    const type = this.typeByTable.get(table);
+    if (type === undefined) throw new Error(`no entity type is stored in table "${table}"`);
+    return type;
   }
 
   all(): RegisteredEntity[] {
