@@ -28,6 +28,8 @@ const GLOBAL_TABLES: Record<string, string> = {
 interface Captured {
   text: string;
   values?: unknown[];
+  /** For `EXECUTE name(...)`: the prepared statement's text (what it touches and inserts). */
+  prepared?: string;
 }
 
 describe('schema ready to shard by family', () => {
@@ -140,8 +142,23 @@ describe('schema ready to shard by family', () => {
       await syncOk(t, f.token(), { device_id: 'laptop', limit: 2 });
     });
 
-    const statements = captured.flatMap(splitStatements).filter((s) => touchedTables(s.text, familyTables).length > 0);
-    const touched = new Set(statements.flatMap((s) => touchedTables(s.text, familyTables)));
+    // SQL-level prepared statements (the lock, the pulls) are prepared on this client too, so
+    // that their EXECUTEs can be EXPLAINed with the arguments the service sent.
+    const prepared = new Map<string, string>();
+    for (const c of captured) {
+      const m = /^PREPARE (\w+)\([^)]*\) AS ([\s\S]*)$/.exec(c.text);
+      if (m && !prepared.has(m[1])) {
+        prepared.set(m[1], m[2]);
+        await sql.query(c.text);
+      }
+    }
+    const statements = captured
+      .filter((c) => !c.text.startsWith('PREPARE '))
+      .flatMap(splitStatements)
+      .map((s) => ({ ...s, prepared: prepared.get(/^\s*EXECUTE (\w+)\(/.exec(s.text)?.[1] ?? '') }))
+      .filter((s) => touchedTables(s.prepared ?? s.text, familyTables).length > 0);
+    const touched = new Set(statements.flatMap((s) => touchedTables(s.prepared ?? s.text, familyTables)));
+    expect(statements.filter((s) => s.prepared).length).toBeGreaterThanOrEqual(2);
     // The capture saw the whole sync path: lock, receipts, rows, writes, gamification, pull.
     expect([...touched].sort()).toEqual(
       expect.arrayContaining([
@@ -160,10 +177,11 @@ describe('schema ready to shard by family', () => {
     const problems: string[] = [];
     for (const s of statements) {
       const plan = await explain(sql, s);
-      problems.push(...unconstrainedScans(plan, familyTables).map((p) => `${p}\n  in: ${s.text.replace(/\s+/g, ' ').slice(0, 300)}`));
-      for (const m of s.text.matchAll(/INSERT INTO (\w+)\s*\(([^)]*)\)/gi)) {
+      const text = s.prepared ?? s.text;
+      problems.push(...unconstrainedScans(plan, familyTables).map((p) => `${p}\n  in: ${text.replace(/\s+/g, ' ').slice(0, 300)}`));
+      for (const m of text.matchAll(/INSERT INTO (\w+)\s*\(([^)]*)\)/gi)) {
         if (familyTables.includes(m[1]) && !/\bfamily_id\b/.test(m[2]))
-          problems.push(`INSERT INTO ${m[1]} without family_id: ${s.text.slice(0, 200)}`);
+          problems.push(`INSERT INTO ${m[1]} without family_id: ${text.slice(0, 200)}`);
       }
     }
     if (process.env.SHARD_DEBUG)
@@ -216,7 +234,7 @@ const CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION|SAVEPOINT|RELEASE|
 function splitStatements(c: Captured): Captured[] {
   if (c.values && c.values.length > 0) return CONTROL.test(c.text) ? [] : [c];
   return c.text
-    .split(/;\s*(?=BEGIN|COMMIT|SELECT|WITH|INSERT|UPDATE|DELETE|ROLLBACK)/i)
+    .split(/;\s*(?=BEGIN|COMMIT|SELECT|WITH|INSERT|UPDATE|DELETE|ROLLBACK|EXECUTE)/i)
     .filter((text) => text.trim() !== '' && !CONTROL.test(text))
     .map((text) => ({ text }));
 }

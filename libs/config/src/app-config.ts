@@ -19,6 +19,8 @@ export interface DatabaseConfig {
   embeddedPort: number;
   poolSize: number;
   statementTimeoutMs: number;
+  /** Hot statements are prepared once per connection (off behind a transaction-mode pooler). */
+  preparedStatements: boolean;
   migrationsRun: boolean;
 }
 

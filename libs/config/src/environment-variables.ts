@@ -86,6 +86,10 @@ export class EnvironmentVariables {
 
   @Transform(toBoolean)
   @IsBoolean()
+  DB_PREPARED_STATEMENTS = true;
+
+  @Transform(toBoolean)
+  @IsBoolean()
   DB_MIGRATIONS_RUN = true;
 
   @Transform(emptyToUndefined)

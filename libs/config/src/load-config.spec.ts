@@ -39,6 +39,7 @@ describe('loadConfig', () => {
         embeddedPort: 54329,
         poolSize: 10,
         statementTimeoutMs: 30_000,
+        preparedStatements: true,
         migrationsRun: true,
       },
       auth: { secret: undefined, publicKey: undefined, jwksUri: undefined, issuer: undefined, audience: undefined },
@@ -78,6 +79,7 @@ describe('loadConfig', () => {
       SYNC_RECEIPT_DAYS: '3',
       SYNC_CONFLICT_DAYS: '14',
       SYNC_RATE_LIMIT: '0',
+      DB_PREPARED_STATEMENTS: 'false',
       DATABASE_LISTEN_URL: 'postgresql://app:pw@db-direct.internal:5432/sync',
       SYNC_MAX_STREAMS_PER_USER: '5',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173,',
@@ -99,6 +101,7 @@ describe('loadConfig', () => {
         embeddedPort: 6000,
         poolSize: 25,
         statementTimeoutMs: 0,
+        preparedStatements: false,
         migrationsRun: false,
       },
       auth: {

@@ -132,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       embeddedPort: vars.EMBEDDED_PG_PORT,
       poolSize: vars.DB_POOL_SIZE,
       statementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS,
+      preparedStatements: vars.DB_PREPARED_STATEMENTS,
       migrationsRun: vars.DB_MIGRATIONS_RUN,
     },
     auth: {

@@ -30,6 +30,7 @@ describe('classifyDatabaseError', () => {
   it.each([
     ['serialization failure (40001)', wrapped(pgError('40001'))],
     ['deadlock (40P01)', pgError('40P01')],
+    ['a prepared statement gone from the session (26000)', pgError('26000')],
   ])('%s -> retryable', (_, error) => expect(classifyDatabaseError(error)).toBe('retryable'));
 
   it.each([

@@ -20,7 +20,9 @@ const UNAVAILABLE_STATES = new Set([
   '25P03', // idle_in_transaction_session_timeout
 ]);
 const TIMEOUT_STATES = new Set(['57014', '55P03']); // query_canceled (statement_timeout), lock_not_available
-const RETRYABLE_STATES = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+// serialization_failure, deadlock_detected; invalid_sql_statement_name: a statement prepared on the
+// session is gone (DISCARD ALL): the transaction runs again and prepares it anew (see PreparedSql)
+const RETRYABLE_STATES = new Set(['40001', '40P01', '26000']);
 
 /** Socket-level errors of node-postgres and Node's net module. */
 const UNAVAILABLE_ERRNOS = new Set([

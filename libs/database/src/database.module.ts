@@ -6,7 +6,7 @@ import { ConfigService } from '@nestjs/config';
 import { buildDataSourceOptions, SchemaDefinition } from './data-source-options';
 import { resolveDatabaseServer } from './database-server';
 import type { DatabaseServer } from './database-server';
-import { TransactionRunner } from './transaction-runner';
+import { TRANSACTION_SETTINGS, TransactionRunner, TransactionSettings } from './transaction-runner';
 
 export const DATABASE_SERVER = Symbol('DATABASE_SERVER');
 
@@ -62,7 +62,17 @@ export class DatabaseModule {
             buildDataSourceOptions(db.url, config.get('database', { infer: true }), schema),
         }),
       ],
-      providers: [DatabaseServerLifecycle, TransactionRunner],
+      providers: [
+        DatabaseServerLifecycle,
+        TransactionRunner,
+        {
+          provide: TRANSACTION_SETTINGS,
+          inject: [ConfigService],
+          useFactory: (config: TypedConfigService): TransactionSettings => ({
+            preparedStatements: config.get('database', { infer: true }).preparedStatements,
+          }),
+        },
+      ],
       exports: [server, TransactionRunner],
     };
   }

@@ -6,3 +6,4 @@ export * from './database-errors';
 export * from './transaction';
 export * from './transaction-runner';
 export * from './sql-text';
+export * from './prepared-sql';

@@ -1,8 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { classifyDatabaseError } from './database-errors';
-import { IsolationLevel, PgTransaction, Transaction } from './transaction';
+import { classifyDatabaseError, sqlState } from './database-errors';
+import { forgetPreparedStatements, IsolationLevel, PgTransaction, Transaction } from './transaction';
 
 export const TRANSACTION_ATTEMPTS = 3;
 
@@ -14,6 +14,12 @@ export interface TransactionOptions {
   /** Waits before attempt n (2, 3): the default is 5-25 ms, then 10-50 ms, jittered. */
   backoffMs?: (attempt: number) => number;
 }
+
+/** How transactions use the connection: `preparedStatements` (default true), see PreparedSql. */
+export interface TransactionSettings {
+  preparedStatements: boolean;
+}
+export const TRANSACTION_SETTINGS = Symbol('TRANSACTION_SETTINGS');
 
 const jitteredBackoff = (attempt: number) => (attempt - 1) * (5 + Math.random() * 20);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,7 +35,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 @Injectable()
 export class TransactionRunner {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly prepared: boolean;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Optional() @Inject(TRANSACTION_SETTINGS) settings?: TransactionSettings,
+  ) {
+    this.prepared = settings?.preparedStatements ?? true;
+  }
 
   async run<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const backoff = options.backoffMs ?? jitteredBackoff;
@@ -47,12 +60,14 @@ export class TransactionRunner {
     const runner = this.dataSource.createQueryRunner();
     try {
       const client = (await runner.connect()) as PoolClient;
-      const tx = new PgTransaction(runner, client, isolation);
+      const tx = new PgTransaction(runner, client, isolation, this.prepared);
       try {
         const value = await work(tx);
         await tx.finish('commit');
         return value;
       } catch (error) {
+        // Someone deallocated our statements (DISCARD ALL, a pooler's reset): prepare them again.
+        if (sqlState(error) === '26000') forgetPreparedStatements(client);
         // Also when BEGIN or COMMIT itself failed: ROLLBACK outside a transaction only warns.
         await tx.finish('rollback').catch(() => undefined);
         throw error;

@@ -1,5 +1,7 @@
-import type { PoolClient, QueryResult } from 'pg';
+import { createHash } from 'node:crypto';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { QueryRunner } from 'typeorm';
+import type { PreparedSql } from './prepared-sql';
 
 export type IsolationLevel = 'READ COMMITTED' | 'REPEATABLE READ';
 
@@ -14,6 +16,12 @@ export interface Transaction {
   /** A parametrised statement; opens the transaction first when nothing has. Rows as TypeORM returns them. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows as TypeORM returns them (any), typed by each repository
   query<T = any>(sql: string, params?: unknown[]): Promise<T>;
+  /**
+   * A parametrised statement PostgreSQL plans once per connection (a protocol-level named
+   * statement; unnamed when prepared statements are off); its rows as the driver returns them.
+   * For hot statements whose text comes from a bounded set of shapes.
+   */
+  queryPrepared<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]>;
   /** A parametrised statement; the number of rows it touched. */
   execute(sql: string, params?: unknown[]): Promise<number>;
   /** The transaction's first statement, sent with BEGIN in one message; its rows. */
@@ -31,6 +39,35 @@ export interface Transaction {
   commitAll<T = Record<string, unknown>>(statements: string[], after?: string): Promise<T[][]>;
   /** A string as an SQL literal, for `begin` and `commit` text. */
   literal(value: string): string;
+  /**
+   * The text that runs `sql` with these arguments (SQL literals), to send as a statement of
+   * `begin`, `commit` or `commitAll`: `EXECUTE` of the statement prepared on this connection
+   * (prepared here, in a round trip of its own, the first time), or the statement with the
+   * arguments inlined when prepared statements are off.
+   */
+  statement(sql: PreparedSql, args: readonly string[]): Promise<string>;
+}
+
+/** The statements prepared (or being prepared) on each pooled connection; a session keeps them until it ends. */
+const preparedOn = new WeakMap<PoolClient, Map<string, Promise<void>>>();
+
+const names = new Map<string, string>();
+/** A protocol-level statement name for a statement text (the same text, the same name, on every connection). */
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (name === undefined) {
+    if (names.size > 1000) names.clear(); // a bound, should a caller build texts without bound
+    names.set(sql, (name = `q_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`));
+  }
+  return name;
+}
+
+/** Forgets what was prepared on a connection (after "prepared statement does not exist", 26000). */
+export function forgetPreparedStatements(client: PoolClient): void {
+  preparedOn.delete(client);
+  // node-postgres' own record of the protocol-level statements parsed on this session.
+  const connection = (client as unknown as { connection?: { parsedStatements?: Record<string, string> } }).connection;
+  if (connection?.parsedStatements) connection.parsedStatements = {};
 }
 
 type State = 'idle' | 'open' | 'closing' | 'closed';
@@ -43,12 +80,20 @@ export class PgTransaction implements Transaction {
     private readonly runner: QueryRunner,
     private readonly client: PoolClient,
     private readonly isolation: IsolationLevel,
+    private readonly prepared = true,
   ) {}
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows as TypeORM returns them (any), typed by each repository
   async query<T = any>(sql: string, params?: unknown[]): Promise<T> {
     await this.ensureOpen();
     return this.runner.query(sql, params) as Promise<T>;
+  }
+
+  async queryPrepared<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]> {
+    await this.ensureOpen();
+    const name = this.prepared ? statementName(sql) : undefined;
+    const result = await this.client.query<T & QueryResultRow>({ name, text: sql, values: params });
+    return result.rows;
   }
 
   async execute(sql: string, params?: unknown[]): Promise<number> {
@@ -81,6 +126,21 @@ export class PgTransaction implements Transaction {
 
   literal(value: string): string {
     return this.client.escapeLiteral(value);
+  }
+
+  async statement(sql: PreparedSql, args: readonly string[]): Promise<string> {
+    if (!this.prepared) return sql.inlineText(args);
+    let prepared = preparedOn.get(this.client);
+    if (!prepared) preparedOn.set(this.client, (prepared = new Map()));
+    let done = prepared.get(sql.name);
+    if (!done) {
+      // PREPARE is not transactional: it stays when a transaction around it rolls back.
+      const ready = this.client.query(sql.prepareText()).then(() => undefined);
+      prepared.set(sql.name, (done = ready));
+      ready.catch(() => prepared.delete(sql.name));
+    }
+    await done;
+    return sql.executeText(args);
   }
 
   /** Ends the transaction when the work did not: COMMIT after it, ROLLBACK after an error. */

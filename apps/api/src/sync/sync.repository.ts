@@ -1,11 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import type { Transaction } from '@app/database';
+import { PreparedSql, textArrayArg, Transaction } from '@app/database';
 import type { FamilyScope } from '../family/family-caller';
 import { entityKey, FamilyClock, StoredOutcome, StoredRow } from './batch/batch.types';
 import { GroupLoad, GroupLoaded, GroupWrites, receiptKey } from './batch/group-evaluator';
 import { ROW_COLUMNS, toClock, toRecord, toRow, upsertSql, uuidLiteral } from './sync-row.mapping';
 
 const NOW_US = '(extract(epoch FROM clock_timestamp()) * 1000000)::bigint';
+
+/** The family's sync lock, if one of the users is a member: $1 family, $2 user ids. */
+const LOCK_FAMILY = new PreparedSql(
+  'sync_lock_family',
+  ['uuid', 'text[]'],
+  `SELECT last_us, horizon_us, ${NOW_US} AS now_us
+   FROM family_sync_state
+   WHERE family_id = $1 AND EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = ANY($2))
+   FOR UPDATE`,
+);
 
 /**
  * The SQL of a push, statement by statement on the request's transaction. Set-based: one
@@ -16,19 +26,13 @@ export class SyncRepository {
   /**
    * Opens the transaction and takes the family's sync lock for a group of requests, if one of
    * their users is a member (undefined: none is; each request's own membership comes with
-   * `loadGroup`). BEGIN travels with the locking read in one simple-protocol message, so both
-   * cost one round trip; the family id is a checked uuid and the user ids are escaped as
-   * literals. Creates the lock row on the family's first write (the insert races harmlessly:
+   * `loadGroup`). BEGIN travels with the locking read (a prepared statement's EXECUTE) in one
+   * simple-protocol message, so both cost one round trip; the family id is a checked uuid and
+   * the user ids are escaped as literals. Creates the lock row on the family's first write (the insert races harmlessly:
    * ON CONFLICT DO NOTHING, then the locking read again).
    */
   async lockFamily(tx: Transaction, familyId: string, userIds: string[]): Promise<FamilyClock | undefined> {
-    const family = uuidLiteral(familyId);
-    const select = `SELECT last_us, horizon_us, ${NOW_US} AS now_us
-                    FROM family_sync_state
-                    WHERE family_id = ${family}
-                      AND EXISTS (SELECT 1 FROM family_members WHERE family_id = ${family}
-                                  AND user_id IN (${userIds.map((u) => tx.literal(u)).join(', ')}))
-                    FOR UPDATE`;
+    const select = await tx.statement(LOCK_FAMILY, [uuidLiteral(familyId), textArrayArg(userIds, (u) => tx.literal(u))]);
     let rows = await tx.begin(select);
     if (rows.length === 0) {
       await tx.query(
@@ -66,7 +70,7 @@ export class SyncRepository {
       params.push(ids);
       return `t${i} AS (SELECT ${ROW_COLUMNS} FROM ${table} WHERE family_id = $1 AND id = ANY($${params.length}::text[]) FOR UPDATE)`;
     });
-    const [row] = await tx.query(
+    const [row] = await tx.queryPrepared(
       `WITH r AS (SELECT device_id, change_key, outcome FROM sync_receipts
                   WHERE family_id = $1 AND device_id = ANY($2::text[]) AND change_key = ANY($3::text[]))
        ${ctes.map((c) => `, ${c}`).join('')}
@@ -97,7 +101,7 @@ export class SyncRepository {
       params.push(JSON.stringify(rows.map(toRecord)));
       return `w${i} AS (${upsertSql(table, `$${params.length}`)})`;
     });
-    await tx.query(
+    await tx.queryPrepared(
       `WITH ${[
         ...upserts,
         `position AS (UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1 AND $2::bigint IS NOT NULL)`,
