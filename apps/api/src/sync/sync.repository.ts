@@ -70,7 +70,9 @@ export class SyncRepository {
       params.push(ids);
       return `t${i} AS (SELECT ${ROW_COLUMNS} FROM ${table} WHERE family_id = $1 AND id = ANY($${params.length}::text[]) FOR UPDATE)`;
     });
-    const [row] = await tx.queryPrepared(
+    // Planned on every call (not prepared): a generic plan for arrays of unknown length made a
+    // 500-change load 7x slower (6.6 -> 50 ms).
+    const [row] = await tx.query(
       `WITH r AS (SELECT device_id, change_key, outcome FROM sync_receipts
                   WHERE family_id = $1 AND device_id = ANY($2::text[]) AND change_key = ANY($3::text[]))
        ${ctes.map((c) => `, ${c}`).join('')}
