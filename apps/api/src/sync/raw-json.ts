@@ -1,6 +1,4 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import type { Response } from 'express';
-import { map, Observable } from 'rxjs';
 
 /**
  * A JSON array already serialised (a pull page built by PostgreSQL), standing in for the
@@ -43,18 +41,16 @@ export function serialiseWithRaw(value: Record<string, unknown>): string | undef
   return text;
 }
 
-/** Writes responses that hold a RawJsonArray (POST /sync/delta) as JSON text; others pass untouched. */
-@Injectable()
-export class RawJsonInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return next.handle().pipe(
-      map((value: unknown) => {
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-        const text = serialiseWithRaw(value as Record<string, unknown>);
-        if (text === undefined) return value;
-        context.switchToHttp().getResponse<Response>().type('application/json');
-        return text;
-      }),
-    );
-  }
+/**
+ * The body a handler returns for a response that may hold a RawJsonArray (POST /sync/delta,
+ * with `@Res({ passthrough: true })`): its JSON text, typed application/json, or the value
+ * itself for the usual serialisation. A handler-level step rather than a global interceptor:
+ * with no interceptor, Nest runs no rxjs pipeline and binds no async resources per request
+ * (about 0.1 ms of CPU on every route).
+ */
+export function jsonBody<T extends object>(res: Response, value: T): T | string {
+  const text = serialiseWithRaw(value as Record<string, unknown>);
+  if (text === undefined) return value;
+  res.type('application/json');
+  return text;
 }

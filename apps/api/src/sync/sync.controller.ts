@@ -1,9 +1,11 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, AUTHENTICATED_ERRORS } from '../common/api-error.responses';
 import { FamilyAccess } from '../family/family-access.guard';
 import { FamilyCaller, FamilyScope } from '../family/family-caller';
 import { DeltaService } from './delta.service';
+import { jsonBody } from './raw-json';
 import type { DeltaRequest } from './dto/delta-request';
 import { DeltaRequestDto } from './dto/delta-request.dto';
 import { DeltaRequestValidator } from './delta-request.validator';
@@ -41,8 +43,13 @@ export class SyncController {
     HttpStatus.TOO_MANY_REQUESTS,
     ...AUTHENTICATED_ERRORS,
   )
-  sync(@FamilyScope() caller: FamilyScope, @Body(DeltaRequestValidator) request: DeltaRequest): Promise<DeltaResponseDto> {
-    return this.delta.sync(caller, request);
+  async sync(
+    @FamilyScope() caller: FamilyScope,
+    @Body(DeltaRequestValidator) request: DeltaRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<DeltaResponseDto | string> {
+    // Pull pages arrive as JSON text from PostgreSQL and are written as they are.
+    return jsonBody(res, await this.delta.sync(caller, request));
   }
 
   @Get('devices')

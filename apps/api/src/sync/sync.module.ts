@@ -1,6 +1,6 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { AppConfig } from '@app/config';
 import { FamilyModule } from '../family/family.module';
@@ -21,7 +21,6 @@ import { SyncHookRunner } from './sync-hooks.service';
 import { SyncObserver } from './sync-observer';
 import { SyncMaintenanceRepository } from './sync-maintenance.repository';
 import { UserThrottlerGuard } from './user-throttler.guard';
-import { RawJsonInterceptor } from './raw-json';
 
 @Module({
   imports: [
@@ -51,8 +50,6 @@ import { RawJsonInterceptor } from './raw-json';
     SyncMaintenanceRepository,
     SyncMaintenanceService,
     UserThrottlerGuard,
-    // Pull pages arrive as JSON text from PostgreSQL and are written as they are.
-    { provide: APP_INTERCEPTOR, useClass: RawJsonInterceptor },
   ],
 })
 export class SyncModule implements NestModule {
