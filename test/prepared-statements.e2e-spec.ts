@@ -85,6 +85,16 @@ describe('prepared statements (DB_PREPARED_STATEMENTS)', () => {
     expect(await preparedOnTheConnection(off)).toEqual([]);
   });
 
+  it('a push of more ids than a prepared pull takes (128) is pulled inline: its own rows are still not echoed, others get them all', async () => {
+    const f = await createFamily(on, 'big');
+    const changes = Array.from({ length: 150 }, (_, i) => change({ entity_id: `b${i}`, data: { title: `n${i}` } }));
+    const pushed = await syncOk(on, f.token(), { device_id: 'pusher', changes });
+    expect(pushed.applied).toHaveLength(150);
+    expect(pushed.server_changes).toEqual([]);
+    const other = await syncOk(on, f.token(), { device_id: 'reader' });
+    expect(other.server_changes.map((c) => c.entity_id).sort()).toEqual(changes.map((c) => c.entity_id).sort());
+  });
+
   it('a session whose statements were deallocated (DISCARD ALL, a pooler reset) prepares them again: the push applies once', async () => {
     const f = await createFamily(on, 'dee');
     const first = await syncOk(on, f.token(), { changes: [change({ entity_id: 'd1', data: { title: 'a' } })] });

@@ -41,6 +41,13 @@ const iso = (column: string) =>
 const MIN_ISO_US = '-62135596800000000'; // 0001-01-01
 const MAX_ISO_US = '253402300800000000'; // 10000-01-01
 
+/**
+ * Id lists longer than this go inline instead of to the prepared pull: PostgreSQL looks a
+ * constant array up by hash for `<> ALL`, a parameter of a generic plan linearly (500 ids
+ * over 500 rows: 3 ms instead of 0.3). Up to here a linear scan costs less than planning.
+ */
+const PREPARED_ID_LIST_MAX = 128;
+
 export interface PullTable {
   entityType: string;
   table: string;
@@ -153,14 +160,15 @@ export class SyncPullRepository {
     notice?: CommitNotice,
   ): Promise<PulledJsonPage[]> {
     const statements: string[] = [];
-    // One after another: the first call on a connection prepares the statement.
-    for (const query of queries)
-      statements.push(
-        await tx.statement(
-          this.statementFor(query),
-          pullArgs(familyId, query, (v) => tx.literal(v)),
-        ),
+    for (const query of queries) {
+      const statement = this.statementFor(query);
+      const args = pullArgs(familyId, query, (v) => tx.literal(v));
+      // One after another: the first call on a connection prepares the statement.
+      const short = query.tables.every(
+        (t) => t.excludeIds.length <= PREPARED_ID_LIST_MAX && (t.alsoDeleted?.length ?? 0) <= PREPARED_ID_LIST_MAX,
       );
+      statements.push(short ? await tx.statement(statement, args) : statement.inlineText(args));
+    }
     // After COMMIT in the same message: it runs only if COMMIT succeeded, in a transaction of
     // its own that writes no WAL. Inside the writing transaction, NOTIFY's database-wide
     // lock would be held across the commit's WAL flush and serialise every family's commits.
