@@ -25,7 +25,7 @@ export class HttpClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets, keepAliveMsecs: 10_000 });
   }
 
-  request<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<HttpResult<T>> {
+  request<T = unknown>(method: string, path: string, body?: unknown, token?: string, retried = false): Promise<HttpResult<T>> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
     if (payload) {
@@ -53,7 +53,12 @@ export class HttpClient {
           resolve({ status: res.statusCode ?? 0, body: parsed as T, ms, bytes: raw.length });
         });
       });
-      req.on('error', reject);
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed (its keepAliveTimeout) just as it was reused:
+        // the request never reached the service; send it once more (Node's documented pattern).
+        if (!retried && req.reusedSocket && error.code === 'ECONNRESET') resolve(this.request<T>(method, path, body, token, true));
+        else reject(error);
+      });
       req.setTimeout(120_000, () => req.destroy(new Error(`${method} ${path}: no answer within 120 s`)));
       if (payload) req.write(payload);
       req.end();
