@@ -3,8 +3,8 @@ import type { Response } from 'express';
 /**
  * A JSON array already serialised (a pull page built by PostgreSQL), standing in for the
  * parsed array in a response: it has the array's `length`, and `toJSON` parses it, so any
- * JSON.stringify of the response still writes the same array. RawJsonInterceptor writes
- * the text itself instead, without parsing and serialising it again.
+ * JSON.stringify of the response still writes the same array. `jsonBody` writes the text
+ * itself instead, without parsing and serialising it again.
  */
 export class RawJsonArray {
   constructor(
