@@ -1,4 +1,4 @@
-import { integerArg, PreparedSql, textArrayArg } from './prepared-sql';
+import { integerArg, PreparedSql, shapeName, textArrayArg } from './prepared-sql';
 
 describe('PreparedSql', () => {
   const sql = new PreparedSql(
@@ -29,5 +29,13 @@ describe('PreparedSql', () => {
     expect(() => new PreparedSql('drop table', [], 'SELECT 1')).toThrow(/not a plain identifier/);
     expect(() => integerArg(1.5)).toThrow(/not an integer/);
     expect(() => integerArg(Number.MAX_SAFE_INTEGER + 2)).toThrow(/not an integer/);
+  });
+});
+
+describe('shapeName', () => {
+  it('names a text by a prefix and its hash: the same text the same name, another text another', () => {
+    expect(shapeName('q', 'SELECT 1')).toMatch(/^q_[0-9a-f]{12}$/);
+    expect(shapeName('q', 'SELECT 1')).toBe(shapeName('q', 'SELECT 1'));
+    expect(shapeName('q', 'SELECT 2')).not.toBe(shapeName('q', 'SELECT 1'));
   });
 });

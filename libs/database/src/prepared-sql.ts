@@ -1,3 +1,12 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A statement name for a statement text: `prefix` and a hash of the text, so the same text
+ * gets the same name on every connection and another text (another shape) another name.
+ */
+export const shapeName = (prefix: string, text: string): string =>
+  `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`;
+
 /**
  * A statement PostgreSQL plans once per connection: SQL-level `PREPARE name(types) AS text`,
  * then `EXECUTE name(args)` as plain statement text. Unlike a protocol-level prepared

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { QueryRunner } from 'typeorm';
-import type { PreparedSql } from './prepared-sql';
+import { PreparedSql, shapeName } from './prepared-sql';
 
 export type IsolationLevel = 'READ COMMITTED' | 'REPEATABLE READ';
 
@@ -57,7 +56,7 @@ function statementName(sql: string): string {
   let name = names.get(sql);
   if (name === undefined) {
     if (names.size > 1000) names.clear(); // a bound, should a caller build texts without bound
-    names.set(sql, (name = `q_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`));
+    names.set(sql, (name = shapeName('q', sql)));
   }
   return name;
 }

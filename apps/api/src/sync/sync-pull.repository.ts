@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { createHash } from 'node:crypto';
-import { integerArg, PreparedSql, textArrayArg, Transaction } from '@app/database';
+import { integerArg, PreparedSql, shapeName, textArrayArg, Transaction } from '@app/database';
 import { microsToIso } from '@app/sync-contract';
 import type { ServerChangeDto } from './dto/delta-response.dto';
 import { COMMIT_CHANNEL, CommitNotice } from './commit-notice';
@@ -88,8 +87,7 @@ export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'sta
                     ',"client_timestamp":"' || ${iso('client_us')} || '","server_timestamp":"' || ${iso('changed_us')} || '"}',
                     ',' ORDER BY changed_us)
                   FROM k), '') || ']' AS page`;
-  const shape = createHash('sha1').update(text).digest('hex').slice(0, 12);
-  return new PreparedSql(`sync_pull_${mode}_${shape}`, types, text);
+  return new PreparedSql(shapeName(`sync_pull_${mode}`, text), types, text);
 }
 
 /** The arguments of `pullStatement(tables, mode)` for one pull. */
