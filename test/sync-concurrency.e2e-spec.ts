@@ -134,20 +134,22 @@ function writerChanges(w: Writer, rng: Rng): WireChange[] {
     const v = w.versions.get(k) ?? 1;
     return rng.chance(0.2) ? Math.max(0, v - rng.int(1, 2)) : v; // sometimes deliberately stale
   };
+  // The random draws in this order: version, patch, timestamp.
+  const taskUpdate = (id: string): WireChange => ({
+    entity_type: 'task',
+    entity_id: id,
+    action: 'update',
+    version: version(key('task', id)),
+    data: taskPatch(rng, now),
+    client_timestamp: ts(),
+  });
   const changes: WireChange[] = [];
   const n = rng.int(3, 6);
   for (let i = 0; i < n; i++) {
     const roll = rng.next();
     if (roll < 0.35) {
       const id = rng.pick(SHARED_TASKS);
-      changes.push({
-        entity_type: 'task',
-        entity_id: id,
-        action: 'update',
-        version: version(key('task', id)),
-        data: taskPatch(rng, now),
-        client_timestamp: ts(),
-      });
+      changes.push(taskUpdate(id));
     } else if (roll < 0.5) {
       const id = rng.pick(SHARED_EVENTS);
       changes.push({ entity_type: 'event', entity_id: id, action: 'update', data: eventPatch(rng), client_timestamp: ts() });
@@ -165,14 +167,7 @@ function writerChanges(w: Writer, rng: Rng): WireChange[] {
     } else if (roll < 0.7 && w.ownTasks.some((id) => w.versions.has(key('task', id)))) {
       // Only tasks whose create this device saw answered (a parallel request may still be in flight).
       const id = rng.pick(w.ownTasks.filter((x) => w.versions.has(key('task', x))));
-      changes.push({
-        entity_type: 'task',
-        entity_id: id,
-        action: 'update',
-        version: version(key('task', id)),
-        data: taskPatch(rng, now),
-        client_timestamp: ts(),
-      });
+      changes.push(taskUpdate(id));
     } else if (roll < 0.8) {
       // Several devices create the same id concurrently: later creates become updates.
       const id = rng.pick(SHARED_CREATES);
