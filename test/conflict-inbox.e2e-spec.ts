@@ -65,11 +65,15 @@ describe('conflict inbox (SPEC 2.8)', () => {
     return { f, bobToken };
   }
 
+  /** An update of t1 from the stale version 1 whose title loses to device a's later one. */
+  const staleTitle = (title = 'mine', time = '11:00:00') =>
+    task({ entity_id: 't1', action: 'update', version: 1, data: { title }, client_timestamp: at(time) });
+
   it('a stale update whose title loses creates exactly one entry, pulled by every other device, with the rejected and the kept value', async () => {
     const { f, bobToken } = await staleFamily();
     const res = await syncOk(t, bobToken, {
       device_id: 'bob-phone',
-      changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'mine' }, client_timestamp: at('11:00:00') })],
+      changes: [staleTitle()],
     });
     expect(res.conflicts).toEqual([expect.objectContaining({ entity_id: 't1', resolution: 'server_wins', rejected_fields: ['title'] })]);
     expect(await inboxRows(f.familyId)).toHaveLength(1);
@@ -195,7 +199,7 @@ describe('conflict inbox (SPEC 2.8)', () => {
     const res = await syncOk(t, bobToken, {
       device_id: 'bob-phone',
       atomic: true,
-      changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'mine' }, client_timestamp: at('11:00:00') })],
+      changes: [staleTitle()],
     });
     expect(res).toMatchObject({ success: false, applied_count: 0 });
     expect(await inboxRows(f.familyId)).toEqual([]);
@@ -205,7 +209,7 @@ describe('conflict inbox (SPEC 2.8)', () => {
     const { f, bobToken } = await staleFamily();
     await syncOk(t, bobToken, {
       device_id: 'bob-phone',
-      changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'mine' }, client_timestamp: at('11:00:00') })],
+      changes: [staleTitle()],
     });
     const watcher = await pull(f, 'watcher');
     const [entry] = inboxOf(watcher.changes);
@@ -234,14 +238,14 @@ describe('conflict inbox (SPEC 2.8)', () => {
     const { f, bobToken } = await staleFamily();
     await syncOk(t, bobToken, {
       device_id: 'bob-phone',
-      changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'mine' }, client_timestamp: at('11:00:00') })],
+      changes: [staleTitle()],
     });
     const watcher = await pull(f, 'watcher');
     const [old] = inboxOf(watcher.changes);
     // A second, recent entry stays.
     await syncOk(t, bobToken, {
       device_id: 'bob-tablet',
-      changes: [task({ entity_id: 't1', action: 'update', version: 1, data: { title: 'again' }, client_timestamp: at('11:30:00') })],
+      changes: [staleTitle('again', '11:30:00')],
     });
     const DAY_US = 86_400_000_000;
     await sql.query('UPDATE conflicts SET created_us = created_us - $2::bigint * 31 WHERE family_id = $1 AND id = $3', [
