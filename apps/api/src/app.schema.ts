@@ -14,6 +14,7 @@ import { IndexPointsLedgerByUser1764115600000 } from './points-ledger/migrations
 import { PointsLedgerEntity } from './points-ledger/points-ledger.entity';
 import { CreateSyncState1764115400000 } from './sync/migrations/1764115400000-create-sync-state';
 import { ReceiptHistory1764115800000 } from './sync/migrations/1764115800000-receipt-history';
+import { ReceiptHistoryByKey1764115900000 } from './sync/migrations/1764115900000-receipt-history-by-key';
 import { CreateTasks1764115300000 } from './task/migrations/1764115300000-create-tasks';
 import { TaskEntity } from './task/task.entity';
 import { CreateUserStreaks1764115300003 } from './user-streak/migrations/1764115300003-create-user-streaks';
@@ -37,5 +38,6 @@ export const appSchema: SchemaDefinition = {
     IndexPointsLedgerByUser1764115600000,
     CreateConflicts1764115700000,
     ReceiptHistory1764115800000,
+    ReceiptHistoryByKey1764115900000,
   ],
 };

@@ -152,9 +152,10 @@ describe('evaluateGroup', () => {
     expect(batches[1].changedLater).toEqual(new Map());
   });
 
-  it('groupLoad: every device, every distinct key and id of the group', () => {
-    const load = groupLoad([request('phone', [create('a')]), request('tablet', [create('a'), create('b')])]);
-    expect(load.deviceIds).toEqual(['phone', 'tablet']);
+  it('groupLoad: each (device, change key) pair once, every distinct id of the group', () => {
+    const phone = request('phone', [create('a')]);
+    const load = groupLoad([phone, request('tablet', [create('a'), create('b')]), phone]);
+    expect(load.deviceIds).toEqual(['phone', 'tablet', 'tablet']);
     expect(load.keys).toHaveLength(3);
     expect(load.entities).toEqual([{ type: 'task', table: 'tasks', ids: ['a', 'b'] }]);
   });

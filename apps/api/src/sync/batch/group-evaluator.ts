@@ -12,14 +12,15 @@ import { batchLoad, SyncRequestContext } from './prepare-request';
 /** Receipts of a group are keyed by device and change key. */
 export const receiptKey = (deviceId: string, key: string) => `${deviceId}\u0000${key}`;
 
-/** What the group loads under the lock: every device's change keys and every touched row. */
+/** What the group loads under the lock: each request's (device, change key) pairs and every touched row. */
 export interface GroupLoad {
+  /** Parallel arrays: receipt i is (`deviceIds[i]`, `keys[i]`), each pair once. */
   deviceIds: string[];
   keys: string[];
   entities: BatchLoad['entities'];
 }
 
-/** What was loaded: receipts by `receiptKey` (a superset is fine), rows by `entityKey`. */
+/** What was loaded: receipts by `receiptKey`, rows by `entityKey`. */
 export interface GroupLoaded {
   receipts: Map<string, StoredOutcome>;
   rows: Map<string, StoredRow>;
@@ -51,10 +52,18 @@ export interface EvaluatedGroup {
 /** The union of what each request would load. */
 export function groupLoad(reqs: SyncRequestContext[]): GroupLoad {
   const entities = new Map<string, { type: string; table: string; ids: Set<string> }>();
-  const keys = new Set<string>();
+  const pairs = new Set<string>();
+  const deviceIds: string[] = [];
+  const keys: string[] = [];
   for (const req of reqs) {
     const load = batchLoad(req);
-    for (const key of load.keys) keys.add(key);
+    for (const key of load.keys) {
+      const pair = receiptKey(req.deviceId, key);
+      if (pairs.has(pair)) continue;
+      pairs.add(pair);
+      deviceIds.push(req.deviceId);
+      keys.push(key);
+    }
     for (const { type, table, ids } of load.entities) {
       const entry = entities.get(type) ?? { type, table, ids: new Set<string>() };
       entities.set(type, entry);
@@ -62,8 +71,8 @@ export function groupLoad(reqs: SyncRequestContext[]): GroupLoad {
     }
   }
   return {
-    deviceIds: [...new Set(reqs.map((r) => r.deviceId))],
-    keys: [...keys],
+    deviceIds,
+    keys,
     entities: [...entities.values()].map(({ type, table, ids }) => ({ type, table, ids: [...ids] })),
   };
 }
