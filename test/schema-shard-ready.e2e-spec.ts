@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, createFamily, syncOk } from './support/sync-fixtures';
 import { sqlClient } from './support/db-state';
+import { CapturedQuery, captureQueries } from './support/query-capture';
 
 /**
  * The family is the unit of sharding (README "Scaling"): on Citus every family table is
@@ -25,9 +26,7 @@ const GLOBAL_TABLES: Record<string, string> = {
   migrations: "TypeORM's bookkeeping: a local table of the coordinator",
 };
 
-interface Captured {
-  text: string;
-  values?: unknown[];
+interface Captured extends CapturedQuery {
   /** For `EXECUTE name(...)`: the prepared statement's text (what it touches and inserts). */
   prepared?: string;
 }
@@ -204,29 +203,6 @@ describe('schema ready to shard by family', () => {
     ).toEqual([]);
   });
 });
-
-/** Runs `fn` while recording the SQL every pg client of this process sends. */
-async function captureQueries(fn: () => Promise<void>): Promise<Captured[]> {
-  const captured: Captured[] = [];
-  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  proto.query = function (this: Client, ...args: unknown[]) {
-    const [config, values] = args;
-    if (typeof config === 'string') captured.push({ text: config, values: Array.isArray(values) ? values : undefined });
-    else if (config && typeof (config as Captured).text === 'string')
-      captured.push({
-        text: (config as Captured).text,
-        values: (config as Captured).values ?? (Array.isArray(values) ? values : undefined),
-      });
-    return original.apply(this, args);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
-  return captured;
-}
 
 const CONTROL = /^\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION|SAVEPOINT|RELEASE|SET|SHOW)\b/i;
 
