@@ -20,6 +20,10 @@ describe('sync smoke', () => {
       server_changes: [],
     });
     const other = await delta(t, f.token(), { device_id: 'd2' });
+    // The pull page is written as PostgreSQL's JSON text: typed, sized, and not hashed for an ETag.
+    expect(other.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(other.headers['content-length'])).toBe(Buffer.byteLength(other.text));
+    expect(other.headers.etag).toBeUndefined();
     expect(other.body.server_changes).toEqual([
       expect.objectContaining({
         entity_type: 'task',

@@ -20,6 +20,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   if (config.http.corsOrigins.length > 0) app.enableCors(corsOptions(config.http.corsOrigins));
   app.useWebSocketAdapter(new OriginCheckingWsAdapter(app, config.http.corsOrigins));
   app.disable('x-powered-by');
+  // No ETag on API answers: they are per-caller JSON, mostly to POSTs (no 304 can follow), and
+  // Express's default hashes every body with SHA-1 (a 1,000-entity pull page is ~650 KB).
+  // The demo's static files keep theirs (sendFile sets its own).
+  app.set('etag', false);
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(compression());
   // Inflates `Content-Encoding: gzip` bodies; the limit applies to the inflated body.
