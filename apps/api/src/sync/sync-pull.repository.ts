@@ -8,9 +8,9 @@ import { RawJsonArray } from './raw-json';
 import { uuidLiteral } from './sync-row.mapping';
 
 /**
- * One pull page as PostgreSQL built it: the `server_changes` array (its JSON text as a
- * RawJsonArray, written into the response as it is), how many rows it read (`limit + 1`
- * means more remain) and the last position on the page.
+ * One pull page as PostgreSQL built it: the `server_changes` array (its entries' JSON texts
+ * joined, as a RawJsonArray written into the response as it is), how many rows it read
+ * (`limit + 1` means more remain) and the last position on the page.
  */
 export interface PulledJsonPage {
   serverChanges: ServerChangeDto[];
@@ -56,19 +56,22 @@ export interface PullTable {
  * The pull as two prepared statements (see PreparedSql), one per mode, over the registry's
  * tables: everything of the family changed after `since`, in commit order (one index range
  * scan per entity table, merged, `limit + 1` rows so the caller knows whether more remain),
- * or the current state for a first sync. The page is built by PostgreSQL as the response's
- * JSON text (one text, parsed once by the service; string concatenation: json_build_object
- * cost PostgreSQL twice the time); `data` is jsonb's own text.
+ * or the current state for a first sync. Each entry is built by PostgreSQL as its JSON text
+ * (string concatenation: json_build_object cost PostgreSQL twice the time; `data` is jsonb's
+ * own text), one row per entry: PostgreSQL streams the rows while it reads, the service
+ * joins their texts into the page and never parses them. One aggregated text of the page
+ * instead took 2-4x as long from the query to the service (a 1,000-entry page of ~500 KB:
+ * 13-20 ms against 3.5-8 ms), since nothing of it travels before the last row is read.
  *
- * Parameters: $1 family, $2 since (incremental only), then limit + 1 and limit, then per
+ * Parameters: $1 family, $2 since (incremental only), then limit + 1, then per
  * table the ids not to echo (text[]) and, for a first sync, the deleted ids whose tombstones
  * are sent anyway (text[]). Planned once per connection instead of once per pull (a 6-table
  * UNION took PostgreSQL longer to plan than to run).
  */
 export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'state'): PreparedSql {
-  const types = mode === 'since' ? ['uuid', 'bigint', 'integer', 'integer'] : ['uuid', 'integer', 'integer'];
+  const types = mode === 'since' ? ['uuid', 'bigint', 'integer'] : ['uuid', 'integer'];
   const param = (type: string) => `$${types.push(type)}`;
-  const [readLimit, pageLimit] = mode === 'since' ? ['$3', '$4'] : ['$2', '$3'];
+  const readLimit = mode === 'since' ? '$3' : '$2';
   const branches = tables.map(({ entityType, table }) => {
     const exclude = param('text[]');
     const where = mode === 'since' ? `changed_us > $2` : `(deleted_us IS NULL OR id = ANY(${param('text[]')}))`;
@@ -76,17 +79,13 @@ export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'sta
              FROM ${table} WHERE family_id = $1 AND ${where} AND id <> ALL(${exclude}) ORDER BY changed_us LIMIT ${readLimit})`;
   });
   const created = mode === 'since' ? 'created_us > $2' : 'true';
-  const text = `WITH p AS (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${readLimit}),
-               k AS (SELECT * FROM p ORDER BY changed_us LIMIT ${pageLimit})
-          SELECT (SELECT count(*) FROM p)::int AS read, (SELECT count(*) FROM k)::int AS n, (SELECT max(changed_us) FROM k)::text AS last_us,
-                 (SELECT bool_or(NOT (client_us >= ${MIN_ISO_US} AND client_us < ${MAX_ISO_US})) FROM k) AS odd,
-                 '[' || coalesce((SELECT string_agg(
-                    '{"entity_type":' || to_json(entity_type)::text || ',"entity_id":' || to_json(id)::text ||
-                    ',"action":"' || CASE WHEN deleted_us IS NOT NULL THEN 'delete' WHEN ${created} THEN 'create' ELSE 'update' END ||
-                    '","data":' || CASE WHEN deleted_us IS NULL THEN data::text ELSE 'null' END || ',"version":' || version ||
-                    ',"client_timestamp":"' || ${iso('client_us')} || '","server_timestamp":"' || ${iso('changed_us')} || '"}',
-                    ',' ORDER BY changed_us)
-                  FROM k), '') || ']' AS page`;
+  const text = `SELECT changed_us::text AS changed_us, NOT (client_us >= ${MIN_ISO_US} AND client_us < ${MAX_ISO_US}) AS odd,
+                 '{"entity_type":' || to_json(entity_type)::text || ',"entity_id":' || to_json(id)::text ||
+                 ',"action":"' || CASE WHEN deleted_us IS NOT NULL THEN 'delete' WHEN ${created} THEN 'create' ELSE 'update' END ||
+                 '","data":' || CASE WHEN deleted_us IS NULL THEN data::text ELSE 'null' END || ',"version":' || version ||
+                 ',"client_timestamp":"' || ${iso('client_us')} || '","server_timestamp":"' || ${iso('changed_us')} || '"}' AS entry
+          FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${readLimit}) AS p
+          ORDER BY changed_us`;
   return new PreparedSql(shapeName(`sync_pull_${mode}`, text), types, text);
 }
 
@@ -95,7 +94,7 @@ export function pullArgs(familyId: string, query: PullArgsQuery, literal: (value
   const ids = (list: readonly string[] = []) => textArrayArg(list, literal);
   const head = [uuidLiteral(familyId)];
   if (query.sinceUs !== null) head.push(integerArg(query.sinceUs));
-  head.push(integerArg(query.limit + 1), integerArg(query.limit));
+  head.push(integerArg(query.limit + 1));
   for (const t of query.tables) {
     head.push(ids(t.excludeIds));
     if (query.sinceUs === null) head.push(ids(t.alsoDeleted));
@@ -105,18 +104,27 @@ export function pullArgs(familyId: string, query: PullArgsQuery, literal: (value
 
 type PullArgsQuery = Omit<PullQuery, 'familyId' | 'notice'>;
 
-function toPage(r: Record<string, unknown>): PulledJsonPage {
-  const read = r.read as number;
-  const lastUs = r.last_us === null ? null : Number(r.last_us);
+/** A page from the pull's rows (up to `limit + 1`, in commit order): the first `limit` entries' texts joined as the array. */
+function toPage(rows: PulledEntryRow[], limit: number): PulledJsonPage {
+  const read = rows.length;
+  const kept = read > limit ? rows.slice(0, limit) : rows;
+  const lastUs = kept.length === 0 ? null : Number(kept[kept.length - 1].changed_us);
+  const json = `[${kept.map((r) => r.entry).join(',')}]`;
   // As PostgreSQL wrote it, unless a timestamp needs the service's formatting (years outside 1..9999).
-  if (r.odd !== true)
-    return { serverChanges: new RawJsonArray(r.page as string, r.n as number) as unknown as ServerChangeDto[], read, lastUs };
-  const serverChanges = JSON.parse(r.page as string) as ServerChangeDto[];
+  if (!kept.some((r) => r.odd)) return { serverChanges: new RawJsonArray(json, kept.length) as unknown as ServerChangeDto[], read, lastUs };
+  const serverChanges = JSON.parse(json) as ServerChangeDto[];
   for (const c of serverChanges) {
     if (c.client_timestamp.charCodeAt(0) === 35) c.client_timestamp = microsToIso(Number(c.client_timestamp.slice(1)));
     if (c.server_timestamp.charCodeAt(0) === 35) c.server_timestamp = microsToIso(Number(c.server_timestamp.slice(1)));
   }
   return { serverChanges, read, lastUs };
+}
+
+/** A row of the pull: one entry's JSON text, its position, whether a timestamp of it is outside years 1..9999. */
+interface PulledEntryRow {
+  changed_us: string;
+  odd: boolean;
+  entry: string;
 }
 
 /** The SQL of the pull and of a device's resync cursor. */
@@ -136,7 +144,7 @@ export class SyncPullRepository {
   }
 
   /**
-   * One pull (see pullSql). It is the transaction's last statement, with COMMIT in the same simple-protocol message:
+   * One pull (see pullStatement). It is the transaction's last statement, with COMMIT in the same simple-protocol message:
    * one round trip, and the family lock is released with it.
    */
   async pullAndCommit(tx: Transaction, query: PullQuery): Promise<PulledJsonPage> {
@@ -172,7 +180,7 @@ export class SyncPullRepository {
     // lock would be held across the commit's WAL flush and serialise every family's commits.
     const after = notice && `SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(notice))})`;
     const results = await tx.commitAll(statements, after);
-    return queries.map((_, i) => toPage(results[i][0]));
+    return queries.map((query, i) => toPage(results[i] as unknown as PulledEntryRow[], query.limit));
   }
 
   /** Where a device's paging through a full state stands, when its pages end below the horizon. */
