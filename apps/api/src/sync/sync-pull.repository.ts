@@ -179,8 +179,8 @@ export class SyncPullRepository {
     // its own that writes no WAL. Inside the writing transaction, NOTIFY's database-wide
     // lock would be held across the commit's WAL flush and serialise every family's commits.
     const after = notice && `SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(notice))})`;
-    const results = await tx.commitAll(statements, after);
-    return queries.map((query, i) => toPage(results[i] as unknown as PulledEntryRow[], query.limit));
+    const results = await tx.commitAll<PulledEntryRow>(statements, after);
+    return queries.map((query, i) => toPage(results[i], query.limit));
   }
 
   /** Where a device's paging through a full state stands, when its pages end below the horizon. */
