@@ -201,11 +201,63 @@ describe('odd but storable strings are stored and returned exactly as sent', () 
     expect(byId.get(nfd)).toMatchObject({ title, assignees: ['🙂', 'e\u0301'] });
   });
 
-  it('keys such as __proto__ and constructor are plain (unknown) fields, refused per change', async () => {
-    const json = `{"device_id":"d","changes":[{"entity_type":"task","entity_id":"proto","action":"create","client_timestamp":"${TS}","data":{"title":"p","__proto__":{"x":1},"constructor":"c"}}]}`;
+  it('keys such as constructor are plain (unknown) fields, refused per change', async () => {
+    const json = `{"device_id":"d","changes":[{"entity_type":"task","entity_id":"ctor","action":"create","client_timestamp":"${TS}","data":{"title":"p","constructor":"c"}}]}`;
     const res = await rawDelta(json).expect(200);
-    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'validation', entity_id: 'proto' })]);
-    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'validation', entity_id: 'ctor' })]);
+  });
+});
+
+describe('SPEC 2.13: a __proto__ key is refused anywhere, and never stored or pulled', () => {
+  const protoChange = (id: string, data: string, type = 'task') =>
+    `{"entity_type":"${type}","entity_id":"${id}","action":"create","client_timestamp":"${TS}","data":${data}}`;
+
+  it.each<[string, string, string, string]>([
+    ['alone beside a title', 'task', '{"title":"p","__proto__":{"x":"smuggled"}}', 'key "__proto__" of data is refused'],
+    ['nested in a list', 'task', '{"title":"p","assignees":[{"__proto__":{"x":1}}]}', 'key "__proto__" of data.assignees.0 is refused'],
+    ['in an event', 'event', `{"title":"e","start":"${TS}","__proto__":null}`, 'key "__proto__" of data is refused'],
+    ['in a server-owned type', 'badge', '{"__proto__":{"x":1}}', 'key "__proto__" of data is refused'],
+  ])('in data (%s): a per-change validation error naming it, the rest applied', async (_name, type, data, message) => {
+    const id = `proto-${Math.random()}`;
+    const json = `{"device_id":"d","changes":[${protoChange(id, data, type)},${protoChange(`ok-${id}`, '{"title":"fine"}')}]}`;
+    const res = await rawDelta(json).expect(200);
+    expect(res.body.errors).toEqual([
+      { index: 0, entity_type: type, entity_id: id, code: 'validation', message: expect.stringContaining(message) },
+    ]);
+    expect(res.body.applied).toEqual([{ entity_type: 'task', entity_id: `ok-${id}`, version: 1 }]);
+  });
+
+  it.each<[string, string]>([
+    ['the envelope', `{"device_id":"d","__proto__":{"x":1},"changes":[${protoChange('env', '{"title":"t"}')}]}`],
+    [
+      'a change',
+      `{"device_id":"d","changes":[{"__proto__":{},"entity_type":"task","entity_id":"chg","action":"create","client_timestamp":"${TS}","data":{"title":"t"}}]}`,
+    ],
+  ])('in %s: 400 naming it, nothing applied', async (_name, json) => {
+    const before = await familyState(t, fam.familyId);
+    const res = await rawDelta(json).expect(400);
+    expect(res.body.message).toMatch(/key "__proto__" of (body|changes\.0) is refused/);
+    expect(await familyState(t, fam.familyId)).toEqual(before);
+  });
+
+  it('in a family endpoint body: 400', async () => {
+    const res = await request(t.server)
+      .post('/families')
+      .set(bearer(mintToken({ sub: 'alice' })))
+      .set('Content-Type', 'application/json')
+      .send('{"name":"n","__proto__":{"x":1}}');
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain('__proto__');
+  });
+
+  it('a fresh device pulls no __proto__ anywhere after all of the above', async () => {
+    const pulled = await request(t.server)
+      .post('/sync/delta')
+      .set(bearer(token))
+      .send({ device_id: `fresh-${Math.random()}` })
+      .expect(200);
+    expect(pulled.text).not.toContain('__proto__');
+    expect(pulled.body.server_changes.length).toBeGreaterThan(0);
   });
 });
 

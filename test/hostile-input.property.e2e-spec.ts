@@ -52,8 +52,14 @@ const taskData = fc.record(
   { title: field(odd), assignees: fc.oneof(fc.array(odd, { maxLength: 3 }), json), status: field(fc.constantFrom('open', 'done')) },
   { requiredKeys: [] },
 );
+/** An object whose own key is `__proto__` (as JSON.parse makes it), beside valid fields or alone. */
+const withProto = (fields: Record<string, unknown>, value: unknown) =>
+  Object.defineProperty({ ...fields }, '__proto__', { value, enumerable: true, writable: true, configurable: true });
 const data = fc.oneof(
   taskData,
+  fc.tuple(taskData, json).map(([fields, value]) => withProto(fields, value)),
+  json.map((value) => withProto({}, value)),
+
   fc.tuple(taskData, fc.dictionary(key, json, { maxKeys: 3 })).map(([a, b]) => ({ ...b, ...a })),
   fc.dictionary(key, json, { maxKeys: 3 }),
 );
@@ -69,6 +75,14 @@ const change = fc.record(
   },
   { requiredKeys: ['entity_type', 'entity_id', 'action', 'client_timestamp'] },
 );
+/** A create that is valid but for a lone `__proto__` in its data (SPEC 2.13): it must never be stored. */
+const protoCreate = fc.record({
+  entity_type: fc.constantFrom('task', 'event'),
+  entity_id: fc.uuid(),
+  action: fc.constant('create'),
+  data: fc.tuple(json, fc.boolean()).map(([value, event]) => withProto(event ? { title: 'e', start: TS } : { title: 'Buy milk' }, value)),
+  client_timestamp: fc.constant(TS),
+});
 const deltaBody = fc.record(
   {
     device_id: field(fc.constantFrom('phone', 'tablet')),
@@ -77,7 +91,11 @@ const deltaBody = fc.record(
       { weight: 1, arbitrary: odd },
       { weight: 1, arbitrary: json },
     ),
-    changes: fc.oneof({ weight: 5, arbitrary: fc.array(change, { maxLength: 4 }) }, { weight: 1, arbitrary: json }),
+    changes: fc.oneof(
+      { weight: 5, arbitrary: fc.array(change, { maxLength: 4 }) },
+      { weight: 1, arbitrary: fc.array(fc.oneof(change, protoCreate), { minLength: 1, maxLength: 3 }) },
+      { weight: 1, arbitrary: json },
+    ),
     atomic: fc.oneof({ weight: 8, arbitrary: fc.boolean() }, { weight: 1, arbitrary: json }),
   },
   { requiredKeys: ['device_id'] },
@@ -168,6 +186,13 @@ describe('hostile input (property)', () => {
     const device = s.body.device_id as string;
     const devices = await ds.query('SELECT device_id FROM sync_devices WHERE family_id = $1 AND device_id = $2', [fam.familyId, device]);
     expect(devices.map((d: { device_id: string }) => d.device_id)).toEqual([device]);
+    // SPEC 2.13: whatever was accepted, nothing stored carries a __proto__ key.
+    for (const table of ['tasks', 'events', 'points_ledger', 'conflicts']) {
+      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE family_id = $1 AND data::text LIKE '%"__proto__"%'`, [
+        fam.familyId,
+      ]);
+      expect({ table, n }).toEqual({ table, n: 0 });
+    }
     const changes = s.body.changes as Record<string, unknown>[];
     const conflicted = new Set((body.conflicts as { entity_id: string }[]).map((c) => c.entity_id));
     for (const a of body.applied as { entity_type: string; entity_id: string; version: number }[]) {

@@ -30,6 +30,16 @@ describe('scanInput', () => {
     expect(scanInput({ a: [1, 'x', null, true, { b: 'é😀' }], __proto__x: 1 })).toEqual([]);
   });
 
+  it('refuses a __proto__ key at any depth, as JSON.parse makes it (an own key)', () => {
+    const body = JSON.parse('{"__proto__":{"x":1},"changes":[{"data":{"title":"p","tags":[{"__proto__":{"y":2}}]}}]}');
+    expect(scanInput(body)).toEqual([
+      { path: ['__proto__'], problem: 'proto_key', inKey: true },
+      { path: ['changes', 0, 'data', 'tags', 0, '__proto__'], problem: 'proto_key', inKey: true },
+    ]);
+    expect(describeFinding(scanInput(body)[1])).toBe('key "__proto__" of changes.0.data.tags.0 is refused (it would set a prototype)');
+    expect(scanInput(JSON.parse('{"constructor":{"prototype":{"x":1}}}'))).toEqual([]);
+  });
+
   it('names the path of a bad value and of a bad key', () => {
     const body = { changes: [{ entity_id: 'ok' }, { entity_id: 'a\u0000', data: { ['t\ud800']: 1, list: ['x', '\udfff'] } }] };
     expect(scanInput(body)).toEqual([
@@ -52,11 +62,11 @@ describe('scanInput', () => {
     expect(scanInput(deep)).toEqual([{ path: ['data', ...Array(MAX_INPUT_DEPTH - 1).fill(0)], problem: 'too_deep', inKey: false }]);
   });
 
-  it('reads keys such as __proto__ and constructor as plain keys', () => {
+  it('refuses the __proto__ key itself (not walked further) and reads constructor as a plain key', () => {
     const body = JSON.parse('{"__proto__": {"x": "\\u0000"}, "constructor": {"prototype": "\\ud800"}}');
-    expect(scanInput(body).map((f) => f.path)).toEqual([
-      ['__proto__', 'x'],
-      ['constructor', 'prototype'],
+    expect(scanInput(body).map((f) => [f.path, f.problem])).toEqual([
+      [['__proto__'], 'proto_key'],
+      [['constructor', 'prototype'], 'lone_surrogate'],
     ]);
   });
 

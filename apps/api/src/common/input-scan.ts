@@ -7,7 +7,13 @@
  */
 export const MAX_INPUT_DEPTH = 64;
 
-export type InputProblem = 'nul' | 'lone_surrogate' | 'too_deep';
+export type InputProblem = 'nul' | 'lone_surrogate' | 'too_deep' | 'proto_key';
+
+/**
+ * JSON.parse makes `__proto__` an ordinary own key; stored and pulled, it reaches every device
+ * of the family, where a spread or `Object.assign` turns it into a prototype (SPEC 2.13).
+ */
+const PROTO_KEY = '__proto__';
 export type InputPath = readonly (string | number)[];
 
 export interface InputFinding {
@@ -67,7 +73,7 @@ export function scanInput(root: unknown, maxDepth = MAX_INPUT_DEPTH): InputFindi
     const keys = Object.keys(value);
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i];
-      const problem = stringProblem(key);
+      const problem = key === PROTO_KEY ? 'proto_key' : stringProblem(key);
       if (problem) findings.push({ path: pathOf(frame, key), problem, inKey: true });
       else stack.push({ value: (value as Record<string, unknown>)[key], parent: frame, key, depth: depth + 1 });
     }
@@ -96,6 +102,7 @@ const WHAT: Record<InputProblem, string> = {
   nul: 'contains a NUL character (U+0000)',
   lone_surrogate: 'contains an unpaired UTF-16 surrogate',
   too_deep: `is nested deeper than ${MAX_INPUT_DEPTH} levels`,
+  proto_key: 'is refused (it would set a prototype)',
 };
 
 /**
