@@ -234,6 +234,28 @@ describe('conflict inbox (SPEC 2.8)', () => {
     expect(inboxOf((await pull(f, 'fresh-device')).changes)).toEqual([]);
   });
 
+  it('a dismissal in the same request as a new conflict is kept: the old entry deleted, the new one live', async () => {
+    const { f, bobToken } = await staleFamily();
+    await syncOk(t, bobToken, { device_id: 'bob-phone', changes: [staleTitle('first try')] });
+    const [old] = inboxOf((await pull(f, 'watcher')).changes);
+
+    const both = await syncOk(t, bobToken, {
+      device_id: 'bob-phone',
+      changes: [change({ entity_type: 'conflict', entity_id: old.entity_id, action: 'delete' }), staleTitle('second try', '11:30:00')],
+    });
+    expect(both.applied).toEqual([{ entity_type: 'conflict', entity_id: old.entity_id, version: 2 }]);
+    expect(both.conflicts).toEqual([expect.objectContaining({ entity_id: 't1', resolution: 'server_wins' })]);
+    const rows = await inboxRows(f.familyId);
+    expect(rows.map((r) => [r.id === old.entity_id, r.deleted])).toEqual([
+      [true, true],
+      [false, false],
+    ]);
+    const live = inboxOf((await pull(f, 'fresh-device')).changes);
+    expect(live).toEqual([
+      expect.objectContaining({ action: 'create', data: expect.objectContaining({ rejected: { title: 'second try' } }) }),
+    ]);
+  });
+
   it('the purge expires entries past SYNC_CONFLICT_DAYS (every device pulls the delete), then removes their tombstones', async () => {
     const { f, bobToken } = await staleFamily();
     await syncOk(t, bobToken, {

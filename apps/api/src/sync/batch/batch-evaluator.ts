@@ -44,7 +44,8 @@ export function evaluateBatch(req: SyncRequestContext, loaded: LoadedBatch, cloc
   const rowsByTable = rowsToWrite(entities, positions);
   const evaluated = steps.flatMap((s, i) => (s.kind === 'evaluated' ? [{ prepared: s.prepared, outcome: outcomes[i] }] : []));
   const inbox = inboxRows(req, evaluated, clock, positions);
-  if (inbox.length > 0) rowsByTable.set(req.inbox!.table, inbox);
+  // Beside the batch's own writes to the inbox table (a dismissal), never instead of them.
+  if (inbox.length > 0) rowsByTable.set(req.inbox!.table, [...(rowsByTable.get(req.inbox!.table) ?? []), ...inbox]);
   const positionUs = positions.last();
   const writes: BatchWrites = {
     rowsByTable,
