@@ -132,6 +132,14 @@ export class EnvironmentVariables {
   })
   SYNC_MAX_CLOCK_SKEW = '5m';
 
+  /** A pull page ends before its `server_changes` JSON would pass this (one larger entity goes alone). */
+  @Matches(SIZE_PATTERN, { message: 'SYNC_MAX_PAGE_BYTES must be a size such as 4mb, 512kb or a number of bytes' })
+  SYNC_MAX_PAGE_BYTES = '4mb';
+
+  /** A lost change to a server-owned type keeps its rejected values only up to this size. */
+  @Matches(SIZE_PATTERN, { message: 'SYNC_MAX_REJECTED_BYTES must be a size such as 16kb or a number of bytes' })
+  SYNC_MAX_REJECTED_BYTES = '16kb';
+
   @Transform(toNumber)
   @IsInt()
   @Min(1)

@@ -46,6 +46,8 @@ describe('loadConfig', () => {
       sync: {
         maxBatch: 500,
         maxClockSkewMs: 5 * 60_000,
+        maxPageBytes: 4 * 1024 * 1024,
+        maxRejectedBytes: 16 * 1024,
         tombstoneDays: 90,
         receiptDays: 30,
         conflictDays: 30,
@@ -75,6 +77,8 @@ describe('loadConfig', () => {
       SYNC_MAX_BATCH: '100',
       SYNC_MAX_BODY: '512kb',
       SYNC_MAX_CLOCK_SKEW: '90s',
+      SYNC_MAX_PAGE_BYTES: '1mb',
+      SYNC_MAX_REJECTED_BYTES: '8kb',
       SYNC_TOMBSTONE_DAYS: '7',
       SYNC_RECEIPT_DAYS: '3',
       SYNC_CONFLICT_DAYS: '14',
@@ -114,6 +118,8 @@ describe('loadConfig', () => {
       sync: {
         maxBatch: 100,
         maxClockSkewMs: 90_000,
+        maxPageBytes: 1024 * 1024,
+        maxRejectedBytes: 8 * 1024,
         tombstoneDays: 7,
         receiptDays: 3,
         conflictDays: 14,
@@ -202,6 +208,13 @@ describe('loadConfig', () => {
         { SYNC_MAX_CLOCK_SKEW: 'soon' },
         'SYNC_MAX_CLOCK_SKEW must be a duration such as 5m, 300s, 1500ms or a number of seconds',
       ],
+      ['SYNC_MAX_PAGE_BYTES=4', { SYNC_MAX_PAGE_BYTES: '4' }, 'SYNC_MAX_PAGE_BYTES must be at least 1kb (got 4)'],
+      [
+        'SYNC_MAX_PAGE_BYTES=big',
+        { SYNC_MAX_PAGE_BYTES: 'big' },
+        'SYNC_MAX_PAGE_BYTES must be a size such as 4mb, 512kb or a number of bytes',
+      ],
+      ['SYNC_MAX_REJECTED_BYTES=0', { SYNC_MAX_REJECTED_BYTES: '0' }, 'SYNC_MAX_REJECTED_BYTES must be at least 1kb (got 0)'],
       ['SYNC_TOMBSTONE_DAYS=0', { SYNC_TOMBSTONE_DAYS: '0' }, 'SYNC_TOMBSTONE_DAYS must not be less than 1'],
       [
         'SYNC_RECEIPT_DAYS=a week',

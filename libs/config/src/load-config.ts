@@ -113,6 +113,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push('JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URI is required when NODE_ENV=production');
   }
 
+  // Below a kilobyte every page would be one entity: a typo (`4` for `4mb`), not a choice.
+  for (const name of ['SYNC_MAX_PAGE_BYTES', 'SYNC_MAX_REJECTED_BYTES'] as const) {
+    if (SIZE_PATTERN.test(vars[name]) && parseSize(vars[name]) < 1024) problems.push(`${name} must be at least 1kb (got ${vars[name]})`);
+  }
+
   if (problems.length > 0) throw new ConfigValidationError([...new Set(problems)]);
 
   return {
@@ -145,6 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sync: {
       maxBatch: vars.SYNC_MAX_BATCH,
       maxClockSkewMs: parseDuration(vars.SYNC_MAX_CLOCK_SKEW),
+      maxPageBytes: parseSize(vars.SYNC_MAX_PAGE_BYTES),
+      maxRejectedBytes: parseSize(vars.SYNC_MAX_REJECTED_BYTES),
       tombstoneDays: vars.SYNC_TOMBSTONE_DAYS,
       receiptDays: vars.SYNC_RECEIPT_DAYS,
       conflictDays: vars.SYNC_CONFLICT_DAYS,

@@ -17,6 +17,11 @@ export interface ConflictResolver {
    * version): every applied entry then carries the entity's state (SPEC 2: "any `event` change").
    */
   readonly appliedCarriesState?: boolean;
+  /**
+   * Clients may not write this type (rules 6): its `data` is never validated, so what the
+   * conflict inbox keeps of a lost change to it is bounded by size instead (SPEC 2.13).
+   */
+  readonly serverOwned?: boolean;
   /** Checks and normalises a change's `data` (create: full object; update: partial patch). */
   validate(action: Exclude<SyncAction, 'delete'>, data: unknown): ValidationResult;
   /** Pure: current state (undefined = the family never had this id) + change -> decision. */

@@ -9,6 +9,7 @@ import { serverWins } from './rules/rules';
 export abstract class ServerOnlyResolver implements ConflictResolver {
   abstract readonly table: string;
   readonly versioned = false;
+  readonly serverOwned = true;
   protected abstract readonly reason: string;
 
   validate(): ValidationResult {

@@ -22,6 +22,7 @@ import { CreatePointsLedgerDto, POINTS_LEDGER_DEFAULTS } from './dto/points-ledg
 export class PointsLedgerConflictResolver implements ConflictResolver {
   readonly table = 'points_ledger';
   readonly versioned = false;
+  readonly serverOwned = true;
 
   validate(action: Exclude<SyncAction, 'delete'>, data: unknown): ValidationResult {
     // Only a create can succeed; an update is refused by the rules, whatever its data.

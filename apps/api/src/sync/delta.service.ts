@@ -52,7 +52,12 @@ export class DeltaService {
     config: ConfigService<AppConfig, true>,
   ) {
     const sync = config.get('sync', { infer: true });
-    this.settings = { maxBatch: sync.maxBatch, maxSkewUs: sync.maxClockSkewMs * 1000, find: (type) => this.registry.find(type) };
+    this.settings = {
+      maxBatch: sync.maxBatch,
+      maxSkewUs: sync.maxClockSkewMs * 1000,
+      maxRejectedBytes: sync.maxRejectedBytes,
+      find: (type) => this.registry.find(type),
+    };
   }
 
   async sync(caller: FamilyScope, request: DeltaRequest): Promise<DeltaResponseDto> {

@@ -2,6 +2,7 @@ import { ConflictResolver, microsToIso } from '@app/sync-contract';
 import { t } from '@app/testing/resolver-fixtures';
 import { ConflictConflictResolver } from '../../conflict/conflict.conflict-resolver';
 import { EventConflictResolver } from '../../event/event.conflict-resolver';
+import { BadgeConflictResolver } from '../../badge/badge.conflict-resolver';
 import { TaskConflictResolver } from '../../task/task.conflict-resolver';
 import type { SyncChangeInput } from '../dto/delta-request';
 import { SyncException } from '../sync.exception';
@@ -10,7 +11,7 @@ import { evaluateBatch } from './batch-evaluator';
 import { batchLoad, prepareRequest } from './prepare-request';
 
 const resolvers: Record<string, ConflictResolver> = { task: new TaskConflictResolver(), event: new EventConflictResolver() };
-const settings = { maxBatch: 10, maxSkewUs: 300_000_000, find: (type: string) => resolvers[type] };
+const settings = { maxBatch: 10, maxSkewUs: 300_000_000, maxRejectedBytes: 16_384, find: (type: string) => resolvers[type] };
 const scope = { familyId: '00000000-0000-4000-8000-000000000001', userId: 'alice' };
 const NOW = t(1000);
 /** The family's last commit was at t(900); the lock was granted at t(1000). */
@@ -228,15 +229,19 @@ describe('prepareRequest', () => {
 });
 
 describe('evaluateBatch: the conflict inbox (SPEC 2.8)', () => {
-  const inboxResolvers: Record<string, ConflictResolver> = { ...resolvers, conflict: new ConflictConflictResolver() };
+  const inboxResolvers: Record<string, ConflictResolver> = {
+    ...resolvers,
+    conflict: new ConflictConflictResolver(),
+    badge: new BadgeConflictResolver(),
+  };
   const inboxSettings = { ...settings, find: (type: string) => inboxResolvers[type] };
   function runInbox({ changes, rows = [], receipts = {}, atomic = false }: Case) {
     let n = 0;
     const req = { ...prepareRequest(scope, { device_id: 'phone', changes, atomic }, inboxSettings) };
-    req.inbox = { table: 'conflicts', newId: () => `c${++n}` };
+    req.inbox = { table: 'conflicts', newId: () => `c${++n}`, maxRejectedBytes: 64 };
     const loaded: LoadedBatch = {
       receipts: new Map(req.changes.filter((c) => receipts[c.change.entity_id]).map((c) => [c.key, receipts[c.change.entity_id]])),
-      rows: new Map(rows.map((r) => [entityKey(r.id.startsWith('c') ? 'conflict' : 'task', r.id), r])),
+      rows: new Map(rows.map((r) => [entityKey(r.id.startsWith('c') ? 'conflict' : r.id.includes(':') ? 'badge' : 'task', r.id), r])),
     };
     return evaluateBatch(req, loaded, clock);
   }
@@ -304,6 +309,37 @@ describe('evaluateBatch: the conflict inbox (SPEC 2.8)', () => {
     ],
   ])('%s records nothing', (_, c) => {
     expect(runInbox(c).writes.rowsByTable.get('conflicts')).toBeUndefined();
+  });
+
+  it('a dismissal and a new entry in one batch are both written (the new entry does not replace the tombstone)', () => {
+    const entry = taskRow('c7', { version: 1, data: { entityType: 'task' }, fieldClocks: {} });
+    const dismiss: SyncChangeInput = { entity_type: 'conflict', entity_id: 'c7', action: 'delete', client_timestamp: ISO(t(500)) };
+    const batch = runInbox({ changes: [dismiss, stale], rows: [entry, newer] });
+    expect(batch.writes.rowsByTable.get('conflicts')!.map((r) => [r.id, r.deleted])).toEqual([
+      ['c7', true],
+      ['c1', false],
+    ]);
+  });
+
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ['small: kept as sent', { code: 'x' }, { code: 'x' }],
+    ['over SYNC_MAX_REJECTED_BYTES: a marker with its size', { code: 'x'.repeat(100) }, { truncated: true, bytes: 111 }],
+  ])('a lost change to a server-owned type, %s', (_, data, rejected) => {
+    const badge: SyncChangeInput = {
+      entity_type: 'badge',
+      entity_id: 'bob:first_task',
+      action: 'update',
+      data,
+      client_timestamp: ISO(t(500)),
+    };
+    const [entry] = runInbox({ changes: [badge] }).writes.rowsByTable.get('conflicts')!;
+    expect(entry.data).toMatchObject({ entityType: 'badge', rejected });
+  });
+
+  it('a client-writable type keeps its (validated) rejected values whatever their size', () => {
+    const title = 'm'.repeat(400);
+    const [entry] = runInbox({ changes: [update('t1', 1, { title })], rows: [newer] }).writes.rowsByTable.get('conflicts')!;
+    expect(entry.data).toMatchObject({ rejected: { title } });
   });
 
   it('the same lost change twice in one batch is recorded once', () => {

@@ -6,6 +6,17 @@ import type { PositionAllocator } from './position-allocator';
 export interface ConflictInbox {
   table: string;
   newId(): string;
+  /** A server-owned type's rejected values larger than this (bytes of JSON) are kept as a marker. */
+  maxRejectedBytes: number;
+}
+
+/**
+ * SPEC 2.13: a server-owned type's `data` is never validated (every change to it loses), so
+ * what a client sent is kept only up to a size; past it, how large it was.
+ */
+export function boundedRejected(rejected: EntityData, maxBytes: number): EntityData {
+  const bytes = Buffer.byteLength(JSON.stringify(rejected));
+  return bytes <= maxBytes ? rejected : { truncated: true, bytes };
 }
 
 /** What the inbox needs of the request. */
@@ -29,7 +40,7 @@ export function inboxRows(
   const inbox = req.inbox;
   if (!inbox) return [];
   const at = microsToIso(clock.nowUs);
-  return evaluated.flatMap(({ prepared: { change }, outcome }) => {
+  return evaluated.flatMap(({ prepared: { change, resolver }, outcome }) => {
     const lost = outcome.conflict;
     if (!lost || change.entity_type === CONFLICT_ENTITY_TYPE) return [];
     const data: EntityData = conflictRecord(
@@ -46,6 +57,7 @@ export function inboxRows(
       },
       { userId: req.scope.userId, deviceId: req.deviceId, at },
     );
+    if (resolver?.serverOwned) data.rejected = boundedRejected(data.rejected as EntityData, inbox.maxRejectedBytes);
     const changedUs = positions.next();
     // Inbox entries are never merged field by field (a delete or Immutable): no field clocks to keep.
     const fieldClocks = {};

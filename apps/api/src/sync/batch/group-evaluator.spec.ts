@@ -8,7 +8,7 @@ import { evaluateGroup, GroupLoaded, groupLoad, receiptKey } from './group-evalu
 import { prepareRequest, SyncRequestContext } from './prepare-request';
 
 const resolvers: Record<string, ConflictResolver> = { task: new TaskConflictResolver() };
-const settings = { maxBatch: 10, maxSkewUs: 300_000_000, find: (type: string) => resolvers[type] };
+const settings = { maxBatch: 10, maxSkewUs: 300_000_000, maxRejectedBytes: 16_384, find: (type: string) => resolvers[type] };
 const clock: FamilyClock = { lastUs: t(900), horizonUs: 0, nowUs: t(1000) };
 const ISO = (us: number) => new Date(us / 1000).toISOString();
 const typeOf = (table: string) => ({ tasks: 'task' })[table]!;

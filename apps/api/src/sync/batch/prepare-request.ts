@@ -13,6 +13,8 @@ const DEFAULT_LIMIT = 1000;
 export interface SyncSettings {
   maxBatch: number;
   maxSkewUs: number;
+  /** The inbox keeps a server-owned type's rejected values up to this many bytes of JSON. */
+  maxRejectedBytes: number;
   find(type: string): ConflictResolver | undefined;
 }
 
@@ -61,7 +63,7 @@ export function prepareRequest(scope: FamilyScope, request: DeltaRequest, settin
 
 function inboxOf(settings: SyncSettings): ConflictInbox | undefined {
   const resolver = settings.find(CONFLICT_ENTITY_TYPE);
-  return resolver && { table: resolver.table, newId: randomUUID };
+  return resolver && { table: resolver.table, newId: randomUUID, maxRejectedBytes: settings.maxRejectedBytes };
 }
 
 function prepareChange(change: SyncChangeInput, index: number, deviceId: string, settings: SyncSettings): PreparedChange {
