@@ -78,7 +78,10 @@ describe('sync protocol (POST /sync/delta)', () => {
         applied: [1, 2, 3].map((n) => ({ entity_type: 'task', entity_id: `task-${n}`, version: 1 })),
         last_sync_at: expect.stringMatching(MICRO_ISO),
         has_more: false,
-        resync_required: false,
+        // The new family has no position yet: a watermark of 2025-11-10 is later than anything
+        // this database issued, so the device resyncs (SPEC 2.13); its full state is just its own
+        // three tasks, which it holds already.
+        resync_required: true,
         success: true,
         applied_count: 3,
         error_count: 0,

@@ -39,6 +39,15 @@ function isCalendarDate(date: string): boolean {
   return d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
 }
 
+/** 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z in µs (both exact in a double). */
+export const MIN_ISO_US = -62_135_596_800_000_000;
+export const MAX_ISO_US = 253_402_300_800_000_000;
+
+/** Within the years 1..9999 (UTC): what ISO-8601 with four-digit years, and the protocol, can write. */
+export function isProtocolYear(us: number): boolean {
+  return us >= MIN_ISO_US && us < MAX_ISO_US;
+}
+
 export function microsToIso(us: number): string {
   const seconds = Math.floor(us / 1_000_000);
   const micros = String(us - seconds * 1_000_000).padStart(6, '0');

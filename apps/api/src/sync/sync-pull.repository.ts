@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { integerArg, PreparedSql, shapeName, textArrayArg, Transaction } from '@app/database';
-import { microsToIso } from '@app/sync-contract';
+import { MAX_ISO_US, microsToIso, MIN_ISO_US } from '@app/sync-contract';
 import type { ServerChangeDto } from './dto/delta-response.dto';
 import { COMMIT_CHANNEL, CommitNotice } from './commit-notice';
 import { RawJsonArray } from './raw-json';
@@ -9,19 +9,20 @@ import { uuidLiteral } from './sync-row.mapping';
 
 /**
  * One pull page as PostgreSQL built it: the `server_changes` array (its entries' JSON texts
- * joined, as a RawJsonArray written into the response as it is), how many rows it read
- * (`limit + 1` means more remain) and the last position on the page.
+ * joined, as a RawJsonArray written into the response as it is), whether more remain (the
+ * count or the byte limit cut it) and the last position on the page.
  */
 export interface PulledJsonPage {
   serverChanges: ServerChangeDto[];
-  /** Rows read, up to `limit + 1`. */
-  read: number;
+  hasMore: boolean;
   /** changed_us of the page's last entry (null: empty page). */
   lastUs: number | null;
 }
 
 export interface PullQuery {
   familyId: string;
+  /** The page's `server_changes` JSON stays under this many bytes (one larger entry goes alone). */
+  maxBytes: number;
   /** null: first sync (or resync) = the current state without tombstones. */
   sinceUs: number | null;
   limit: number;
@@ -37,8 +38,6 @@ const iso = (column: string) =>
      THEN to_char(timestamp 'epoch' + (${column} / 1000000) * interval '1 second' + (${column} % 1000000) * interval '1 microsecond',
                   'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
      ELSE '#' || ${column} END`;
-const MIN_ISO_US = '-62135596800000000'; // 0001-01-01
-const MAX_ISO_US = '253402300800000000'; // 10000-01-01
 
 /**
  * Id lists longer than this go inline instead of to the prepared pull: PostgreSQL looks a
@@ -63,12 +62,19 @@ export interface PullTable {
  * instead took 2-4x as long from the query to the service (a 1,000-entry page of ~500 KB:
  * 13-20 ms against 3.5-8 ms), since nothing of it travels before the last row is read.
  *
+ * The page also ends before its JSON would pass `maxBytes` (SPEC 2.13), counted in
+ * PostgreSQL over the entries' own texts: a running sum in commit order keeps the entries
+ * that fit (always the first: one entity larger than the limit goes alone) and sends one
+ * more row without its text, which says that more remain. Rows past that are built and
+ * dropped inside PostgreSQL; nothing over the limit crosses the wire or sits in the service.
+ *
  * Parameters: $1 family, $2 since (incremental only), then limit + 1, then per
  * table the ids not to echo (text[]) and, for a first sync, the deleted ids whose tombstones
- * are sent anyway (text[]). Planned once per connection instead of once per pull (a 6-table
+ * are sent anyway (text[]). The byte limit is part of the text (configuration, not input). Planned once per connection instead of once per pull (a 6-table
  * UNION took PostgreSQL longer to plan than to run).
  */
-export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'state'): PreparedSql {
+export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'state', maxBytes: number): PreparedSql {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new Error(`pull byte limit must be a positive integer, got ${maxBytes}`);
   const types = mode === 'since' ? ['uuid', 'bigint', 'integer'] : ['uuid', 'integer'];
   const param = (type: string) => `$${types.push(type)}`;
   const readLimit = mode === 'since' ? '$3' : '$2';
@@ -79,12 +85,17 @@ export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'sta
              FROM ${table} WHERE family_id = $1 AND ${where} AND id <> ALL(${exclude}) ORDER BY changed_us LIMIT ${readLimit})`;
   });
   const created = mode === 'since' ? 'created_us > $2' : 'true';
-  const text = `SELECT changed_us::text AS changed_us, NOT (client_us >= ${MIN_ISO_US} AND client_us < ${MAX_ISO_US}) AS odd,
+  // `total`: the page's bytes up to this entry ('[' and a comma or ']' each): it fits while under maxBytes.
+  const text = `SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= ${maxBytes} THEN entry END AS entry
+          FROM (SELECT changed_us, odd, entry, row_number() OVER w AS n, 1 + sum(octet_length(entry) + 1) OVER w AS total
+                FROM (SELECT changed_us, NOT (client_us >= ${MIN_ISO_US} AND client_us < ${MAX_ISO_US}) AS odd,
                  '{"entity_type":' || to_json(entity_type)::text || ',"entity_id":' || to_json(id)::text ||
                  ',"action":"' || CASE WHEN deleted_us IS NOT NULL THEN 'delete' WHEN ${created} THEN 'create' ELSE 'update' END ||
                  '","data":' || CASE WHEN deleted_us IS NULL THEN data::text ELSE 'null' END || ',"version":' || version ||
                  ',"client_timestamp":"' || ${iso('client_us')} || '","server_timestamp":"' || ${iso('changed_us')} || '"}' AS entry
-          FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${readLimit}) AS p
+                  FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${readLimit}) AS p) AS e
+                WINDOW w AS (ORDER BY changed_us ROWS UNBOUNDED PRECEDING)) AS s
+          WHERE n <= 2 OR total - octet_length(entry) - 1 <= ${maxBytes}
           ORDER BY changed_us`;
   return new PreparedSql(shapeName(`sync_pull_${mode}`, text), types, text);
 }
@@ -104,27 +115,33 @@ export function pullArgs(familyId: string, query: PullArgsQuery, literal: (value
 
 type PullArgsQuery = Omit<PullQuery, 'familyId' | 'notice'>;
 
-/** A page from the pull's rows (up to `limit + 1`, in commit order): the first `limit` entries' texts joined as the array. */
+/**
+ * A page from the pull's rows (up to `limit + 1`, in commit order; a row without its text
+ * is where the byte limit cut): the first `limit` entries' texts joined as the array.
+ */
 function toPage(rows: PulledEntryRow[], limit: number): PulledJsonPage {
-  const read = rows.length;
-  const kept = read > limit ? rows.slice(0, limit) : rows;
+  const fitting = rows[rows.length - 1]?.entry === null ? rows.slice(0, -1) : rows;
+  const kept = fitting.length > limit ? fitting.slice(0, limit) : fitting;
+  const hasMore = rows.length > kept.length;
   const lastUs = kept.length === 0 ? null : Number(kept[kept.length - 1].changed_us);
   const json = `[${kept.map((r) => r.entry).join(',')}]`;
   // As PostgreSQL wrote it, unless a timestamp needs the service's formatting (years outside 1..9999).
-  if (!kept.some((r) => r.odd)) return { serverChanges: new RawJsonArray(json, kept.length) as unknown as ServerChangeDto[], read, lastUs };
+  if (!kept.some((r) => r.odd))
+    return { serverChanges: new RawJsonArray(json, kept.length) as unknown as ServerChangeDto[], hasMore, lastUs };
   const serverChanges = JSON.parse(json) as ServerChangeDto[];
   for (const c of serverChanges) {
     if (c.client_timestamp.charCodeAt(0) === 35) c.client_timestamp = microsToIso(Number(c.client_timestamp.slice(1)));
     if (c.server_timestamp.charCodeAt(0) === 35) c.server_timestamp = microsToIso(Number(c.server_timestamp.slice(1)));
   }
-  return { serverChanges, read, lastUs };
+  return { serverChanges, hasMore, lastUs };
 }
 
 /** A row of the pull: one entry's JSON text, its position, whether a timestamp of it is outside years 1..9999. */
 interface PulledEntryRow {
   changed_us: string;
   odd: boolean;
-  entry: string;
+  /** null: the row after the last one that fits the byte limit. */
+  entry: string | null;
 }
 
 /** The SQL of the pull and of a device's resync cursor. */
@@ -137,9 +154,9 @@ export class SyncPullRepository {
   /** The prepared pull for this query's tables and mode (built once per table list). */
   private statementFor(query: PullArgsQuery): PreparedSql {
     const mode = query.sinceUs === null ? 'state' : 'since';
-    const key = `${mode}:${query.tables.map((t) => `${t.entityType}=${t.table}`).join(',')}`;
+    const key = `${mode}:${query.maxBytes}:${query.tables.map((t) => `${t.entityType}=${t.table}`).join(',')}`;
     let statement = this.statements.get(key);
-    if (!statement) this.statements.set(key, (statement = pullStatement(query.tables, mode)));
+    if (!statement) this.statements.set(key, (statement = pullStatement(query.tables, mode, query.maxBytes)));
     return statement;
   }
 

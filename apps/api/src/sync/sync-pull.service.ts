@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AppConfig } from '@app/config';
 import type { Transaction } from '@app/database';
 import { microsToIso } from '@app/sync-contract';
 import type { EvaluatedBatch, FamilyClock } from './batch/batch.types';
@@ -31,10 +33,15 @@ export function commitNotice(familyId: string, positionUs: number, deviceIds: st
 /** The pull that ends every sync request, and the response built from it. */
 @Injectable()
 export class SyncPullService {
+  private readonly maxPageBytes: number;
+
   constructor(
     private readonly repo: SyncPullRepository,
     private readonly registry: SyncRegistry,
-  ) {}
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.maxPageBytes = config.get('sync', { infer: true }).maxPageBytes;
+  }
 
   /**
    * The pages the devices of a group of requests have missed, read as the transaction's last
@@ -57,7 +64,11 @@ export class SyncPullService {
       // page cursor (kept per device) tells such a continuation from a stale client.
       const behind = req.since !== null && req.since < clock.horizonUs;
       const continuing = behind && (await this.repo.resyncCursor(tx, familyId, req.deviceId)) === req.since;
-      const resync = behind && !continuing;
+      // Ahead of the family's newest position: this database never issued that watermark (a
+      // restore from backup, another server's value), so "after it" would be an empty page
+      // forever. Every watermark issued is at most the position it was read under (SPEC 2.13).
+      const ahead = req.since !== null && req.since > positionBeforeUs;
+      const resync = ahead || (behind && !continuing);
       plans.push({ since: resync ? null : req.since, resync });
     }
     const pages = await this.repo.pullAllAndCommit(
@@ -66,6 +77,7 @@ export class SyncPullService {
       pulls.map(({ req, batch }, i) => ({
         sinceUs: plans[i].since,
         limit: req.limit,
+        maxBytes: this.maxPageBytes,
         tables: this.registry.all().map(({ type, resolver }) => ({
           entityType: type,
           table: resolver.table,
@@ -82,8 +94,8 @@ export class SyncPullService {
         : undefined,
     );
     return pages.map((page, i) => {
-      const { req, batch } = pulls[i];
-      const hasMore = page.read > req.limit;
+      const { batch } = pulls[i];
+      const { hasMore } = page;
       const watermark = hasMore ? page.lastUs! : clock.lastUs;
       const { resync } = plans[i];
       return {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CONFLICT_ENTITY_TYPE, ConflictResolver, isoToMicros } from '@app/sync-contract';
+import { CONFLICT_ENTITY_TYPE, ConflictResolver, isoToMicros, isProtocolYear } from '@app/sync-contract';
 import type { FamilyScope } from '../../family/family-caller';
 import { changeKey } from '../change-key';
 import { refusedData } from '../delta-input.policy';
@@ -87,6 +87,7 @@ function parseWatermark(value: string | null | undefined): number | null {
   if (value === null || value === undefined) return null;
   const us = isoToMicros(value);
   if (us === undefined) throw new SyncException(SyncErrorCode.BadWatermark, 'last_sync_at is not a valid date-time');
+  if (!isProtocolYear(us)) throw new SyncException(SyncErrorCode.BadWatermark, 'last_sync_at must be in the years 1 to 9999 (UTC)');
   return us;
 }
 
