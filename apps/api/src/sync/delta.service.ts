@@ -17,14 +17,8 @@ import { SyncRegistry } from './sync-registry.service';
 import { SyncRepository } from './sync.repository';
 
 const notMember = () => new FamilyException(FamilyErrorCode.NotMember);
-const notAMember = (): never => {
-  throw notMember();
-};
 
 const usersOf = (reqs: SyncRequestContext[]) => [...new Set(reqs.map((r) => r.scope.userId))];
-
-/** Thrown to roll back a group whose requests another group took along. */
-const TAKEN_ALONG = new Error('the requests of this group were taken along by another group');
 
 /** At most this many requests of one family share a transaction. */
 const MAX_GROUP = 32;
@@ -92,22 +86,25 @@ export class DeltaService {
     try {
       return await this.tx.run((tx) => this.pushGroup(tx, session));
     } catch (error) {
-      if (error === TAKEN_ALONG) return []; // rolled back: it only held the lock
       const reqs = session.take();
       if (reqs.length === 1 || classifyDatabaseError(error) !== undefined) throw error;
-      const settled: Settled<PullResult>[] = [];
-      for (const req of reqs) {
-        settled.push(
-          await this.tx
-            .run((tx) => this.pushGroup(tx, { locked: () => undefined, peek: () => [req], take: () => [req] }))
-            .then(
-              ([one]) => one,
-              (failure: unknown) => ({ error: failure }),
-            ),
-        );
-      }
-      return settled;
+      return this.runEachAlone(reqs);
     }
+  }
+
+  /** After a group failed with an error that may be one request's own: each request in a transaction of its own, in order. */
+  private async runEachAlone(reqs: SyncRequestContext[]): Promise<Settled<PullResult>[]> {
+    const settled: Settled<PullResult>[] = [];
+    for (const req of reqs) {
+      const alone: GroupSession<SyncRequestContext> = { locked: () => undefined, peek: () => [req], take: () => [req] };
+      settled.push(
+        await this.tx.run((tx) => this.pushGroup(tx, alone)).then(
+          ([one]) => one,
+          (failure: unknown) => ({ error: failure }),
+        ),
+      );
+    }
+    return settled;
   }
 
   private async pushGroup(tx: Transaction, session: GroupSession<SyncRequestContext>): Promise<Settled<PullResult>[]> {
@@ -127,8 +124,9 @@ export class DeltaService {
     session.locked();
     // Requests that arrived meanwhile joined; the group closes here: its load covers them all.
     const reqs = session.take();
-    // Another group of ours got the lock first and took these requests along: nothing to do.
-    if (reqs.length === 0) throw TAKEN_ALONG;
+    // Another group of ours got the lock first and took these requests along: nothing to answer.
+    // The transaction only read (and at most created) the lock row; committing it ends it.
+    if (reqs.length === 0) return [];
     this.observer.group(reqs.length);
     const loaded = await this.repo.loadGroup(tx, familyId, groupLoad(reqs), usersOf(reqs));
     const members = reqs.filter((r) => loaded.members.has(r.scope.userId));
@@ -160,7 +158,8 @@ export class DeltaService {
     const [pulled] = await Promise.all([
       this.tx.run(
         async (tx) => {
-          const clock = (await this.repo.readFamilyClock(tx, req.scope)) ?? notAMember();
+          const clock = await this.repo.readFamilyClock(tx, req.scope);
+          if (!clock) throw notMember();
           const [pulled] = await this.pull.respondAndCommit(tx, [{ req, batch: NOTHING_PUSHED }], clock, clock.lastUs);
           return pulled;
         },
