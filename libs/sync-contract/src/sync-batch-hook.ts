@@ -1,5 +1,4 @@
 import { applyDecorators, Injectable, SetMetadata } from '@nestjs/common';
-import type { Transaction } from '@app/database';
 import { EntityData, EntityState } from './sync-change';
 
 export const SYNC_BATCH_HOOK = 'sync:batchHook';
@@ -13,6 +12,14 @@ export interface StateTransition {
   after: EntityState;
   /** The change's clamped client time (µs). */
   clientUs: number;
+}
+
+/**
+ * The request's transaction as a hook's repository sees it: parametrised statements, nothing
+ * about how they travel or how the transaction begins and ends (the sync module owns that).
+ */
+export interface HookSql {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
 /**
@@ -32,7 +39,7 @@ export interface SyncBatchContext {
    * The hook's own repository, bound to the request's transaction: its SQL stays in that
    * repository, and the hook never holds the transaction itself.
    */
-  repository<R>(type: new (tx: Transaction) => R): R;
+  repository<R>(type: new (sql: HookSql) => R): R;
   /** Current states of some entities of one type (one query). */
   load(entityType: string, ids: string[]): Promise<Map<string, EntityState>>;
   /**

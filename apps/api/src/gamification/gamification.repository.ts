@@ -1,4 +1,4 @@
-import type { Transaction } from '@app/database';
+import type { HookSql } from '@app/sync-contract';
 
 export interface Completion {
   task_id: string;
@@ -19,11 +19,11 @@ export interface UserStats {
  * bound with `ctx.repository(GamificationRepository)`.
  */
 export class GamificationRepository {
-  constructor(private readonly tx: Transaction) {}
+  constructor(private readonly sql: HookSql) {}
 
   /** The first completion of each (task, user) counts; later ones are ignored. */
   async recordCompletions(familyId: string, completions: Completion[]): Promise<void> {
-    await this.tx.query(
+    await this.sql.query(
       `INSERT INTO task_completions (family_id, task_id, user_id, completed_day)
        SELECT $1, c.task_id, c.user_id, c.day FROM jsonb_to_recordset($2::jsonb) AS c(task_id text, user_id text, day date)
        ON CONFLICT DO NOTHING`,
@@ -33,7 +33,7 @@ export class GamificationRepository {
 
   /** Per user: completed tasks, the days with a completion, and the sum of their live ledger rows. */
   async userStats(familyId: string, users: string[]): Promise<UserStats[]> {
-    return this.tx.query(
+    return this.sql.query(
       `SELECT u.user_id,
               (SELECT count(*) FROM task_completions c WHERE c.family_id = $1 AND c.user_id = u.user_id) AS tasks,
               (SELECT coalesce(array_agg(DISTINCT c.completed_day - date '1970-01-01'), '{}')

@@ -46,7 +46,7 @@ export class SyncHookRunner {
       nowUs: clock.nowUs,
       clampUs: (us) => clampClientTime(us, clock.nowUs, req.maxSkewUs),
       transitions: batch.transitions,
-      repository: (type) => new type(tx),
+      repository: (type) => new type({ query: (sql, params) => tx.query(sql, params) }),
       load: async (type, ids) => (ids.length === 0 ? new Map() : this.repo.loadRows(tx, this.tableOf(type), familyId, ids)),
       write: async (type, states) => {
         if (states.length === 0) return;
