@@ -6,6 +6,7 @@ import type { Transaction } from './transaction';
 function fakeDatabase(failOn: (sql: string, attempt: number) => unknown = () => undefined) {
   const sent: string[][] = [];
   let released = 0;
+  const destroyed: unknown[] = [];
   const dataSource = {
     createQueryRunner: () => {
       const messages: string[] = [];
@@ -32,10 +33,14 @@ function fakeDatabase(failOn: (sql: string, attempt: number) => unknown = () => 
         release: async () => {
           released++;
         },
+        releasePostgresConnection: async (err?: Error) => {
+          released++;
+          if (err) destroyed.push(err);
+        },
       };
     },
   } as unknown as DataSource;
-  return { runner: new TransactionRunner(dataSource), sent, released: () => released };
+  return { runner: new TransactionRunner(dataSource), sent, released: () => released, destroyed };
 }
 
 const sqlError = (code: string) => Object.assign(new Error(`failed with ${code}`), { code });
@@ -99,6 +104,14 @@ describe('TransactionRunner', () => {
     ).rejects.toMatchObject({ code: '57014' });
     expect(db.sent).toEqual([['BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 1', 'SELECT 2; COMMIT', 'ROLLBACK']]);
     expect(db.released()).toBe(1);
+  });
+
+  it('destroys the connection when ROLLBACK itself fails (the session may still hold the transaction)', async () => {
+    const lost = sqlError('57P01');
+    const db = fakeDatabase((sql) => (sql === 'ROLLBACK' ? lost : sql.endsWith('; COMMIT') ? sqlError('23505') : undefined));
+    await expect(db.runner.run((tx) => tx.commit('SELECT 2'))).rejects.toMatchObject({ code: '23505' });
+    expect(db.released()).toBe(1);
+    expect(db.destroyed).toEqual([lost]);
   });
 
   it('does not roll back a transaction that never began', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { PoolClient } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { classifyDatabaseError, sqlState } from './database-errors';
 import { forgetPreparedStatements, IsolationLevel, PgTransaction, Transaction } from './transaction';
 
@@ -58,6 +58,7 @@ export class TransactionRunner {
 
   private async attempt<T>(work: (tx: Transaction) => Promise<T>, isolation: IsolationLevel): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
+    let broken: unknown;
     try {
       const client = (await runner.connect()) as PoolClient;
       const tx = new PgTransaction(runner, client, isolation, this.prepared);
@@ -69,11 +70,21 @@ export class TransactionRunner {
         // Someone deallocated our statements (DISCARD ALL, a pooler's reset): prepare them again.
         if (sqlState(error) === '26000') forgetPreparedStatements(client);
         // Also when BEGIN or COMMIT itself failed: ROLLBACK outside a transaction only warns.
-        await tx.finish('rollback').catch(() => undefined);
+        await tx.finish('rollback').catch((rollbackFailed: unknown) => (broken = rollbackFailed ?? new Error('ROLLBACK failed')));
         throw error;
       }
     } finally {
-      await runner.release();
+      await release(runner, broken);
     }
   }
+}
+
+/**
+ * Back to the pool, unless ROLLBACK failed: then the session may still hold the transaction
+ * (and its locks) or be dead, and the pool destroys it instead of lending it again.
+ */
+async function release(runner: QueryRunner, broken: unknown): Promise<void> {
+  const destroyable = runner as QueryRunner & { releasePostgresConnection?(err?: Error): Promise<void> };
+  if (broken === undefined || !destroyable.releasePostgresConnection) return runner.release();
+  return destroyable.releasePostgresConnection(broken instanceof Error ? broken : new Error(String(broken)));
 }
