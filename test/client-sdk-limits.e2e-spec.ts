@@ -3,7 +3,7 @@ import { Exchange, recordingFetch, sdkClient, serverState } from './support/clie
 import { createFamily } from './support/sync-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 
-/** The client SDK under the server's rate limit (SPEC 2.4: 429 with Retry-After). */
+/** The client SDK under the server's rate limit (PROTOCOL 2.4: 429 with Retry-After). */
 describe('client SDK and the rate limit', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -5,7 +5,7 @@ import { createFamily } from './support/sync-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * Realtime through the SDK (SPEC 2.7): a client in live mode learns of another device's
+ * Realtime through the SDK (PROTOCOL 2.7): a client in live mode learns of another device's
  * push from a poke on /sync/ws and pulls it, without its app calling sync().
  * Needs the server's /sync/ws (the realtime issue); on a branch without it this suite fails.
  */

@@ -8,11 +8,11 @@ import { change, ChangeInput, createFamily, FamilyFixture, syncOk } from './supp
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * The conflict inbox and the device history (SPEC 2.8), through HTTP on a real database:
+ * The conflict inbox and the device history (PROTOCOL 2.8), through HTTP on a real database:
  * every merged or lost client change becomes a `conflict` entity that every device of the
  * family pulls; nothing else does.
  */
-describe('conflict inbox (SPEC 2.8)', () => {
+describe('conflict inbox (PROTOCOL 2.8)', () => {
   let t: TestApp;
   let sql: Client;
 
@@ -300,7 +300,7 @@ describe('conflict inbox (SPEC 2.8)', () => {
   });
 });
 
-describe('device history (SPEC 2.8)', () => {
+describe('device history (PROTOCOL 2.8)', () => {
   let t: TestApp;
 
   beforeAll(async () => {

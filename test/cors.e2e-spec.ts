@@ -10,7 +10,7 @@ const CORS_HEADERS = /^access-control-/i;
 
 const corsHeadersOf = (res: Response) => [...res.headers.keys()].filter((h) => CORS_HEADERS.test(h));
 
-/** SPEC 3: browser apps on other origins (CORS_ORIGINS). */
+/** PROTOCOL 3: browser apps on other origins (CORS_ORIGINS). */
 describe('CORS', () => {
   let t: TestApp;
   let f: FamilyFixture;

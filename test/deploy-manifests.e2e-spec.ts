@@ -19,7 +19,7 @@ import { DEPLOY_DIR, exportedSeries, loadDeployYaml, manifest, Manifest, metricN
 
 /** Metrics from outside the service: Prometheus itself (`up`) and kube-state-metrics. */
 const EXTERNAL_METRICS = new Set(['up', 'kube_pod_status_ready']);
-/** SPEC section 3: the dashboard must show each of these. */
+/** PROTOCOL 3: the dashboard must show each of these. */
 const SPEC_METRICS = [
   'sync_requests_total',
   'sync_request_duration_seconds',

@@ -4,7 +4,7 @@ import { change, ChangeInput, createFamily, delta, FamilyFixture } from './suppo
 import type { ServerChangeDto as ServerChange } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
- * SPEC 2.3 / 2.5 "Computations": points, streaks and badges the server computes when a
+ * PROTOCOL 2.3 / 2.5 "Computations": points, streaks and badges the server computes when a
  * task becomes done, seen through POST /sync/delta (same response and other devices) and
  * checked in the database.
  */
@@ -47,7 +47,7 @@ const badgeRow = (userId: string, code: string) =>
     data: { userId, code, awardedAt: expect.stringMatching(ISO_US) },
   });
 
-describe('server computations (SPEC 2.3)', () => {
+describe('server computations (PROTOCOL 2.3)', () => {
   let t: TestApp;
   let db: DataSource;
   let families = 0;
@@ -775,7 +775,7 @@ describe('server computations (SPEC 2.3)', () => {
       ]);
       expect(await snapshot(f.familyId)).toEqual(before);
       // Nothing of the computed types changed; the only rows written are the 9 inbox entries
-      // (SPEC 2.8), which come back to the device in the same answer.
+      // (PROTOCOL 2.8), which come back to the device in the same answer.
       expect(res.body.server_changes.map((c: { entity_type: string }) => c.entity_type)).toEqual(Array(9).fill('conflict'));
       expect(
         res.body.server_changes.map((c: { data: { entityType: string; resolution: string } }) => [c.data.entityType, c.data.resolution]),

@@ -6,7 +6,7 @@ import { familyState, rowCounts } from './support/family-state';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * SPEC 2.6, one fixed case per line: what the input guard refuses (NUL, unpaired surrogates,
+ * PROTOCOL 2.6, one fixed case per line: what the input guard refuses (NUL, unpaired surrogates,
  * nesting over 64 levels), where it answers 400 and where a per-change error, and that odd
  * but storable strings come back exactly as sent.
  */
@@ -208,7 +208,7 @@ describe('odd but storable strings are stored and returned exactly as sent', () 
   });
 });
 
-describe('SPEC 2.13: a __proto__ key is refused anywhere, and never stored or pulled', () => {
+describe('PROTOCOL 2.13: a __proto__ key is refused anywhere, and never stored or pulled', () => {
   const protoChange = (id: string, data: string, type = 'task') =>
     `{"entity_type":"${type}","entity_id":"${id}","action":"create","client_timestamp":"${TS}","data":${data}}`;
 

@@ -7,7 +7,7 @@ import { familyState, rowCounts } from './support/family-state';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * SPEC 2.6 as a property: arbitrary strings (any code point, NUL and other control characters,
+ * PROTOCOL 2.6 as a property: arbitrary strings (any code point, NUL and other control characters,
  * lone surrogates, NFC/NFD) and arbitrary JSON (deep, wide, keys such as __proto__) in every
  * field of POST /sync/delta and of the family endpoints. Never a 5xx; a refused request
  * (4xx) changes nothing (the family's full state, or for POST /families every table's row
@@ -75,7 +75,7 @@ const change = fc.record(
   },
   { requiredKeys: ['entity_type', 'entity_id', 'action', 'client_timestamp'] },
 );
-/** A create that is valid but for a lone `__proto__` in its data (SPEC 2.13): it must never be stored. */
+/** A create that is valid but for a lone `__proto__` in its data (PROTOCOL 2.13): it must never be stored. */
 const protoCreate = fc.record({
   entity_type: fc.constantFrom('task', 'event'),
   entity_id: fc.uuid(),
@@ -186,7 +186,7 @@ describe('hostile input (property)', () => {
     const device = s.body.device_id as string;
     const devices = await ds.query('SELECT device_id FROM sync_devices WHERE family_id = $1 AND device_id = $2', [fam.familyId, device]);
     expect(devices.map((d: { device_id: string }) => d.device_id)).toEqual([device]);
-    // SPEC 2.13: whatever was accepted, nothing stored carries a __proto__ key.
+    // PROTOCOL 2.13: whatever was accepted, nothing stored carries a __proto__ key.
     for (const table of ['tasks', 'events', 'points_ledger', 'conflicts']) {
       const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE family_id = $1 AND data::text LIKE '%"__proto__"%'`, [
         fam.familyId,

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { connectWs, openSse, readySse, readyWs, WsClient, wsUrl } from './support/realtime-clients';
 
 /**
- * SPEC 2.7 through real sockets: two instances (A and B) on one database, as two Nest apps
+ * PROTOCOL 2.7 through real sockets: two instances (A and B) on one database, as two Nest apps
  * in this process; a commit on A reaches B only through PostgreSQL NOTIFY.
  */
 describe('realtime pokes across instances', () => {

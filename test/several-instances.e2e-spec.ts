@@ -124,7 +124,7 @@ class Device {
     return changes;
   }
 
-  /** Applies a 200 answer: own changes as patches, then `applied`, `conflicts`, `server_changes` (SPEC 2). */
+  /** Applies a 200 answer: own changes as patches, then `applied`, `conflicts`, `server_changes` (PROTOCOL 2). */
   take(sent: Record<string, unknown>[], body: Body): void {
     const appliedKeys = new Set(body.applied.map((a) => `${a.entity_type}:${a.entity_id}`));
     for (const c of sent) {

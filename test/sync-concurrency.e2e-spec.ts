@@ -7,7 +7,7 @@ import type { SyncChangeInput } from '../apps/api/src/sync/dto/delta-request';
 import { LiveRow, liveTasksAndEvents } from './support/db-state';
 
 /**
- * Concurrency of POST /sync/delta (SPEC 2, 2.1, 2.4): many devices of one family writing in
+ * Concurrency of POST /sync/delta (PROTOCOL 2, 2.1, 2.4): many devices of one family writing in
  * parallel while another device pulls incrementally with small pages must never lose or
  * duplicate a commit; families never wait for each other; one family's changes are
  * serialised. Requests go over real HTTP (fetch) so they really run concurrently.
@@ -403,7 +403,7 @@ describe('sync concurrency (one family, many devices; several families)', () => 
             stats.conflicts += body.conflicts.filter((c) => c.resolution !== 'merged').length;
             stats.merged += body.conflicts.filter((c) => c.resolution === 'merged').length;
             for (const e of body.errors) stats.errors.push(`${w.deviceId} ${e.entity_type}:${e.entity_id} ${e.code} ${e.message}`);
-            // SPEC 2: each change has exactly one outcome.
+            // PROTOCOL 2: each change has exactly one outcome.
             const outcomes = body.applied.length + body.conflicts.filter((c) => c.resolution !== 'merged').length + body.errors.length;
             expect(outcomes).toBe(changes.length);
             learn(w, body);

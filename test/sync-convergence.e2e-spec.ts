@@ -6,7 +6,7 @@ import type { SyncChangeInput } from '../apps/api/src/sync/dto/delta-request';
 import { LiveRow, liveTasksAndEvents } from './support/db-state';
 
 /**
- * Property: devices that edit offline and sync in any order converge (SPEC 2, 2.1, 2.5).
+ * Property: devices that edit offline and sync in any order converge (PROTOCOL 2, 2.1, 2.5).
  * Three simulated devices keep a replica and a queue of offline changes (create/update/delete
  * of tasks and events on a small id pool; updates carry the version the device last saw;
  * client timestamps random within a window, ties and clocks running ahead included). A
@@ -14,7 +14,7 @@ import { LiveRow, liveTasksAndEvents } from './support/db-state';
  * then every device flushes its queue and does a pull-only sync. All replicas must equal
  * each other, the first sync of a new device, and the tables.
  *
- * The client follows the SPEC only: a response is applied as
+ * The client follows PROTOCOL.md only: a response is applied as
  *   1. its own changes, in order, as patches (what "applied" means when no data comes back:
  *      the change was based on the state the device had);
  *   2. `applied`: the new version, and the full `data` when the server sends it;
@@ -49,7 +49,7 @@ async function sync(t: TestApp, token: string, body: Record<string, unknown>): P
   return JSON.parse(text) as DeltaBody;
 }
 
-// Defaults the SPEC documents (2.2): a create stores them for the fields it leaves out.
+// Defaults PROTOCOL documents (2.2): a create stores them for the fields it leaves out.
 const DEFAULTS: Record<EntityType, Record<string, unknown>> = {
   task: { desc: null, status: 'open', assignees: [], due: null, points: 0, completedAt: null },
   event: { description: null, end: null, attendees: [] },

@@ -7,7 +7,7 @@ import { change, createFamily, delta, FamilyFixture, syncOk } from './support/sy
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * SPEC 2.13 through HTTP on a real database: a pull page has a byte bound, the inbox keeps
+ * PROTOCOL 2.13 through HTTP on a real database: a pull page has a byte bound, the inbox keeps
  * bounded values of server-owned types, and a watermark this database never issued (far
  * future, or ahead after a restore) answers a resync instead of an error or an empty page.
  */
@@ -137,7 +137,7 @@ describe('the inbox keeps bounded values of server-owned types (SYNC_MAX_REJECTE
   });
 });
 
-describe('watermarks this database never issued (SPEC 2.13)', () => {
+describe('watermarks this database never issued (PROTOCOL 2.13)', () => {
   let t: TestApp;
   let sql: Client;
   let f: FamilyFixture;

@@ -8,7 +8,7 @@ import { change, createFamily, delta, FamilyFixture } from './support/sync-fixtu
 import { sqlClient } from './support/db-state';
 
 /**
- * SPEC section 3 and the HTTP envelope of POST /sync/delta: metrics, devices, rate limit,
+ * PROTOCOL 3 and the HTTP envelope of POST /sync/delta: metrics, devices, rate limit,
  * body limit, gzip both ways, the OpenAPI description and the per-sync log line.
  */
 
@@ -63,7 +63,7 @@ function rawPost(t: TestApp, path: string, headers: Record<string, string>, body
   });
 }
 
-describe('sync operations (SPEC 3)', () => {
+describe('sync operations (PROTOCOL 3)', () => {
   let t: TestApp;
   let f: FamilyFixture;
   let sql: Client;
@@ -419,7 +419,7 @@ describe('sync rate limit (SYNC_RATE_LIMIT=3)', () => {
   });
 });
 
-describe('one JSON log line per sync, without token or entity data (SPEC 3)', () => {
+describe('one JSON log line per sync, without token or entity data (PROTOCOL 3)', () => {
   let t: TestApp;
   let f: FamilyFixture;
   let sql: Client;

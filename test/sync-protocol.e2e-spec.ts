@@ -7,7 +7,7 @@ import { change, ChangeInput, createFamily, delta, FamilyFixture, MICRO_ISO, syn
 import type { ServerChangeDto as ServerChange, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
- * The POST /sync/delta protocol (SPEC 2), over HTTP against a real PostgreSQL: the usage
+ * The POST /sync/delta protocol (PROTOCOL 2), over HTTP against a real PostgreSQL: the usage
  * examples of the original API document, malformed envelopes, the response's details,
  * pagination, the tombstone horizon and family isolation.
  */
@@ -79,7 +79,7 @@ describe('sync protocol (POST /sync/delta)', () => {
         last_sync_at: expect.stringMatching(MICRO_ISO),
         has_more: false,
         // The new family has no position yet: a watermark of 2025-11-10 is later than anything
-        // this database issued, so the device resyncs (SPEC 2.13); its full state is just its own
+        // this database issued, so the device resyncs (PROTOCOL 2.13); its full state is just its own
         // three tasks, which it holds already.
         resync_required: true,
         success: true,
@@ -150,7 +150,7 @@ describe('sync protocol (POST /sync/delta)', () => {
         },
       ]);
       // The device missed the other device's writes: they come back, then the inbox entry of
-      // its lost change (SPEC 2.8).
+      // its lost change (PROTOCOL 2.8).
       expect(res.body.server_changes).toEqual([
         expect.objectContaining({ entity_type: 'task', entity_id: 'task-1', action: 'create', version: 4, data: serverData }),
         expect.objectContaining({

@@ -7,7 +7,7 @@ import { change, createFamily, delta, FamilyFixture } from './support/sync-fixtu
 import { sqlClient } from './support/db-state';
 
 /**
- * SPEC 2.4 / 2.5: retries are exactly-once, and a fault in the middle of a request's
+ * PROTOCOL 2.4 / 2.5: retries are exactly-once, and a fault in the middle of a request's
  * transaction leaves nothing of the batch behind (5xx), so that resending it is safe.
  */
 
@@ -84,7 +84,7 @@ async function scalar<T = number>(sql: Client, text: string, params: unknown[]):
   return (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value) as T;
 }
 
-describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
+describe('sync retries are exactly-once (PROTOCOL 2.4, 2.5)', () => {
   let t: TestApp;
   let f: FamilyFixture;
   let sql: Client;
@@ -333,7 +333,7 @@ describe('sync retries are exactly-once (SPEC 2.4, 2.5)', () => {
         (r) => r.t !== 'tasks' && (String(r.id).startsWith('carol') || String(r.id).includes(':r-done:') || r.id === 'carol'),
       );
     const before = await serverRows();
-    // SPEC 2.3: the completion credited carol once (ledger entry, streak, first_task badge).
+    // PROTOCOL 2.3: the completion credited carol once (ledger entry, streak, first_task badge).
     expect(await ledgerCount(['task_completed:r-done:carol'])).toBe(1);
     expect(before.map((r) => `${r.t}:${r.id}`)).toEqual(
       expect.arrayContaining(['points_ledger:task_completed:r-done:carol', 'user_streaks:carol', 'badges:carol:first_task']),
@@ -743,7 +743,7 @@ function faultHelpers(get: () => { t: TestApp; f: FamilyFixture; sql: Client }) 
   return { seed, expectNothingStored, expectResendAppliesOnce, expectServerError };
 }
 
-describe('a fault in the middle of the transaction (SPEC 2.4): 5xx, nothing stored, resend applies once', () => {
+describe('a fault in the middle of the transaction (PROTOCOL 2.4): 5xx, nothing stored, resend applies once', () => {
   let t: TestApp;
   let f: FamilyFixture;
   let sql: Client;

@@ -4,7 +4,7 @@ import { change, ChangeInput, createFamily, FamilyFixture, syncOk } from './supp
 import type { ServerChangeDto as ServerChange } from '../apps/api/src/sync/dto/delta-response.dto';
 
 /**
- * POST /sync/delta conflict rules (SPEC 2.1) and per-change errors (SPEC 2.2), over HTTP
+ * POST /sync/delta conflict rules (PROTOCOL 2.1) and per-change errors (PROTOCOL 2.2), over HTTP
  * against a real PostgreSQL: the eight coverage items of the original API document
  * (no-conflict sync, done wins, delete wins, version mismatch, last writer wins, batch
  * rollback, empty changes, concurrent users) and the per-change outcomes.
@@ -292,7 +292,7 @@ describe('sync rules (POST /sync/delta)', () => {
       const since = await pull(f.token(), 'watcher', '2000-01-01T00:00:00Z');
       expect(since.changes).toEqual([
         expect.objectContaining({ entity_id: 't1', action: 'delete', data: null, version: 3 }),
-        // The two changes that lost to the delete, in the conflict inbox (SPEC 2.8).
+        // The two changes that lost to the delete, in the conflict inbox (PROTOCOL 2.8).
         expect.objectContaining({
           entity_type: 'conflict',
           data: expect.objectContaining({ entityId: 't1', action: 'update', resolution: 'delete_wins', rejected: { title: 'T3' } }),
@@ -732,7 +732,7 @@ describe('sync rules (POST /sync/delta)', () => {
     });
   });
 
-  describe('per-change errors (SPEC 2.2)', () => {
+  describe('per-change errors (PROTOCOL 2.2)', () => {
     it('validation and unknown_entity_type errors do not abort the other changes', async () => {
       const f = await createFamily(t);
       const b = await sync(f.token(), {

@@ -1,5 +1,5 @@
 /**
- * A measurement, not a test: the cost of the server computations (SPEC 2.3) on a full batch.
+ * A measurement, not a test: the cost of the server computations (PROTOCOL 2.3) on a full batch.
  * Times, through HTTP, one POST /sync/delta completing 500 tasks (points 10, 2 assignees
  * each: 1000 ledger rows, streaks and badges) against one updating the titles of 500 tasks,
  * median of 5 runs each (after one warm-up of each), each run on a fresh family.

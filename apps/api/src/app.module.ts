@@ -38,7 +38,7 @@ export class AppModule {
         DatabaseModule.forRoot(appSchema),
         MetricsModule,
         AuthModule,
-        // SPEC 2.6: every path parameter, query and body is scanned before anything else reads it.
+        // PROTOCOL 2.6: every path parameter, query and body is scanned before anything else reads it.
         InputGuardModule,
         HealthModule,
         FamilyModule,

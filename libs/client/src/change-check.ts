@@ -1,6 +1,6 @@
 import { OutgoingChange } from './types.js';
 
-// A NUL or an unpaired UTF-16 surrogate: the server refuses the whole request (SPEC 2.6).
+// A NUL or an unpaired UTF-16 surrogate: the server refuses the whole request (PROTOCOL 2.6).
 // eslint-disable-next-line no-control-regex -- finding U+0000 is what this pattern is for
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -23,7 +23,7 @@ export interface DeltaSenderOptions {
 /**
  * Sends one request until it gets an answer it can use. The body is encoded once, so every
  * retry sends the same bytes with the same change_ids: the server answers a change it has
- * already applied with its original outcome (SPEC 2.4), never applies it twice.
+ * already applied with its original outcome (PROTOCOL 2.4), never applies it twice.
  * - network failure, timeout, 5xx: backoff with jitter (or the server's Retry-After, e.g. a
  *   503 while its database is down), at most `retry.maxAttempts` attempts;
  * - 429: waits for Retry-After (counted as an attempt as well);

@@ -5,7 +5,7 @@ import { MemoryStorage } from './memory-storage.js';
 import { FetchLike, WebSocketConstructor } from './platform.js';
 import { SyncClient } from './sync-client.js';
 
-/** A tiny SPEC 2.7 server: records what clients send; `onAuth` decides the answer. */
+/** A tiny PROTOCOL 2.7 server: records what clients send; `onAuth` decides the answer. */
 class FakeWsServer {
   readonly wss = new WebSocketServer({ port: 0, path: '/sync/ws' });
   readonly auths: { token: string; device_id: string }[] = [];
@@ -52,7 +52,7 @@ const until = async (cond: () => boolean, what: string) => {
   throw new Error(`timed out waiting for ${what}`);
 };
 
-describe('LiveConnection (SPEC 2.7 against a fake server)', () => {
+describe('LiveConnection (PROTOCOL 2.7 against a fake server)', () => {
   let server: FakeWsServer;
   let live: LiveConnection | undefined;
   beforeEach(() => {

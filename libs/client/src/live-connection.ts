@@ -19,11 +19,11 @@ export interface LiveConnectionOptions {
   pingIntervalMs?: number;
 }
 
-/** Close codes of SPEC 2.7. */
+/** Close codes of PROTOCOL 2.7. */
 export const CLOSE = { unauthorized: 4401, forbidden: 4403, authTimeout: 4408, tooManyStreams: 4429, restart: 1012 } as const;
 
 /**
- * The WebSocket of SPEC 2.7: authenticates with its first message, turns `ready` and
+ * The WebSocket of PROTOCOL 2.7: authenticates with its first message, turns `ready` and
  * `poke` into onPoke, pings, and reconnects with backoff and jitter until stopped.
  * 4401 asks getToken for a fresh token and reconnects at once (then backs off if it
  * repeats); 4403 (no longer a member) stops for good; 4429 backs off from a longer delay;

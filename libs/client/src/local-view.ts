@@ -1,7 +1,7 @@
 import { EntityData, OutgoingChange, StoredEntity } from './types.js';
 
 /**
- * The fields the server fills in on a create (SPEC 2.2). A create applied as sent comes
+ * The fields the server fills in on a create (PROTOCOL 2.2). A create applied as sent comes
  * back in `applied` without data, so the client completes it the same way to hold exactly
  * the server's state.
  */
@@ -24,7 +24,7 @@ export function applyChange(
     case 'delete':
       return undefined;
     case 'create':
-      // A create of an existing id is an update (SPEC 2.1).
+      // A create of an existing id is an update (PROTOCOL 2.1).
       return current ? { ...current, ...change.data } : { ...(defaults[change.entity_type] ?? {}), ...change.data };
     case 'update':
       return current ? { ...current, ...change.data } : undefined;

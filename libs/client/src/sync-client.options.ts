@@ -25,7 +25,7 @@ export interface SyncClientOptions {
   requestTimeoutMs?: number;
   /** Bodies above this many bytes are gzip-compressed where CompressionStream exists; default 8 KB. */
   gzipThreshold?: number;
-  /** The fields the server adds on create, per type (default: SPEC 2.2). */
+  /** The fields the server adds on create, per type (default: PROTOCOL 2.2). */
   createDefaults?: Record<string, EntityData>;
   /** Types whose update/delete carry a version; default ['task']. */
   versionedTypes?: readonly string[];

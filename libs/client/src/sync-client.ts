@@ -16,7 +16,7 @@ import { ChangeAction, DeltaResponse, Entity, EntityData, entityKey, OutgoingCha
 /**
  * The offline side of the Delta Sync protocol: a local replica of the family's entities,
  * an outbox of this device's changes, and `sync()` rounds that push the outbox and pull
- * what the device missed (SPEC 2). See the README's "Client SDK".
+ * what the device missed (PROTOCOL 2). See the README's "Client SDK".
  */
 export class SyncClient {
   private readonly events = new Emitter<SyncClientEvents>();
@@ -118,7 +118,7 @@ export class SyncClient {
     return this.queued;
   }
 
-  /** Realtime (SPEC 2.7): with `true`, pokes from `/sync/ws` trigger sync(), and local changes sync at once. */
+  /** Realtime (PROTOCOL 2.7): with `true`, pokes from `/sync/ws` trigger sync(), and local changes sync at once. */
   live(on: boolean): void {
     if (!on || this.stopped) {
       this.liveConnection?.stop();

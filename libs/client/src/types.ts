@@ -1,4 +1,4 @@
-/** Wire types of `POST /sync/delta` (SPEC 2) and the client's public shapes. */
+/** Wire types of `POST /sync/delta` (PROTOCOL 2) and the client's public shapes. */
 
 export type EntityData = Record<string, unknown>;
 export type ChangeAction = 'create' | 'update' | 'delete';

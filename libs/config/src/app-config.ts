@@ -35,9 +35,9 @@ export interface AuthConfig {
 export interface SyncConfig {
   maxBatch: number;
   maxClockSkewMs: number;
-  /** A pull page's `server_changes` stays under this many bytes of JSON (SPEC 2.13). */
+  /** A pull page's `server_changes` stays under this many bytes of JSON (PROTOCOL 2.13). */
   maxPageBytes: number;
-  /** Rejected values of a server-owned type's lost change above this size are kept as a marker (SPEC 2.13). */
+  /** Rejected values of a server-owned type's lost change above this size are kept as a marker (PROTOCOL 2.13). */
   maxRejectedBytes: number;
   tombstoneDays: number;
   receiptDays: number;

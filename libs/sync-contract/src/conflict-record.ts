@@ -1,9 +1,9 @@
 import type { EntityData, SyncAction } from './sync-change';
 
-/** The entity type of the conflict inbox (SPEC 2.8). */
+/** The entity type of the conflict inbox (PROTOCOL 2.8). */
 export const CONFLICT_ENTITY_TYPE = 'conflict';
 
-/** A client change that was merged or lost (SPEC 2.8): what the inbox keeps of it. */
+/** A client change that was merged or lost (PROTOCOL 2.8): what the inbox keeps of it. */
 export interface LostChange {
   entityType: string;
   entityId: string;

@@ -14,12 +14,12 @@ export interface ConflictResolver {
   readonly versioned: boolean;
   /**
    * A client cannot show that its change of this type was based on the server's state (no
-   * version): every applied entry then carries the entity's state (SPEC 2: "any `event` change").
+   * version): every applied entry then carries the entity's state (PROTOCOL 2: "any `event` change").
    */
   readonly appliedCarriesState?: boolean;
   /**
    * Clients may not write this type (rules 6): its `data` is never validated, so what the
-   * conflict inbox keeps of a lost change to it is bounded by size instead (SPEC 2.13).
+   * conflict inbox keeps of a lost change to it is bounded by size instead (PROTOCOL 2.13).
    */
   readonly serverOwned?: boolean;
   /** Checks and normalises a change's `data` (create: full object; update: partial patch). */

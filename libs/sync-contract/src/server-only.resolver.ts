@@ -3,7 +3,7 @@ import { Decision } from './decision';
 import { serverWins } from './rules/rules';
 
 /**
- * A type only the server writes (SPEC 2.3): every client change loses (rule 6) with the
+ * A type only the server writes (PROTOCOL 2.3): every client change loses (rule 6) with the
  * subclass's reason. Subclasses name their table and carry `@SyncEntity(type)`.
  */
 export abstract class ServerOnlyResolver implements ConflictResolver {

@@ -54,12 +54,12 @@ export function ApiErrors(...statuses: HttpStatus[]): MethodDecorator & ClassDec
 
 /**
  * The only 4xx an unauthenticated operation (health, metrics) gives: the input guard refuses a
- * query string the database could not store (SPEC 2.6), as on every route.
+ * query string the database could not store (PROTOCOL 2.6), as on every route.
  */
 export const ApiRefusedQuery = () =>
   ApiResponse({
     status: HttpStatus.BAD_REQUEST,
-    description: 'A query parameter holds a NUL, an unpaired surrogate or nesting deeper than 64 levels (SPEC 2.6)',
+    description: 'A query parameter holds a NUL, an unpaired surrogate or nesting deeper than 64 levels (PROTOCOL 2.6)',
     type: ErrorBodyDto,
   });
 

@@ -35,7 +35,7 @@ const isClientHttpError = (error: unknown): error is ClientHttpError =>
 /**
  * What a 5xx log keeps of an error: its type, message, code and stack. Never its own other
  * properties: a TypeORM QueryFailedError carries the SQL `parameters` (entity data) and the
- * driver error, which must not reach the logs (SPEC 3: no entity data in logs).
+ * driver error, which must not reach the logs (PROTOCOL 3: no entity data in logs).
  */
 function loggableError(exception: unknown): Record<string, unknown> {
   if (!(exception instanceof Error)) return { type: typeof exception, message: 'non-error thrown' };

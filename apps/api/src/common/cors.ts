@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 export const CORS_MAX_AGE_SECONDS = 7200;
 
 /**
- * CORS for the allowed origins only (SPEC 3): an allowed origin gets the headers on its
+ * CORS for the allowed origins only (PROTOCOL 3): an allowed origin gets the headers on its
  * preflight and actual requests, any other origin gets no CORS header at all (the `cors`
  * package alone would still answer its preflight with the allowed methods and headers).
  * Tokens travel in the Authorization header, never in cookies: no credentials mode.

@@ -9,7 +9,7 @@ export const INVALID_INPUT = 'invalid_input';
 type InputSource = 'path' | 'query' | 'body';
 const WHERE: Record<InputSource, string> = { path: 'path parameter ', query: 'query parameter ', body: '' };
 
-/** 400: a path parameter, query parameter or body field holds what SPEC 2.6 refuses. */
+/** 400: a path parameter, query parameter or body field holds what PROTOCOL 2.6 refuses. */
 export class InvalidInputException extends DomainException {
   constructor(message: string, source: InputSource, field: string) {
     super(INVALID_INPUT, HttpStatus.BAD_REQUEST, message, { source, field });
@@ -34,7 +34,7 @@ const INPUT_POLICY = 'input:policy';
 export const UseInputPolicy = (policy: InputPolicy) => SetMetadata(INPUT_POLICY, policy);
 
 /**
- * The one gate of every input (SPEC 2.6): path parameters, query and body are scanned before
+ * The one gate of every input (PROTOCOL 2.6): path parameters, query and body are scanned before
  * any pipe, validator, service or SQL sees them. Global (InputGuardModule): after the JWT
  * guard, before route guards (FamilyAccess reads the path's family id from the database).
  */

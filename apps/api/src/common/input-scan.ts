@@ -1,6 +1,6 @@
 /**
  * What PostgreSQL cannot store, or recursive code cannot walk, found in parsed input
- * (SPEC 2.6): a NUL character (text and jsonb refuse U+0000), an unpaired UTF-16 surrogate
+ * (PROTOCOL 2.6): a NUL character (text and jsonb refuse U+0000), an unpaired UTF-16 surrogate
  * (jsonb refuses its escape; text would store U+FFFD instead of what was sent), and nesting
  * deeper than `MAX_INPUT_DEPTH`. The walk is iterative, so input nested 100,000 levels deep
  * costs 64 steps on that branch and never a stack overflow.
@@ -11,7 +11,7 @@ export type InputProblem = 'nul' | 'lone_surrogate' | 'too_deep' | 'proto_key';
 
 /**
  * JSON.parse makes `__proto__` an ordinary own key; stored and pulled, it reaches every device
- * of the family, where a spread or `Object.assign` turns it into a prototype (SPEC 2.13).
+ * of the family, where a spread or `Object.assign` turns it into a prototype (PROTOCOL 2.13).
  */
 const PROTO_KEY = '__proto__';
 export type InputPath = readonly (string | number)[];

@@ -17,7 +17,7 @@ const change = (action: SyncAction, data?: EntityData): SyncChange => ({
   clientUs: ctx.nowUs,
 });
 
-describe('ConflictConflictResolver (SPEC 2.8: server-written, dismissed by a delete)', () => {
+describe('ConflictConflictResolver (PROTOCOL 2.8: server-written, dismissed by a delete)', () => {
   it('is an unversioned type stored in conflicts', () => {
     expect(resolver.versioned).toBe(false);
     expect(resolver.table).toBe('conflicts');

@@ -11,7 +11,7 @@ import {
 } from '@app/sync-contract';
 
 /**
- * The conflict inbox (SPEC 2.8): entries are written by the server only. A client `delete`
+ * The conflict inbox (PROTOCOL 2.8): entries are written by the server only. A client `delete`
  * dismisses one (a tombstone, as for any type); any other client change loses as `Immutable`.
  */
 @SyncEntity(CONFLICT_ENTITY_TYPE)

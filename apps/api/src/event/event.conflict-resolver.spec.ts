@@ -19,7 +19,7 @@ const eventState = (): EntityState => ({
 const tombstone = () => tombstoneAt(4);
 
 describe('EventConflictResolver', () => {
-  it('is an unversioned type stored in events, whose applied entries carry the state (SPEC 2: any event change)', () => {
+  it('is an unversioned type stored in events, whose applied entries carry the state (PROTOCOL 2: any event change)', () => {
     expect(resolver.versioned).toBe(false);
     expect(resolver.table).toBe('events');
     expect(resolver.appliedCarriesState).toBe(true);

@@ -3,7 +3,7 @@ import { BADGE_RULES, badgeId, earnedBadges, UserTotals } from './badge.rules';
 const totals = (t: Partial<UserTotals>): UserTotals => ({ completedTasks: 0, longestStreak: 0, points: 0, ...t });
 
 describe('BADGE_RULES', () => {
-  it('lists the seven codes of SPEC 2.3, each once', () => {
+  it('lists the seven codes of PROTOCOL 2.3, each once', () => {
     expect(BADGE_RULES.map((b) => b.code)).toEqual([
       'first_task',
       'tasks_10',

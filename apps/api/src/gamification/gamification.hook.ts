@@ -12,7 +12,7 @@ const completedAtUs = (value: unknown): number | undefined => {
 };
 
 /**
- * SPEC 2.3, server-computed points, streaks and badges. Runs inside the sync transaction
+ * PROTOCOL 2.3, server-computed points, streaks and badges. Runs inside the sync transaction
  * after the batch is applied; writes through the sync write path, so the rows reach every
  * device (the requesting one included) in commit order. Set-based: one statement records
  * the completions, one reads every affected user's totals, one load and one write per type.

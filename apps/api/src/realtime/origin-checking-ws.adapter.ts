@@ -6,7 +6,7 @@ type VerifyCallback = (result: boolean, code?: number, message?: string) => void
 
 /**
  * The `ws` adapter, refusing (403, before any message) an upgrade whose `Origin` header is
- * present and not in CORS_ORIGINS (SPEC 3). Browsers always send `Origin` on a WebSocket
+ * present and not in CORS_ORIGINS (PROTOCOL 3). Browsers always send `Origin` on a WebSocket
  * and CORS does not apply to upgrades, so this is what keeps other sites' pages out; native
  * apps and servers send none and are not affected. A page served by this service itself
  * (same host) is not a cross-origin caller and is accepted too.

@@ -6,7 +6,7 @@ function metric<T>(name: string, create: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? create();
 }
 
-/** SPEC 2.7 metrics, on the default registry that `/metrics` serves. */
+/** PROTOCOL 2.7 metrics, on the default registry that `/metrics` serves. */
 @Injectable()
 export class RealtimeMetrics {
   readonly open = metric(

@@ -9,7 +9,7 @@ import { SyncSocketGateway } from './sync-socket.gateway';
 import { SyncStreamController } from './sync-stream.controller';
 
 /**
- * Realtime pokes (SPEC 2.7): WebSocket `/sync/ws` and SSE `/sync/stream`. Commits reach
+ * Realtime pokes (PROTOCOL 2.7): WebSocket `/sync/ws` and SSE `/sync/stream`. Commits reach
  * every instance through PostgreSQL NOTIFY (the sync and family modules only announce).
  */
 @Module({

@@ -1,4 +1,4 @@
-/** WebSocket close codes of SPEC 2.7 (SSE ends the stream for the same reasons). */
+/** WebSocket close codes of PROTOCOL 2.7 (SSE ends the stream for the same reasons). */
 export enum CloseCode {
   Normal = 1000,
   GoingAway = 1001,

@@ -13,7 +13,7 @@ import { WsPokeStream } from './ws-poke-stream';
 import type { AppConfig } from '@app/config';
 import { isUuid } from '@app/database';
 
-/** SPEC 2.7: the auth message must arrive within this time. */
+/** PROTOCOL 2.7: the auth message must arrive within this time. */
 export const AUTH_TIMEOUT_MS = 10_000;
 
 class Refusal extends Error {
@@ -28,7 +28,7 @@ class Refusal extends Error {
 /**
  * `GET /sync/ws`: the first message authenticates (`{"type":"auth","token","device_id"}`,
  * within 10 s; tokens never travel in a URL), the server answers `ready` and then pokes;
- * `{"type":"ping"}` gets `{"type":"pong"}`. Refusals close with the codes of SPEC 2.7.
+ * `{"type":"ping"}` gets `{"type":"pong"}`. Refusals close with the codes of PROTOCOL 2.7.
  * Messages are tiny: 16 KB is far above any token.
  */
 @WebSocketGateway({ path: '/sync/ws', maxPayload: 16 * 1024 })
@@ -75,7 +75,7 @@ export class SyncSocketGateway implements OnGatewayConnection {
         throw new Refusal(CloseCode.Unauthorized, 'invalid or expired token');
       });
       const problem = deviceIdProblem(message.device_id);
-      // Not a code of SPEC 2.7 (those are about the caller): 1008, policy violation, naming the field.
+      // Not a code of PROTOCOL 2.7 (those are about the caller): 1008, policy violation, naming the field.
       if (problem) throw new Refusal(1008 as CloseCode, problem);
       deviceId = message.device_id as string;
       const { familyId, userId } = verified.caller;

@@ -12,7 +12,7 @@ import { SsePokeStream } from './sse-poke-stream';
 import { StreamHub } from './stream-hub';
 import { deviceIdProblem } from './stream-rules';
 
-/** A comment on every SSE stream this often (SPEC 2.7: at least every 25 s). */
+/** A comment on every SSE stream this often (PROTOCOL 2.7: at least every 25 s). */
 export const SSE_KEEP_ALIVE_MS = 20_000;
 
 @ApiTags('sync')

@@ -14,7 +14,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The identity of a change for exactly-once retries (SPEC 2.4): its `change_id`, or a digest
+ * The identity of a change for exactly-once retries (PROTOCOL 2.4): its `change_id`, or a digest
  * of what the change says. Receipts are scoped to family and device.
  */
 export function changeKey(deviceId: string, change: SyncChangeInput): string {

@@ -4,7 +4,7 @@ import { describeFinding, escapeUnstorable, InputFinding } from '../common/input
 import type { SyncChangeInput } from './dto/delta-request';
 
 /**
- * Which findings of the input guard POST /sync/delta reports per change (SPEC 2.6): in a
+ * Which findings of the input guard POST /sync/delta reports per change (PROTOCOL 2.6): in a
  * change's `data` -> error `validation`, in its `entity_type` -> `unknown_entity_type`. The
  * rest of the envelope (device_id, entity_id, change_id, last_sync_at, ...) is a 400.
  *

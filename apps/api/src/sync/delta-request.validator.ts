@@ -6,7 +6,7 @@ import { CLIENT_TIMESTAMP_PATTERN, WATERMARK_PATTERN } from '@app/sync-contract'
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
 
 /**
- * The request envelope of POST /sync/delta as JSON Schema (SPEC 2, Request). Compiled once by
+ * The request envelope of POST /sync/delta as JSON Schema (PROTOCOL 2, Request). Compiled once by
  * Ajv: validating a 500-change batch costs well under a millisecond, where class-validator
  * spent tens of milliseconds on the same work (measured; see the README's benchmarks).
  * Entity `data` is validated per change by each entity module.

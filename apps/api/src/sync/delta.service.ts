@@ -98,10 +98,12 @@ export class DeltaService {
     for (const req of reqs) {
       const alone: GroupSession<SyncRequestContext> = { locked: () => undefined, peek: () => [req], take: () => [req] };
       settled.push(
-        await this.tx.run((tx) => this.pushGroup(tx, alone)).then(
-          ([one]) => one,
-          (failure: unknown) => ({ error: failure }),
-        ),
+        await this.tx
+          .run((tx) => this.pushGroup(tx, alone))
+          .then(
+            ([one]) => one,
+            (failure: unknown) => ({ error: failure }),
+          ),
       );
     }
     return settled;

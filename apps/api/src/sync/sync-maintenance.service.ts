@@ -52,7 +52,7 @@ export class SyncMaintenanceService implements OnApplicationBootstrap, OnApplica
   }
 
   /**
-   * The conflict inbox keeps SYNC_CONFLICT_DAYS (SPEC 2.8): older live entries become
+   * The conflict inbox keeps SYNC_CONFLICT_DAYS (PROTOCOL 2.8): older live entries become
    * tombstones (so every device drops them), and inbox tombstones older than that are purged
    * like any tombstone (moving the horizon). Returns how many entries expired.
    */

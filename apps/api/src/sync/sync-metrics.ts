@@ -6,7 +6,7 @@ function metric<T>(name: string, create: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? create();
 }
 
-/** The sync metrics of SPEC section 3, on the default registry that `/metrics` serves. */
+/** The sync metrics of PROTOCOL 3, on the default registry that `/metrics` serves. */
 @Injectable()
 export class SyncMetrics {
   readonly requests = metric(

@@ -62,7 +62,7 @@ export interface PullTable {
  * instead took 2-4x as long from the query to the service (a 1,000-entry page of ~500 KB:
  * 13-20 ms against 3.5-8 ms), since nothing of it travels before the last row is read.
  *
- * The page also ends before its JSON would pass `maxBytes` (SPEC 2.13), counted in
+ * The page also ends before its JSON would pass `maxBytes` (PROTOCOL 2.13), counted in
  * PostgreSQL over the entries' own texts: a running sum in commit order keeps the entries
  * that fit (always the first: one entity larger than the limit goes alone) and sends one
  * more row without its text, which says that more remain. Rows past that are built and

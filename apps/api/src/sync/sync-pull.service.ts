@@ -47,7 +47,7 @@ export class SyncPullService {
    * The pages the devices of a group of requests have missed, read as the transaction's last
    * statements and sent with its COMMIT (the family lock ends with it). `clock.lastUs` is the
    * family's position after every request of the group. A commit that moved the position
-   * (past `positionBeforeUs`) is announced to every instance (SPEC 2.7), except to the
+   * (past `positionBeforeUs`) is announced to every instance (PROTOCOL 2.7), except to the
    * group's devices: each of their responses carries everything up to that position.
    */
   async respondAndCommit(
@@ -66,7 +66,7 @@ export class SyncPullService {
       const continuing = behind && (await this.repo.resyncCursor(tx, familyId, req.deviceId)) === req.since;
       // Ahead of the family's newest position: this database never issued that watermark (a
       // restore from backup, another server's value), so "after it" would be an empty page
-      // forever. Every watermark issued is at most the position it was read under (SPEC 2.13).
+      // forever. Every watermark issued is at most the position it was read under (PROTOCOL 2.13).
       const ahead = req.since !== null && req.since > positionBeforeUs;
       const resync = ahead || (behind && !continuing);
       plans.push({ since: resync ? null : req.since, resync });

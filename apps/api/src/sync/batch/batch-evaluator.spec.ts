@@ -228,7 +228,7 @@ describe('prepareRequest', () => {
   });
 });
 
-describe('evaluateBatch: the conflict inbox (SPEC 2.8)', () => {
+describe('evaluateBatch: the conflict inbox (PROTOCOL 2.8)', () => {
   const inboxResolvers: Record<string, ConflictResolver> = {
     ...resolvers,
     conflict: new ConflictConflictResolver(),

@@ -5,7 +5,7 @@ import type { BatchEntity, ChangeVerdict } from './change-evaluator';
 
 /**
  * The wire entries of one change. The entity is the one the whole batch left: states are
- * read after the batch (SPEC: "after the request"), versions as the change left them.
+ * read after the batch (PROTOCOL 2: "after the request"), versions as the change left them.
  */
 export function toOutcome(change: SyncChangeInput, verdict: ChangeVerdict, entity: BatchEntity | undefined): StoredOutcome {
   if (verdict.kind === 'error') {

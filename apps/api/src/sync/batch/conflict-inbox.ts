@@ -11,7 +11,7 @@ export interface ConflictInbox {
 }
 
 /**
- * SPEC 2.13: a server-owned type's `data` is never validated (every change to it loses), so
+ * PROTOCOL 2.13: a server-owned type's `data` is never validated (every change to it loses), so
  * what a client sent is kept only up to a size; past it, how large it was.
  */
 export function boundedRejected(rejected: EntityData, maxBytes: number): EntityData {
@@ -27,7 +27,7 @@ export interface InboxRequest {
 }
 
 /**
- * SPEC 2.8: one `conflict` entry per merged or lost client change of the batch, evaluated
+ * PROTOCOL 2.8: one `conflict` entry per merged or lost client change of the batch, evaluated
  * now (not a retry's replayed receipt, not an error), except changes to a `conflict` itself.
  * Rows take the next commit positions, so every device pulls them like any other change.
  */

@@ -29,7 +29,7 @@ export interface SyncRequestContext {
   changes: PreparedChange[];
   /** Client clocks further ahead than this are clamped (rule 5). */
   maxSkewUs: number;
-  /** Where merged and lost changes are recorded (SPEC 2.8); absent when no inbox type is registered. */
+  /** Where merged and lost changes are recorded (PROTOCOL 2.8); absent when no inbox type is registered. */
   inbox?: ConflictInbox;
 }
 
@@ -78,7 +78,7 @@ function prepareChange(change: SyncChangeInput, index: number, deviceId: string,
   if (us === undefined) {
     throw new SyncException(SyncErrorCode.BadClientTimestamp, `changes.${index}.client_timestamp is not a valid date-time`);
   }
-  // A `data` the input guard refused (SPEC 2.6) is a per-change validation error, whatever the action.
+  // A `data` the input guard refused (PROTOCOL 2.6) is a per-change validation error, whatever the action.
   const valid = refusedData(change) ?? (resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined);
   return { change, index, key: changeKey(deviceId, change), clientUs: us, resolver, valid };
 }

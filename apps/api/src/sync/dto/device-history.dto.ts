@@ -15,7 +15,7 @@ export class DeviceHistoryQueryDto {
   limit?: number;
 }
 
-/** One change a device sent, as the server settled it (SPEC 2.8). */
+/** One change a device sent, as the server settled it (PROTOCOL 2.8). */
 export class DeviceHistoryEntryDto {
   @ApiProperty({ example: '2025-11-11T15:00:00.123456Z', description: 'When the request that carried it ran' })
   at: string;

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * A device's sync history (SPEC 2.8) from its receipts: which entity, which action, where in
+ * A device's sync history (PROTOCOL 2.8) from its receipts: which entity, which action, where in
  * its batch. Receipts written before this migration have no such columns: their entity is
  * read from the outcome, their action is unknown (null).
  */
