@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
 import { ConflictEvent, ErrorEvent, FetchLike, MemoryStorage, OutgoingChange } from '@delta-sync/client';
 import { mintToken } from '@app/testing';
-import { SyncMaintenanceService } from '../apps/api/src/sync/sync-maintenance.service';
+import { SyncMaintenanceService } from '../apps/api/src/sync/maintenance/sync-maintenance.service';
 import { CrashingStorage, Exchange, recordingFetch, replicaState, sdkClient, serverState } from './support/client-sdk';
 import { createFamily } from './support/sync-fixtures';
 import { startTestApp, TestApp } from './support/test-app';

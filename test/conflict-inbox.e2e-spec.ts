@@ -2,7 +2,7 @@ import request from 'supertest';
 import { Client } from 'pg';
 import { bearer } from '@app/testing';
 import type { ServerChangeDto } from '../apps/api/src/sync/dto/delta-response.dto';
-import { SyncMaintenanceService } from '../apps/api/src/sync/sync-maintenance.service';
+import { SyncMaintenanceService } from '../apps/api/src/sync/maintenance/sync-maintenance.service';
 import { sqlClient } from './support/db-state';
 import { change, ChangeInput, createFamily, FamilyFixture, syncOk } from './support/sync-fixtures';
 import { startTestApp, TestApp } from './support/test-app';

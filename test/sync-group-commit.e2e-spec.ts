@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { bearer } from '@app/testing';
-import { DeltaService } from '../apps/api/src/sync/delta.service';
-import { COMMIT_CHANNEL } from '../apps/api/src/sync/commit-notice';
+import { DeltaService } from '../apps/api/src/sync/push/delta.service';
+import { COMMIT_CHANNEL } from '../apps/api/src/sync/pull/commit-notice';
 import { sqlClient } from './support/db-state';
 import { change, createFamily, FamilyFixture, syncOk } from './support/sync-fixtures';
 import { startTestApp, TestApp } from './support/test-app';

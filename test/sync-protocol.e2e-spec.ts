@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { bearer, mintToken } from '@app/testing';
-import { SyncMaintenanceService } from '../apps/api/src/sync/sync-maintenance.service';
+import { SyncMaintenanceService } from '../apps/api/src/sync/maintenance/sync-maintenance.service';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, ChangeInput, createFamily, delta, FamilyFixture, MICRO_ISO, syncOk } from './support/sync-fixtures';
 import type { ServerChangeDto as ServerChange, DeltaResponseDto as DeltaBody } from '../apps/api/src/sync/dto/delta-response.dto';

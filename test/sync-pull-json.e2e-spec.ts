@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { TransactionRunner } from '@app/database';
-import { assembleResponse, PulledRow } from '../apps/api/src/sync/delta-response.assembler';
-import { SyncPullRepository } from '../apps/api/src/sync/sync-pull.repository';
+import { assembleResponse, PulledRow } from '../apps/api/src/sync/pull/delta-response.assembler';
+import { SyncPullRepository } from '../apps/api/src/sync/pull/sync-pull.repository';
 import { sqlClient } from './support/db-state';
 import { createFamily, FamilyFixture } from './support/sync-fixtures';
 import { startTestApp, TestApp } from './support/test-app';

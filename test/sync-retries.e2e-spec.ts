@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { bearer } from '@app/testing';
-import { SyncMaintenanceService } from '../apps/api/src/sync/sync-maintenance.service';
+import { SyncMaintenanceService } from '../apps/api/src/sync/maintenance/sync-maintenance.service';
 import { startTestApp, TestApp } from './support/test-app';
 import { change, createFamily, delta, FamilyFixture } from './support/sync-fixtures';
 import { sqlClient } from './support/db-state';

@@ -6,7 +6,7 @@ import type { AppConfig } from '@app/config';
 import { DATABASE_SERVER } from '@app/database';
 import type { DatabaseServer } from '@app/database';
 import { MEMBER_REMOVED_CHANNEL, MemberRemovedNotice } from '../family/member-removed-notice';
-import { COMMIT_CHANNEL, CommitNotice } from '../sync/commit-notice';
+import { COMMIT_CHANNEL, CommitNotice } from '../sync/pull/commit-notice';
 import { RealtimeRepository } from './realtime.repository';
 import { StreamHub } from './stream-hub';
 

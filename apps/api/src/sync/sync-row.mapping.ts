@@ -1,6 +1,6 @@
 import { isUuid } from '@app/database';
 import type { EntityData, FieldClocks } from '@app/sync-contract';
-import type { FamilyClock, StoredRow } from './batch/batch.types';
+import type { FamilyClock, StoredRow } from './push/batch/batch.types';
 
 /** Column list and mappings of the synced entity tables, shared by the sync repositories. */
 export const ROW_COLUMNS = 'id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us';

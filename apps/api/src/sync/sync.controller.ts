@@ -4,19 +4,19 @@ import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags 
 import { ApiErrors, AUTHENTICATED_ERRORS } from '../common/api-error.responses';
 import { FamilyAccess } from '../family/family-access.guard';
 import { FamilyCaller, FamilyScope } from '../family/family-caller';
-import { DeltaService } from './delta.service';
-import { jsonBody } from './raw-json';
+import { DeltaService } from './push/delta.service';
+import { jsonBody } from './pull/raw-json';
 import type { DeltaRequest } from './dto/delta-request';
 import { DeltaRequestDto } from './dto/delta-request.dto';
-import { DeltaRequestValidator } from './delta-request.validator';
+import { DeltaRequestValidator } from './request/delta-request.validator';
 import { UseInputPolicy } from '../common/input-guard';
-import { DELTA_INPUT_POLICY } from './delta-input.policy';
+import { DELTA_INPUT_POLICY } from './request/delta-input.policy';
 import { DeltaResponseDto } from './dto/delta-response.dto';
 import { DELTA_REQUEST_EXAMPLES } from './dto/delta-examples';
-import { DeviceDto } from './dto/device.dto';
-import { DeviceHistoryEntryDto, DeviceHistoryQueryDto } from './dto/device-history.dto';
-import { SyncDeviceService } from './sync-device.service';
-import { UserThrottlerGuard } from './user-throttler.guard';
+import { DeviceDto } from './devices/device.dto';
+import { DeviceHistoryEntryDto, DeviceHistoryQueryDto } from './devices/device-history.dto';
+import { SyncDeviceService } from './devices/sync-device.service';
+import { UserThrottlerGuard } from './rate-limit/user-throttler.guard';
 
 @ApiTags('sync')
 @ApiBearerAuth()

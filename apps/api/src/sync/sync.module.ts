@@ -4,23 +4,23 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { AppConfig } from '@app/config';
 import { FamilyModule } from '../family/family.module';
-import { RateLimitModule } from './rate-limit.module';
-import { RateLimitStorage } from './rate-limit.storage';
-import { DeltaService } from './delta.service';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { RateLimitStorage } from './rate-limit/rate-limit.storage';
+import { DeltaService } from './push/delta.service';
 import { SyncController } from './sync.controller';
-import { SyncMaintenanceService } from './sync-maintenance.service';
-import { SyncMetrics } from './sync-metrics';
-import { SyncMetricsMiddleware } from './sync-metrics.middleware';
+import { SyncMaintenanceService } from './maintenance/sync-maintenance.service';
+import { SyncMetrics } from './metrics/sync-metrics';
+import { SyncMetricsMiddleware } from './metrics/sync-metrics.middleware';
 import { SyncRegistry } from './sync-registry.service';
-import { SyncRepository } from './sync.repository';
-import { SyncPullRepository } from './sync-pull.repository';
-import { SyncPullService } from './sync-pull.service';
-import { SyncDeviceRepository } from './sync-device.repository';
-import { SyncDeviceService } from './sync-device.service';
-import { SyncHookRunner } from './sync-hooks.service';
-import { SyncObserver } from './sync-observer';
-import { SyncMaintenanceRepository } from './sync-maintenance.repository';
-import { UserThrottlerGuard } from './user-throttler.guard';
+import { SyncRepository } from './push/sync.repository';
+import { SyncPullRepository } from './pull/sync-pull.repository';
+import { SyncPullService } from './pull/sync-pull.service';
+import { SyncDeviceRepository } from './devices/sync-device.repository';
+import { SyncDeviceService } from './devices/sync-device.service';
+import { SyncHookRunner } from './push/sync-hooks.service';
+import { SyncObserver } from './metrics/sync-observer';
+import { SyncMaintenanceRepository } from './maintenance/sync-maintenance.repository';
+import { UserThrottlerGuard } from './rate-limit/user-throttler.guard';
 
 @Module({
   imports: [

@@ -1,6 +1,6 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import type { Caller } from '../auth/caller';
+import type { Caller } from '../../auth/caller';
 
 /** SYNC_RATE_LIMIT counts per user (the token's sub), not per IP: devices behind one NAT are separate people. */
 @Injectable()

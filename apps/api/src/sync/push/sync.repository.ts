@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { PreparedSql, textArrayArg, Transaction } from '@app/database';
-import type { FamilyScope } from '../family/family-caller';
+import type { FamilyScope } from '../../family/family-caller';
 import { entityKey, FamilyClock, StoredOutcome, StoredRow } from './batch/batch.types';
 import { GroupLoad, GroupLoaded, GroupWrites, receiptKey } from './batch/group-evaluator';
-import { ROW_COLUMNS, toClock, toRecord, toRow, upsertSql, uuidLiteral } from './sync-row.mapping';
+import { ROW_COLUMNS, toClock, toRecord, toRow, upsertSql, uuidLiteral } from '../sync-row.mapping';
 
 /** The row columns of a `loadGroup` answer row that is not an entity row. */
 const NO_ROW =

@@ -1,7 +1,7 @@
 import { ConflictResolver } from '@app/sync-contract';
 import { t } from '@app/testing/resolver-fixtures';
-import { TaskConflictResolver } from '../../task/task.conflict-resolver';
-import type { SyncChangeInput } from '../dto/delta-request';
+import { TaskConflictResolver } from '../../../task/task.conflict-resolver';
+import type { SyncChangeInput } from '../../dto/delta-request';
 import { entityKey, FamilyClock, StoredOutcome, StoredRow } from './batch.types';
 import { evaluateBatch } from './batch-evaluator';
 import { evaluateGroup, GroupLoaded, groupLoad, receiptKey } from './group-evaluator';

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { validateSync } from 'class-validator';
 import { compileDto } from '@app/sync-contract/rules/compiled-dto';
-import { CreateEventDto, PatchEventDto } from '../event/dto/event-data.dto';
-import { CreatePointsLedgerDto } from '../points-ledger/dto/points-ledger-data.dto';
-import { CreateTaskDto, PatchTaskDto } from '../task/dto/task-data.dto';
+import { CreateEventDto, PatchEventDto } from '../../event/dto/event-data.dto';
+import { CreatePointsLedgerDto } from '../../points-ledger/dto/points-ledger-data.dto';
+import { CreateTaskDto, PatchTaskDto } from '../../task/dto/task-data.dto';
 
 /** The DTOs' rules compiled once must answer "valid" exactly when class-validator finds no error. */
 const DTOS: [string, new () => object, string[]][] = [

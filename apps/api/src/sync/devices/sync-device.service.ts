@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { DeviceDto } from './dto/device.dto';
-import type { DeviceHistoryEntryDto } from './dto/device-history.dto';
+import type { DeviceDto } from './device.dto';
+import type { DeviceHistoryEntryDto } from './device-history.dto';
 
 const DEFAULT_HISTORY = 50;
 import { SyncDeviceRepository } from './sync-device.repository';

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { integerArg, PreparedSql, shapeName, textArrayArg, Transaction } from '@app/database';
 import { MAX_ISO_US, microsToIso, MIN_ISO_US } from '@app/sync-contract';
-import type { ServerChangeDto } from './dto/delta-response.dto';
+import type { ServerChangeDto } from '../dto/delta-response.dto';
 import { COMMIT_CHANNEL, CommitNotice } from './commit-notice';
 import { RawJsonArray } from './raw-json';
-import { uuidLiteral } from './sync-row.mapping';
+import { uuidLiteral } from '../sync-row.mapping';
 
 /**
  * One pull page as PostgreSQL built it: the `server_changes` array (its entries' JSON texts

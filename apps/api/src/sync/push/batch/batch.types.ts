@@ -1,6 +1,6 @@
 import type { ConflictResolver, EntityState, StateTransition, ValidationResult } from '@app/sync-contract';
-import type { SyncChangeInput } from '../dto/delta-request';
-import type { AppliedDto, ChangeErrorDto, ConflictDto } from '../dto/delta-response.dto';
+import type { SyncChangeInput } from '../../dto/delta-request';
+import type { AppliedDto, ChangeErrorDto, ConflictDto } from '../../dto/delta-response.dto';
 
 /** A row of a synced entity table, with its positions as numbers of microseconds. */
 export interface StoredRow extends EntityState {

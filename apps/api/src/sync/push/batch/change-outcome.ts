@@ -1,5 +1,5 @@
-import type { SyncChangeInput } from '../dto/delta-request';
-import type { AppliedDto, ConflictDto } from '../dto/delta-response.dto';
+import type { SyncChangeInput } from '../../dto/delta-request';
+import type { AppliedDto, ConflictDto } from '../../dto/delta-response.dto';
 import { entityKey, StoredOutcome, StoredRow } from './batch.types';
 import type { BatchEntity, ChangeVerdict } from './change-evaluator';
 

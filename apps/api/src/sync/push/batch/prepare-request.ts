@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { CONFLICT_ENTITY_TYPE, ConflictResolver, isoToMicros, isProtocolYear } from '@app/sync-contract';
-import type { FamilyScope } from '../../family/family-caller';
+import type { FamilyScope } from '../../../family/family-caller';
 import { changeKey } from '../change-key';
-import { refusedData } from '../delta-input.policy';
-import type { DeltaRequest, SyncChangeInput } from '../dto/delta-request';
-import { SyncErrorCode, SyncException } from '../sync.exception';
+import { refusedData } from '../../request/delta-input.policy';
+import type { DeltaRequest, SyncChangeInput } from '../../dto/delta-request';
+import { SyncErrorCode, SyncException } from '../../sync.exception';
 import type { BatchLoad, PreparedChange } from './batch.types';
 import type { ConflictInbox } from './conflict-inbox';
 

@@ -1,11 +1,11 @@
 import { ConflictResolver, microsToIso } from '@app/sync-contract';
 import { t } from '@app/testing/resolver-fixtures';
-import { ConflictConflictResolver } from '../../conflict/conflict.conflict-resolver';
-import { EventConflictResolver } from '../../event/event.conflict-resolver';
-import { BadgeConflictResolver } from '../../badge/badge.conflict-resolver';
-import { TaskConflictResolver } from '../../task/task.conflict-resolver';
-import type { SyncChangeInput } from '../dto/delta-request';
-import { SyncException } from '../sync.exception';
+import { ConflictConflictResolver } from '../../../conflict/conflict.conflict-resolver';
+import { EventConflictResolver } from '../../../event/event.conflict-resolver';
+import { BadgeConflictResolver } from '../../../badge/badge.conflict-resolver';
+import { TaskConflictResolver } from '../../../task/task.conflict-resolver';
+import type { SyncChangeInput } from '../../dto/delta-request';
+import { SyncException } from '../../sync.exception';
 import { entityKey, FamilyClock, LoadedBatch, StoredOutcome, StoredRow } from './batch.types';
 import { evaluateBatch } from './batch-evaluator';
 import { batchLoad, prepareRequest } from './prepare-request';

@@ -1,5 +1,5 @@
 import { canonicalJson, changeKey } from './change-key';
-import type { SyncChangeInput } from './dto/delta-request';
+import type { SyncChangeInput } from '../dto/delta-request';
 
 const DEVICE = 'phone-123';
 

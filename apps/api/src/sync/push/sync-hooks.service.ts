@@ -4,7 +4,7 @@ import { clampClientTime, sameValue, SyncBatchContext } from '@app/sync-contract
 import type { EvaluatedBatch, FamilyClock, StoredRow } from './batch/batch.types';
 import { PositionAllocator } from './batch/position-allocator';
 import type { SyncRequestContext } from './batch/prepare-request';
-import { SyncRegistry } from './sync-registry.service';
+import { SyncRegistry } from '../sync-registry.service';
 import { SyncRepository } from './sync.repository';
 
 /** Runs the `@SyncHook()` providers inside the push's transaction, after its rows are written. */

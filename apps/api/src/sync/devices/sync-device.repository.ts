@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isoMicrosOf } from '@app/database';
-import type { DeviceDto } from './dto/device.dto';
-import type { DeviceHistoryEntryDto } from './dto/device-history.dto';
+import type { DeviceDto } from './device.dto';
+import type { DeviceHistoryEntryDto } from './device-history.dto';
 
 /** Per-device last-seen and sync count, on the pool (a push records its device in its write statement). */
 @Injectable()

@@ -1,6 +1,6 @@
 import { BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
 import Ajv, { ErrorObject } from 'ajv';
-import { DeltaRequest, SYNC_ACTIONS, SyncChangeInput } from './dto/delta-request';
+import { DeltaRequest, SYNC_ACTIONS, SyncChangeInput } from '../dto/delta-request';
 import { CLIENT_TIMESTAMP_PATTERN, WATERMARK_PATTERN } from '@app/sync-contract';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });

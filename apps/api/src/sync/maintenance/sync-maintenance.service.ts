@@ -5,7 +5,7 @@ import type { AppConfig } from '@app/config';
 import { TransactionRunner } from '@app/database';
 import { CONFLICT_ENTITY_TYPE } from '@app/sync-contract';
 import { SyncMaintenanceRepository } from './sync-maintenance.repository';
-import { SyncRegistry } from './sync-registry.service';
+import { SyncRegistry } from '../sync-registry.service';
 
 const EVERY_MS = 60 * 60_000;
 /** Advisory lock key: one instance purges at a time. */

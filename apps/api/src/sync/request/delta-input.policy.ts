@@ -1,7 +1,7 @@
 import type { ValidationResult } from '@app/sync-contract';
-import { InputPolicy } from '../common/input-guard';
-import { describeFinding, escapeUnstorable, InputFinding } from '../common/input-scan';
-import type { SyncChangeInput } from './dto/delta-request';
+import { InputPolicy } from '../../common/input-guard';
+import { describeFinding, escapeUnstorable, InputFinding } from '../../common/input-scan';
+import type { SyncChangeInput } from '../dto/delta-request';
 
 /**
  * Which findings of the input guard POST /sync/delta reports per change (PROTOCOL 2.6): in a

@@ -1,7 +1,7 @@
-import { scanInput } from '../common/input-scan';
-import { changeKey } from './change-key';
+import { scanInput } from '../../common/input-scan';
+import { changeKey } from '../push/change-key';
 import { DELTA_INPUT_POLICY, REFUSED_DATA, refusedData } from './delta-input.policy';
-import type { SyncChangeInput } from './dto/delta-request';
+import type { SyncChangeInput } from '../dto/delta-request';
 
 const change = (over: Record<string, unknown> = {}) => ({
   entity_type: 'task',

@@ -1,5 +1,5 @@
 import { assembleResponse, PulledPage } from './delta-response.assembler';
-import type { StoredOutcome } from './batch/batch.types';
+import type { StoredOutcome } from '../push/batch/batch.types';
 
 const US = 1_762_000_000_000_000;
 const page = (over: Partial<PulledPage> = {}): PulledPage => ({

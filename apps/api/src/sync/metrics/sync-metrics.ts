@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, register } from 'prom-client';
-import type { DeltaResponseDto } from './dto/delta-response.dto';
+import type { DeltaResponseDto } from '../dto/delta-response.dto';
 
 function metric<T>(name: string, create: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? create();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SyncChangeInput } from './dto/delta-request';
+import type { SyncChangeInput } from '../dto/delta-request';
 
 /** JSON with sorted object keys, so equal data gives an equal digest whatever its key order. */
 export function canonicalJson(value: unknown): string {

@@ -1,6 +1,6 @@
 import { EntityData, microsToIso } from '@app/sync-contract';
-import type { StoredOutcome } from './batch/batch.types';
-import type { ChangeErrorDto, DeltaResponseDto, ServerChangeDto } from './dto/delta-response.dto';
+import type { StoredOutcome } from '../push/batch/batch.types';
+import type { ChangeErrorDto, DeltaResponseDto, ServerChangeDto } from '../dto/delta-response.dto';
 
 /** One row of a pull, as stored (the reference mapping of what the pull SQL builds as JSON). */
 export interface PulledRow {

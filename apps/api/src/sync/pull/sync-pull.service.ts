@@ -3,13 +3,13 @@ import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '@app/config';
 import type { Transaction } from '@app/database';
 import { microsToIso } from '@app/sync-contract';
-import type { EvaluatedBatch, FamilyClock } from './batch/batch.types';
-import type { SyncRequestContext } from './batch/prepare-request';
-import type { DeltaResponseDto } from './dto/delta-response.dto';
+import type { EvaluatedBatch, FamilyClock } from '../push/batch/batch.types';
+import type { SyncRequestContext } from '../push/batch/prepare-request';
+import type { DeltaResponseDto } from '../dto/delta-response.dto';
 import { assembleFromChanges } from './delta-response.assembler';
 import type { CommitNotice } from './commit-notice';
 import { SyncPullRepository } from './sync-pull.repository';
-import { SyncRegistry } from './sync-registry.service';
+import { SyncRegistry } from '../sync-registry.service';
 
 export interface PullResult {
   response: DeltaResponseDto;

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import type { SyncRequestContext } from './batch/prepare-request';
-import type { DeltaResponseDto } from './dto/delta-response.dto';
+import type { SyncRequestContext } from '../push/batch/prepare-request';
+import type { DeltaResponseDto } from '../dto/delta-response.dto';
 import { SyncMetrics } from './sync-metrics';
-import { SyncRegistry } from './sync-registry.service';
+import { SyncRegistry } from '../sync-registry.service';
 
 /** Metrics and the one log line of a sync (counts only: no token, no entity data). */
 @Injectable()
