@@ -1,14 +1,14 @@
 import { Client } from 'pg';
 import { TransactionRunner } from '@app/database';
-import { assembleResponse, PulledRow } from '../apps/api/src/sync/pull/delta-response.assembler';
 import { SyncPullRepository } from '../apps/api/src/sync/pull/sync-pull.repository';
 import { sqlClient } from './support/db-state';
+import { PulledRow, referenceServerChange } from './support/pull-reference';
 import { createFamily, FamilyFixture } from './support/sync-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * The pull page is built by PostgreSQL as JSON (issue 13): it must equal, entry for entry,
- * what the service's reference mapping (assembleResponse) makes of the same stored rows,
+ * The pull page is built by PostgreSQL as JSON: it must equal, entry for entry, what the
+ * reference mapping (test/support/pull-reference.ts) makes of the same stored rows,
  * including tombstones, create vs update, and timestamps outside the usual range.
  */
 describe('pull pages built by PostgreSQL equal the reference mapping', () => {
@@ -86,17 +86,17 @@ describe('pull pages built by PostgreSQL equal the reference mapping', () => {
     ['a cut page written as PostgreSQL text', 'g', US, 2],
   ])('%s', async (_label, which, sinceUs, limit) => {
     const familyId = (which === 'f' ? f : g).familyId;
-    const page = await t.app.get(TransactionRunner).run((tx) =>
-      t.app.get(SyncPullRepository).pullAndCommit(tx, {
-        familyId,
-        sinceUs,
-        limit,
-        maxBytes: 4 * 1024 * 1024,
-        tables: [{ entityType: 'task', table: 'tasks', excludeIds: [] }],
-      }),
-    );
+    const [page] = await t.app
+      .get(TransactionRunner)
+      .run((tx) =>
+        t.app
+          .get(SyncPullRepository)
+          .pullAllAndCommit(tx, familyId, [
+            { sinceUs, limit, maxBytes: 4 * 1024 * 1024, tables: [{ entityType: 'task', table: 'tasks', excludeIds: [] }] },
+          ]),
+      );
     const rows = await reference(familyId, sinceUs);
-    const expected = assembleResponse({ rows: rows.slice(0, limit), since: sinceUs, lastSyncAtUs: 0, hasMore: false, resync: false }, []);
+    const expected = { server_changes: rows.slice(0, limit).map((row) => referenceServerChange(row, sinceUs)) };
     // The page is JSON text (or, with a timestamp outside years 1..9999, an array): as sent, it parses to the reference.
     expect(JSON.parse(JSON.stringify(page.serverChanges))).toEqual(expected.server_changes);
     expect(page.serverChanges.length).toBe(expected.server_changes.length);

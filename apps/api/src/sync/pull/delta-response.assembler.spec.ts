@@ -3,22 +3,11 @@ import type { StoredOutcome } from '../push/batch/batch.types';
 
 const US = 1_762_000_000_000_000;
 const page = (over: Partial<PulledPage> = {}): PulledPage => ({
-  rows: [],
-  since: null,
+  serverChanges: [],
   lastSyncAtUs: US,
   hasMore: false,
   resync: false,
   ...over,
-});
-const row = (id: string, over: { createdUs?: number; deleted?: boolean } = {}) => ({
-  entityType: 'task',
-  id,
-  version: 2,
-  data: { title: id },
-  clientUs: US - 5,
-  createdUs: over.createdUs ?? US - 10,
-  changedUs: US,
-  deleted: over.deleted ?? false,
 });
 const applied = (id: string): StoredOutcome => ({ applied: { entity_type: 'task', entity_id: id, version: 1 } });
 const error = (id: string): StoredOutcome => ({ error: { entity_type: 'task', entity_id: id, code: 'not_found', message: 'x' } });
@@ -65,16 +54,6 @@ describe('assembleResponse', () => {
     expect(body.errors).toEqual([{ index: 1, entity_type: 'task', entity_id: 'b', code: 'not_found', message: 'x' }]);
     expect(body.conflicts.map((c) => c.entity_id)).toEqual(['c']);
     expect(body).toMatchObject({ success: false, applied_count: 2, error_count: 1 });
-  });
-
-  it.each<[string, number | null, { createdUs?: number; deleted?: boolean }, string]>([
-    ['first sync: create', null, {}, 'create'],
-    ['created after the watermark: create', US - 20, {}, 'create'],
-    ['created before the watermark: update', US - 5, {}, 'update'],
-    ['a tombstone: delete without data', US - 20, { deleted: true }, 'delete'],
-  ])('server change action, %s', (_name, since, over, action) => {
-    const [change] = assembleResponse(page({ rows: [row('a', over)], since }), []).server_changes;
-    expect(change).toMatchObject({ entity_id: 'a', action, data: action === 'delete' ? null : { title: 'a' } });
   });
 
   it('passes paging and resync through', () => {

@@ -1,24 +1,10 @@
-import { EntityData, microsToIso } from '@app/sync-contract';
+import { microsToIso } from '@app/sync-contract';
 import type { StoredOutcome } from '../push/batch/batch.types';
 import type { ChangeErrorDto, DeltaResponseDto, ServerChangeDto } from '../dto/delta-response.dto';
 
-/** One row of a pull, as stored (the reference mapping of what the pull SQL builds as JSON). */
-export interface PulledRow {
-  entityType: string;
-  id: string;
-  version: number;
-  data: EntityData | null;
-  clientUs: number;
-  createdUs: number;
-  changedUs: number;
-  deleted: boolean;
-}
-
-/** One page of the pull. */
+/** One page of the pull, as the pull SQL built it (see SyncPullRepository). */
 export interface PulledPage {
-  rows: PulledRow[];
-  /** The watermark the rows were read after; null: the full current state. */
-  since: number | null;
+  serverChanges: ServerChangeDto[];
   lastSyncAtUs: number;
   hasMore: boolean;
   resync: boolean;
@@ -26,15 +12,6 @@ export interface PulledPage {
 
 /** The response of POST /sync/delta: the page of server changes and each change's outcome, in array order. */
 export function assembleResponse(page: PulledPage, outcomes: StoredOutcome[]): DeltaResponseDto {
-  const { rows, since, ...rest } = page;
-  return assembleFromChanges({ ...rest, serverChanges: rows.map((row) => toServerChange(row, since)) }, outcomes);
-}
-
-/** The same, from `server_changes` already built (by the pull SQL, see SyncPullRepository). */
-export function assembleFromChanges(
-  page: Omit<PulledPage, 'rows' | 'since'> & { serverChanges: ServerChangeDto[] },
-  outcomes: StoredOutcome[],
-): DeltaResponseDto {
   const applied = outcomes.flatMap((o) => (o.applied ? [o.applied] : []));
   const conflicts = outcomes.flatMap((o) => (o.conflict ? [o.conflict] : []));
   const errors: ChangeErrorDto[] = outcomes.flatMap((o, index) => (o.error ? [{ index, ...o.error }] : []));
@@ -51,17 +28,5 @@ export function assembleFromChanges(
     success: conflicts.length === 0 && errors.length === 0,
     applied_count: applied.length,
     error_count: errors.length,
-  };
-}
-
-function toServerChange(row: PulledRow, since: number | null): ServerChangeDto {
-  return {
-    entity_type: row.entityType,
-    entity_id: row.id,
-    action: row.deleted ? 'delete' : since === null || row.createdUs > since ? 'create' : 'update',
-    data: row.deleted ? null : row.data,
-    version: row.version,
-    client_timestamp: microsToIso(row.clientUs),
-    server_timestamp: microsToIso(row.changedUs),
   };
 }

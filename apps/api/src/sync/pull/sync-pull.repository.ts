@@ -161,15 +161,6 @@ export class SyncPullRepository {
   }
 
   /**
-   * One pull (see pullStatement). It is the transaction's last statement, with COMMIT in the same simple-protocol message:
-   * one round trip, and the family lock is released with it.
-   */
-  async pullAndCommit(tx: Transaction, query: PullQuery): Promise<PulledJsonPage> {
-    const [page] = await this.pullAllAndCommit(tx, query.familyId, [query], query.notice);
-    return page;
-  }
-
-  /**
    * The pulls of a group of requests (one statement each), COMMIT and the commit's
    * announcement, in one simple-protocol message. Values are inlined as literals (numbers
    * checked, the family id a checked uuid, ids escaped by the driver). A statement after a

@@ -6,7 +6,7 @@ import { microsToIso } from '@app/sync-contract';
 import type { EvaluatedBatch, FamilyClock } from '../push/batch/batch.types';
 import type { SyncRequestContext } from '../push/batch/prepare-request';
 import type { DeltaResponseDto } from '../dto/delta-response.dto';
-import { assembleFromChanges } from './delta-response.assembler';
+import { assembleResponse } from './delta-response.assembler';
 import type { CommitNotice } from './commit-notice';
 import { SyncPullRepository } from './sync-pull.repository';
 import { SyncRegistry } from '../sync-registry.service';
@@ -99,7 +99,7 @@ export class SyncPullService {
       const watermark = hasMore ? page.lastUs! : clock.lastUs;
       const { resync } = plans[i];
       return {
-        response: assembleFromChanges({ serverChanges: page.serverChanges, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes),
+        response: assembleResponse({ serverChanges: page.serverChanges, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes),
         cursor: hasMore && watermark < clock.horizonUs ? { cursorUs: watermark, horizonUs: clock.horizonUs } : undefined,
       };
     });
