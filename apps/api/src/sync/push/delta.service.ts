@@ -4,8 +4,8 @@ import type { AppConfig } from '@app/config';
 import { classifyDatabaseError, Transaction, TransactionRunner } from '@app/database';
 import { FamilyScope } from '../../family/family-caller';
 import { FamilyErrorCode, FamilyException } from '../../family/family.exception';
-import { evaluateGroup, groupLoad } from './batch/group-evaluator';
-import { prepareRequest, SyncRequestContext, SyncSettings } from './batch/prepare-request';
+import { evaluateGroup } from './batch/group-evaluator';
+import { loadPlan, prepareRequest, SyncRequestContext, SyncSettings } from './batch/prepare-request';
 import { GroupSession, KeyedGroups, Settled } from './family-groups';
 import type { DeltaRequest } from '../dto/delta-request';
 import type { DeltaResponseDto } from '../dto/delta-response.dto';
@@ -130,7 +130,7 @@ export class DeltaService {
     // The transaction only read (and at most created) the lock row; committing it ends it.
     if (reqs.length === 0) return [];
     this.observer.group(reqs.length);
-    const loaded = await this.repo.loadGroup(tx, familyId, groupLoad(reqs), usersOf(reqs));
+    const loaded = await this.repo.loadGroup(tx, familyId, loadPlan(reqs), usersOf(reqs));
     const members = reqs.filter((r) => loaded.members.has(r.scope.userId));
     // atomic and failed: `discarded`, nothing of that request is written but the device's visit.
     const group = evaluateGroup(members, loaded, clock, (table) => this.registry.typeOf(table));

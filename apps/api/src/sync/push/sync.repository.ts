@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PreparedSql, textArrayArg, Transaction } from '@app/database';
 import type { FamilyScope } from '../../family/family-caller';
-import { entityKey, FamilyClock, StoredOutcome, StoredRow } from './batch/batch.types';
-import { GroupLoad, GroupLoaded, GroupWrites, receiptKey } from './batch/group-evaluator';
+import { entityKey, FamilyClock, Loaded, LoadPlan, receiptKey, StoredOutcome, StoredRow } from './batch/batch.types';
+import type { GroupWrites } from './batch/group-evaluator';
 import { ROW_COLUMNS, toClock, toRecord, toRow, upsertSql, uuidLiteral } from '../sync-row.mapping';
 
 /** The row columns of a `loadGroup` answer row that is not an entity row. */
@@ -76,7 +76,7 @@ export class SyncRepository {
    * stream while PostgreSQL reads, and 500 of them reached the service in 2.3-2.8 ms against
    * 10-15 ms as one json_agg value (the same CPU in the service either way).
    */
-  async loadGroup(tx: Transaction, familyId: string, load: GroupLoad, userIds: string[]): Promise<GroupLoaded & { members: Set<string> }> {
+  async loadGroup(tx: Transaction, familyId: string, load: LoadPlan, userIds: string[]): Promise<Loaded & { members: Set<string> }> {
     const params: unknown[] = [familyId, load.deviceIds, load.keys, userIds];
     const locked = load.entities.map(({ table, ids }, i) => {
       params.push(ids);

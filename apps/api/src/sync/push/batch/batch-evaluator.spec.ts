@@ -6,9 +6,9 @@ import { BadgeConflictResolver } from '../../../badge/badge.conflict-resolver';
 import { TaskConflictResolver } from '../../../task/task.conflict-resolver';
 import type { SyncChangeInput } from '../../dto/delta-request';
 import { SyncException } from '../../sync.exception';
-import { entityKey, FamilyClock, LoadedBatch, StoredOutcome, StoredRow } from './batch.types';
+import { entityKey, FamilyClock, Loaded, receiptKey, StoredOutcome, StoredRow } from './batch.types';
 import { evaluateBatch } from './batch-evaluator';
-import { batchLoad, prepareRequest } from './prepare-request';
+import { loadPlan, prepareRequest } from './prepare-request';
 
 const resolvers: Record<string, ConflictResolver> = { task: new TaskConflictResolver(), event: new EventConflictResolver() };
 const settings = { maxBatch: 10, maxSkewUs: 300_000_000, maxRejectedBytes: 16_384, find: (type: string) => resolvers[type] };
@@ -58,8 +58,10 @@ interface Case {
 
 function run({ changes, rows = [], receipts = {}, since = null, atomic = false }: Case) {
   const req = prepareRequest(scope, { device_id: 'phone', changes, last_sync_at: since, atomic }, settings);
-  const loaded: LoadedBatch = {
-    receipts: new Map(req.changes.filter((c) => receipts[c.change.entity_id]).map((c) => [c.key, receipts[c.change.entity_id]])),
+  const loaded: Loaded = {
+    receipts: new Map(
+      req.changes.filter((c) => receipts[c.change.entity_id]).map((c) => [receiptKey(req.deviceId, c.key), receipts[c.change.entity_id]]),
+    ),
     rows: new Map(rows.map((r) => [entityKey('task', r.id), r])),
   };
   return { req, batch: evaluateBatch(req, loaded, clock) };
@@ -82,7 +84,15 @@ describe('evaluateBatch', () => {
     expect(batch.writes.lastUs).toBe(NOW);
     expect(batch.positionUs).toBe(NOW);
     expect(batch.writes.receipts).toEqual([
-      { key: expect.any(String), outcome: batch.outcomes[0], entityType: 'task', entityId: 't1', action: 'create', index: 0 },
+      {
+        deviceId: 'phone',
+        key: expect.any(String),
+        outcome: batch.outcomes[0],
+        entityType: 'task',
+        entityId: 't1',
+        action: 'create',
+        index: 0,
+      },
     ]);
     expect(batch.transitions).toEqual([
       expect.objectContaining({ entityType: 'task', entityId: 't1', before: undefined, clientUs: t(500) }),
@@ -221,7 +231,8 @@ describe('prepareRequest', () => {
       { device_id: 'p', changes: [create('a'), create('a'), { ...create('n'), entity_type: 'note' }, create('b')] },
       settings,
     );
-    expect(batchLoad(req)).toEqual({
+    expect(loadPlan([req])).toEqual({
+      deviceIds: ['p', 'p', 'p'],
       keys: [req.changes[0].key, req.changes[2].key, req.changes[3].key],
       entities: [{ type: 'task', table: 'tasks', ids: ['a', 'b'] }],
     });
@@ -239,8 +250,10 @@ describe('evaluateBatch: the conflict inbox (PROTOCOL 2.8)', () => {
     let n = 0;
     const req = { ...prepareRequest(scope, { device_id: 'phone', changes, atomic }, inboxSettings) };
     req.inbox = { table: 'conflicts', newId: () => `c${++n}`, maxRejectedBytes: 64 };
-    const loaded: LoadedBatch = {
-      receipts: new Map(req.changes.filter((c) => receipts[c.change.entity_id]).map((c) => [c.key, receipts[c.change.entity_id]])),
+    const loaded: Loaded = {
+      receipts: new Map(
+        req.changes.filter((c) => receipts[c.change.entity_id]).map((c) => [receiptKey(req.deviceId, c.key), receipts[c.change.entity_id]]),
+      ),
       rows: new Map(rows.map((r) => [entityKey(r.id.startsWith('c') ? 'conflict' : r.id.includes(':') ? 'badge' : 'task', r.id), r])),
     };
     return evaluateBatch(req, loaded, clock);

@@ -1,6 +1,16 @@
 import type { StateTransition } from '@app/sync-contract';
 import { PositionAllocator } from './position-allocator';
-import { BatchWrites, entityKey, EvaluatedBatch, FamilyClock, LoadedBatch, PreparedChange, StoredOutcome, StoredRow } from './batch.types';
+import {
+  BatchWrites,
+  entityKey,
+  EvaluatedBatch,
+  FamilyClock,
+  Loaded,
+  PreparedChange,
+  receiptKey,
+  StoredOutcome,
+  StoredRow,
+} from './batch.types';
 import { BatchEntity, ChangeVerdict, evaluateChange, loadedEntity } from './change-evaluator';
 import { atomicFailures, isFailure, toOutcome } from './change-outcome';
 import { inboxRows } from './conflict-inbox';
@@ -20,12 +30,12 @@ type Step =
  * clock. Out: each change's outcome, the rows and receipts to store (with their commit
  * positions), the state transitions for hooks, and what the pull need not echo back.
  */
-export function evaluateBatch(req: SyncRequestContext, loaded: LoadedBatch, clock: FamilyClock): EvaluatedBatch {
+export function evaluateBatch(req: SyncRequestContext, loaded: Loaded, clock: FamilyClock): EvaluatedBatch {
   const entities = initialEntities(req, loaded);
   const transitions: StateTransition[] = [];
   const firstByKey = new Map<string, number>();
   const steps: Step[] = req.changes.map((prepared): Step => {
-    const receipt = loaded.receipts.get(prepared.key);
+    const receipt = loaded.receipts.get(receiptKey(req.deviceId, prepared.key));
     if (receipt) return { kind: 'receipt', outcome: receipt };
     const first = firstByKey.get(prepared.key);
     if (first !== undefined) return { kind: 'repeat', of: first };
@@ -51,6 +61,7 @@ export function evaluateBatch(req: SyncRequestContext, loaded: LoadedBatch, cloc
     rowsByTable,
     lastUs: positionUs > clock.lastUs ? positionUs : null,
     receipts: evaluated.map(({ prepared: { key, change, index }, outcome }) => ({
+      deviceId: req.deviceId,
       key,
       outcome,
       entityType: change.entity_type,
@@ -62,7 +73,7 @@ export function evaluateBatch(req: SyncRequestContext, loaded: LoadedBatch, cloc
   return { outcomes, discarded: false, writes, transitions, positionUs, notEchoed: notEchoed(entities) };
 }
 
-function initialEntities(req: SyncRequestContext, loaded: LoadedBatch): Map<string, BatchEntity> {
+function initialEntities(req: SyncRequestContext, loaded: Loaded): Map<string, BatchEntity> {
   const entities = new Map<string, BatchEntity>();
   for (const { change, resolver } of req.changes) {
     const key = entityKey(change.entity_type, change.entity_id);
@@ -82,7 +93,7 @@ function outcomesOf(steps: Step[], entities: Map<string, BatchEntity>): StoredOu
   return steps.map((s, i) => (s.kind === 'repeat' ? outcomes[s.of]! : outcomes[i]!));
 }
 
-const discarded = (outcomes: StoredOutcome[], loaded: LoadedBatch, clock: FamilyClock): EvaluatedBatch => ({
+const discarded = (outcomes: StoredOutcome[], loaded: Loaded, clock: FamilyClock): EvaluatedBatch => ({
   outcomes: atomicFailures(outcomes, loaded.rows),
   discarded: true,
   writes: { rowsByTable: new Map(), lastUs: null, receipts: [] },

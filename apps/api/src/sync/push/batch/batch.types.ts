@@ -40,20 +40,23 @@ export interface StoredOutcome {
   error?: Omit<ChangeErrorDto, 'index'>;
 }
 
-/** What the batch needs loaded under the lock: its receipts and every row it touches. */
-export interface BatchLoad {
+/** What a push loads under the lock: its (device, change key) receipts and every row it touches. */
+export interface LoadPlan {
+  /** Parallel arrays: receipt i is (`deviceIds[i]`, `keys[i]`), each pair once. */
+  deviceIds: string[];
   keys: string[];
   entities: { type: string; table: string; ids: string[] }[];
 }
 
-/** What was loaded: receipts by change key, rows by `entityKey(type, id)`. */
-export interface LoadedBatch {
+/** What was loaded: receipts by `receiptKey(device, change key)`, rows by `entityKey(type, id)`. */
+export interface Loaded {
   receipts: Map<string, StoredOutcome>;
   rows: Map<string, StoredRow>;
 }
 
-/** A change's outcome as stored for retries (by key) and for the device's history. */
+/** A change's outcome as stored for retries (by device and key) and for the device's history. */
 export interface Receipt {
+  deviceId: string;
   key: string;
   outcome: StoredOutcome;
   entityType: string;
@@ -90,4 +93,7 @@ export interface EvaluatedBatch {
   changedLater?: Map<string, string[]>;
 }
 
+/** The map key of an entity (a NUL: no type or id holds one). */
 export const entityKey = (type: string, id: string) => `${type}\u0000${id}`;
+/** The map key of a receipt: the change key is scoped to the device. */
+export const receiptKey = (deviceId: string, key: string) => `${deviceId}\u0000${key}`;

@@ -2,10 +2,10 @@ import { ConflictResolver } from '@app/sync-contract';
 import { t } from '@app/testing/resolver-fixtures';
 import { TaskConflictResolver } from '../../../task/task.conflict-resolver';
 import type { SyncChangeInput } from '../../dto/delta-request';
-import { entityKey, FamilyClock, StoredOutcome, StoredRow } from './batch.types';
+import { entityKey, FamilyClock, Loaded, receiptKey, StoredOutcome, StoredRow } from './batch.types';
 import { evaluateBatch } from './batch-evaluator';
-import { evaluateGroup, GroupLoaded, groupLoad, receiptKey } from './group-evaluator';
-import { prepareRequest, SyncRequestContext } from './prepare-request';
+import { evaluateGroup } from './group-evaluator';
+import { loadPlan, prepareRequest, SyncRequestContext } from './prepare-request';
 
 const resolvers: Record<string, ConflictResolver> = { task: new TaskConflictResolver() };
 const settings = { maxBatch: 10, maxSkewUs: 300_000_000, maxRejectedBytes: 16_384, find: (type: string) => resolvers[type] };
@@ -36,7 +36,7 @@ const request = (device: string, changes: SyncChangeInput[], opts: { user?: stri
     settings,
   );
 
-const empty = (): GroupLoaded => ({ receipts: new Map(), rows: new Map() });
+const empty = (): Loaded => ({ receipts: new Map(), rows: new Map() });
 
 /** The same requests one after another, each against what the ones before it stored (the reference). */
 function sequential(reqs: SyncRequestContext[]) {
@@ -44,12 +44,7 @@ function sequential(reqs: SyncRequestContext[]) {
   const receipts = new Map<string, StoredOutcome>();
   let lastUs = clock.lastUs;
   return reqs.map((req) => {
-    const known = new Map<string, StoredOutcome>();
-    for (const { key } of req.changes) {
-      const outcome = receipts.get(receiptKey(req.deviceId, key));
-      if (outcome) known.set(key, outcome);
-    }
-    const batch = evaluateBatch(req, { receipts: known, rows }, { ...clock, lastUs });
+    const batch = evaluateBatch(req, { receipts, rows }, { ...clock, lastUs });
     if (!batch.discarded) {
       for (const row of batch.writes.rowsByTable.get('tasks') ?? []) rows.set(entityKey('task', row.id), row);
       for (const r of batch.writes.receipts) receipts.set(receiptKey(req.deviceId, r.key), r.outcome);
@@ -152,9 +147,9 @@ describe('evaluateGroup', () => {
     expect(batches[1].changedLater).toEqual(new Map());
   });
 
-  it('groupLoad: each (device, change key) pair once, every distinct id of the group', () => {
+  it('loadPlan: each (device, change key) pair once, every distinct id of the group', () => {
     const phone = request('phone', [create('a')]);
-    const load = groupLoad([phone, request('tablet', [create('a'), create('b')]), phone]);
+    const load = loadPlan([phone, request('tablet', [create('a'), create('b')]), phone]);
     expect(load.deviceIds).toEqual(['phone', 'tablet', 'tablet']);
     expect(load.keys).toHaveLength(3);
     expect(load.entities).toEqual([{ type: 'task', table: 'tasks', ids: ['a', 'b'] }]);

@@ -5,7 +5,7 @@ import { changeKey } from '../change-key';
 import { refusedData } from '../../request/delta-input.policy';
 import type { DeltaRequest, SyncChangeInput } from '../../dto/delta-request';
 import { SyncErrorCode, SyncException } from '../../sync.exception';
-import type { BatchLoad, PreparedChange } from './batch.types';
+import { LoadPlan, PreparedChange, receiptKey } from './batch.types';
 import type { ConflictInbox } from './conflict-inbox';
 
 const DEFAULT_LIMIT = 1000;
@@ -91,17 +91,25 @@ function parseWatermark(value: string | null | undefined): number | null {
   return us;
 }
 
-/** The receipts and rows to load: every distinct key, every id of a registered type, in first-seen order. */
-export function batchLoad(req: SyncRequestContext): BatchLoad {
+/** What a group of requests loads: each distinct (device, change key) pair, every id of a registered type, in first-seen order. */
+export function loadPlan(reqs: SyncRequestContext[]): LoadPlan {
   const entities = new Map<string, { type: string; table: string; ids: Set<string> }>();
-  for (const { change, resolver } of req.changes) {
-    if (!resolver) continue;
-    const entry = entities.get(change.entity_type) ?? { type: change.entity_type, table: resolver.table, ids: new Set<string>() };
-    entry.ids.add(change.entity_id);
-    entities.set(change.entity_type, entry);
+  const pairs = new Set<string>();
+  const plan: LoadPlan = { deviceIds: [], keys: [], entities: [] };
+  for (const req of reqs) {
+    for (const { change, resolver, key } of req.changes) {
+      const pair = receiptKey(req.deviceId, key);
+      if (!pairs.has(pair)) {
+        pairs.add(pair);
+        plan.deviceIds.push(req.deviceId);
+        plan.keys.push(key);
+      }
+      if (!resolver) continue;
+      const entry = entities.get(change.entity_type) ?? { type: change.entity_type, table: resolver.table, ids: new Set<string>() };
+      entry.ids.add(change.entity_id);
+      entities.set(change.entity_type, entry);
+    }
   }
-  return {
-    keys: [...new Set(req.changes.map((c) => c.key))],
-    entities: [...entities.values()].map(({ type, table, ids }) => ({ type, table, ids: [...ids] })),
-  };
+  plan.entities = [...entities.values()].map(({ type, table, ids }) => ({ type, table, ids: [...ids] }));
+  return plan;
 }
