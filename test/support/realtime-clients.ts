@@ -72,9 +72,9 @@ export function wsUrl(t: TestApp): string {
   return `${t.baseUrl.replace(/^http/, 'ws')}/sync/ws`;
 }
 
-/** Opens the socket (no auth message yet). */
-export async function connectWs(t: TestApp, headers: Record<string, string> = {}): Promise<WsClient> {
-  const socket = new WebSocket(wsUrl(t), { headers });
+/** Opens the socket (no auth message yet); `localAddress`: connect from this address (e.g. 127.0.0.2). */
+export async function connectWs(t: TestApp, headers: Record<string, string> = {}, localAddress?: string): Promise<WsClient> {
+  const socket = new WebSocket(wsUrl(t), { headers, localAddress });
   const client = new WsClient(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
@@ -84,8 +84,8 @@ export async function connectWs(t: TestApp, headers: Record<string, string> = {}
 }
 
 /** Opens, authenticates and waits for `ready`. */
-export async function readyWs(t: TestApp, token: string, deviceId: string): Promise<WsClient> {
-  const client = await connectWs(t);
+export async function readyWs(t: TestApp, token: string, deviceId: string, localAddress?: string): Promise<WsClient> {
+  const client = await connectWs(t, {}, localAddress);
   client.send({ type: 'auth', token, device_id: deviceId });
   await client.next((m) => m.type === 'ready', 10_000, 'ready');
   return client;

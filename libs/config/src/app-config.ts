@@ -51,6 +51,10 @@ export interface SyncConfig {
   maxStreamsPerUser: number;
   /** WebSocket pings this often; a peer that did not answer the previous one is dropped. */
   wsHeartbeatMs: number;
+  /** WebSocket connections per client address waiting for their auth message; more are closed 4429. */
+  wsMaxPending: number;
+  /** Messages per second a WebSocket client may send (a burst of as many at once); 0: no limit. */
+  wsMaxMessagesPerSecond: number;
 }
 
 export interface AppConfig {

@@ -176,6 +176,18 @@ export class EnvironmentVariables {
   @Min(100)
   SYNC_WS_HEARTBEAT_MS = 30_000;
 
+  /** WebSocket connections per client address still waiting for their auth message (4429 above). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  SYNC_WS_MAX_PENDING = 20;
+
+  /** Messages a WebSocket client may send per second, bursts included (1008 above); 0: no limit. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  SYNC_WS_MAX_MESSAGES_PER_SECOND = 20;
+
   /** Comma-separated exact origins (checked by `loadConfig`); empty: no CORS headers at all. */
   @IsString()
   CORS_ORIGINS = '';

@@ -54,6 +54,8 @@ describe('loadConfig', () => {
         rateLimitPerMinute: 600,
         maxStreamsPerUser: 20,
         wsHeartbeatMs: 30_000,
+        wsMaxPending: 20,
+        wsMaxMessagesPerSecond: 20,
       },
     });
   });
@@ -86,6 +88,8 @@ describe('loadConfig', () => {
       DB_PREPARED_STATEMENTS: 'false',
       DATABASE_LISTEN_URL: 'postgresql://app:pw@db-direct.internal:5432/sync',
       SYNC_MAX_STREAMS_PER_USER: '5',
+      SYNC_WS_MAX_PENDING: '50',
+      SYNC_WS_MAX_MESSAGES_PER_SECOND: '0',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173,',
     });
     expect(config).toEqual<AppConfig>({
@@ -126,6 +130,8 @@ describe('loadConfig', () => {
         rateLimitPerMinute: 0,
         maxStreamsPerUser: 5,
         wsHeartbeatMs: 30_000,
+        wsMaxPending: 50,
+        wsMaxMessagesPerSecond: 0,
       },
     });
   });
@@ -181,6 +187,13 @@ describe('loadConfig', () => {
       ],
       ['SYNC_MAX_STREAMS_PER_USER=0', { SYNC_MAX_STREAMS_PER_USER: '0' }, 'SYNC_MAX_STREAMS_PER_USER must not be less than 1'],
       ['SYNC_CONFLICT_DAYS=0', { SYNC_CONFLICT_DAYS: '0' }, 'SYNC_CONFLICT_DAYS must not be less than 1'],
+      ['SYNC_WS_MAX_PENDING=0', { SYNC_WS_MAX_PENDING: '0' }, 'SYNC_WS_MAX_PENDING must not be less than 1'],
+      ['SYNC_WS_MAX_PENDING=2.5', { SYNC_WS_MAX_PENDING: '2.5' }, 'SYNC_WS_MAX_PENDING must be an integer number'],
+      [
+        'SYNC_WS_MAX_MESSAGES_PER_SECOND=-1',
+        { SYNC_WS_MAX_MESSAGES_PER_SECOND: '-1' },
+        'SYNC_WS_MAX_MESSAGES_PER_SECOND must not be less than 0',
+      ],
       [
         'CORS_ORIGINS with a trailing slash',
         { CORS_ORIGINS: 'https://ok.example.com,https://app.example.com/' },

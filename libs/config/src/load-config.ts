@@ -159,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       rateLimitRedisUrl: vars.RATE_LIMIT_REDIS_URL,
       maxStreamsPerUser: vars.SYNC_MAX_STREAMS_PER_USER,
       wsHeartbeatMs: vars.SYNC_WS_HEARTBEAT_MS,
+      wsMaxPending: vars.SYNC_WS_MAX_PENDING,
+      wsMaxMessagesPerSecond: vars.SYNC_WS_MAX_MESSAGES_PER_SECOND,
     },
   };
 }

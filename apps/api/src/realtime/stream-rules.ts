@@ -6,7 +6,10 @@ export enum CloseCode {
   Unauthorized = 4401,
   Forbidden = 4403,
   AuthTimeout = 4408,
-  TooManyStreams = 4429,
+  /** Too many open streams of the user, or connections of the address waiting to authenticate. */
+  TooMany = 4429,
+  /** PROTOCOL 2.13 (and a bad device_id): the client broke a rule of the connection, the reason names it. */
+  PolicyViolation = 1008,
 }
 
 export type Transport = 'ws' | 'sse';

@@ -1,13 +1,17 @@
+import type { IncomingMessage } from 'node:http';
 import { ConfigService } from '@nestjs/config';
 import { OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import type { RawData, WebSocket } from 'ws';
 import { TokenVerifier, VerifiedToken } from '../auth/token-verifier';
 import { FamilyMembershipRepository } from '../family/family-membership.repository';
+import { fullBucket, MessageBucket, takeMessage } from './message-rate';
+import { PendingConnections } from './pending-connections';
 import { RealtimeMetrics } from './realtime.metrics';
 import { RealtimeRepository } from './realtime.repository';
 import { StreamHub } from './stream-hub';
 import { CloseCode, deviceIdProblem } from './stream-rules';
+import { isBacklogged, NOT_READING } from './ws-backlog';
 import { keepAlive } from './ws-heartbeat';
 import { WsPokeStream } from './ws-poke-stream';
 import type { AppConfig } from '@app/config';
@@ -30,10 +34,18 @@ class Refusal extends Error {
  * within 10 s; tokens never travel in a URL), the server answers `ready` and then pokes;
  * `{"type":"ping"}` gets `{"type":"pong"}`. Refusals close with the codes of PROTOCOL 2.7.
  * Messages are tiny: 16 KB is far above any token.
+ *
+ * PROTOCOL 2.13, so that one client cannot hurt the others: at most `SYNC_WS_MAX_PENDING`
+ * connections per client address wait for their auth message (4429 above), a client sends at
+ * most `SYNC_WS_MAX_MESSAGES_PER_SECOND` messages (1008 above), and one that does not read is
+ * closed (1008) instead of being queued more than 1 MB.
  */
 @WebSocketGateway({ path: '/sync/ws', maxPayload: 16 * 1024 })
 export class SyncSocketGateway implements OnGatewayConnection {
   private readonly heartbeatMs: number;
+  private readonly maxPending: number;
+  private readonly maxPerSecond: number;
+  private readonly pending: PendingConnections;
 
   constructor(
     private readonly tokens: TokenVerifier,
@@ -44,27 +56,57 @@ export class SyncSocketGateway implements OnGatewayConnection {
     @InjectPinoLogger('Realtime') private readonly logger: PinoLogger,
     config: ConfigService<AppConfig, true>,
   ) {
-    this.heartbeatMs = config.get('sync', { infer: true }).wsHeartbeatMs;
+    const sync = config.get('sync', { infer: true });
+    this.heartbeatMs = sync.wsHeartbeatMs;
+    this.maxPending = sync.wsMaxPending;
+    this.maxPerSecond = sync.wsMaxMessagesPerSecond;
+    this.pending = new PendingConnections(sync.wsMaxPending);
   }
 
-  handleConnection(socket: WebSocket): void {
+  handleConnection(socket: WebSocket, request: IncomingMessage): void {
+    // The TCP peer: behind a proxy that is the proxy (README "Realtime").
+    const release = this.pending.add(request.socket.remoteAddress ?? '');
+    if (!release) {
+      return this.refuse(
+        socket,
+        new Refusal(CloseCode.TooMany, `more than ${this.maxPending} connections of this address waiting to authenticate`),
+      );
+    }
+    socket.once('close', release);
     keepAlive(socket, this.heartbeatMs);
     const timeout = setTimeout(() => this.refuse(socket, new Refusal(CloseCode.AuthTimeout, 'no auth message in time')), AUTH_TIMEOUT_MS);
+    let stream: WsPokeStream | undefined;
+    const violation = (reason: string) =>
+      stream ? stream.close(CloseCode.PolicyViolation, reason) : this.refuse(socket, new Refusal(CloseCode.PolicyViolation, reason));
+    let bucket: MessageBucket = fullBucket(this.maxPerSecond, Date.now());
     let first = true;
     socket.on('message', (data: RawData) => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (this.maxPerSecond > 0) {
+        const left = takeMessage(bucket, Date.now(), this.maxPerSecond);
+        if (!left) return violation(`more than ${this.maxPerSecond} messages per second`);
+        bucket = left;
+      }
       const message = parse(data);
       if (!first) {
-        if (message?.type === 'ping' && socket.readyState === socket.OPEN) socket.send('{"type":"pong"}');
+        if (message?.type !== 'ping') return;
+        if (isBacklogged(socket)) return violation(NOT_READING);
+        socket.send('{"type":"pong"}');
         return;
       }
       first = false;
       clearTimeout(timeout);
-      void this.authenticate(socket, message);
+      void this.authenticate(socket, message).then((admitted) => {
+        stream = admitted;
+        // Admitted: no longer waiting. A refused connection counts until it has closed.
+        if (admitted) release();
+      });
     });
     socket.once('close', () => clearTimeout(timeout));
   }
 
-  private async authenticate(socket: WebSocket, message: Record<string, unknown> | undefined): Promise<void> {
+  /** The admitted stream (it has sent `ready`), or undefined when the connection was refused. */
+  private async authenticate(socket: WebSocket, message: Record<string, unknown> | undefined): Promise<WsPokeStream | undefined> {
     let verified: VerifiedToken;
     let deviceId: string;
     try {
@@ -76,7 +118,7 @@ export class SyncSocketGateway implements OnGatewayConnection {
       });
       const problem = deviceIdProblem(message.device_id);
       // Not a code of PROTOCOL 2.7 (those are about the caller): 1008, policy violation, naming the field.
-      if (problem) throw new Refusal(1008 as CloseCode, problem);
+      if (problem) throw new Refusal(CloseCode.PolicyViolation, problem);
       deviceId = message.device_id as string;
       const { familyId, userId } = verified.caller;
       if (!familyId) throw new Refusal(CloseCode.Forbidden, 'token has no familyId claim');
@@ -84,11 +126,11 @@ export class SyncSocketGateway implements OnGatewayConnection {
         throw new Refusal(CloseCode.Forbidden, 'not a member of the family');
       }
     } catch (error) {
-      if (error instanceof Refusal) return this.refuse(socket, error);
-      this.logger.error({ err: (error as Error).message }, 'stream admission failed');
-      return this.refuse(socket, new Refusal(1011 as CloseCode, 'internal error'));
+      if (!(error instanceof Refusal)) this.logger.error({ err: (error as Error).message }, 'stream admission failed');
+      this.refuse(socket, error instanceof Refusal ? error : new Refusal(1011 as CloseCode, 'internal error'));
+      return undefined;
     }
-    if (socket.readyState !== socket.OPEN) return;
+    if (socket.readyState !== socket.OPEN) return undefined;
     const { familyId, userId } = verified.caller as { familyId: string; userId: string };
     const stream = new WsPokeStream(
       socket,
@@ -97,7 +139,8 @@ export class SyncSocketGateway implements OnGatewayConnection {
       (s, code) => this.hub.closed(s, code),
     );
     if (!this.hub.open(stream)) {
-      return this.refuse(socket, new Refusal(CloseCode.TooManyStreams, 'too many open streams for this user'));
+      this.refuse(socket, new Refusal(CloseCode.TooMany, 'too many open streams for this user'));
+      return undefined;
     }
     stream.expireAt(verified.expiresAtMs);
     try {
@@ -106,6 +149,7 @@ export class SyncSocketGateway implements OnGatewayConnection {
       this.logger.error({ err: (error as Error).message }, 'reading the family position failed');
       stream.close(1011 as CloseCode, 'internal error');
     }
+    return stream;
   }
 
   private refuse(socket: WebSocket, refusal: Refusal): void {
