@@ -16,7 +16,7 @@ type LoadedRow = Record<string, unknown> & { src: number; device_id: string | nu
 const NOW_US = '(extract(epoch FROM clock_timestamp()) * 1000000)::bigint';
 
 /** The family's sync lock, if one of the users is a member: $1 family, $2 user ids. */
-const LOCK_FAMILY = new PreparedSql(
+export const LOCK_FAMILY = new PreparedSql(
   'sync_lock_family',
   ['uuid', 'text[]'],
   `SELECT last_us, horizon_us, ${NOW_US} AS now_us
@@ -24,6 +24,45 @@ const LOCK_FAMILY = new PreparedSql(
    WHERE family_id = $1 AND EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = ANY($2))
    FOR UPDATE`,
 );
+
+/**
+ * The load of a push (see `loadGroup`) over these entity tables: $1 family, $2/$3 the
+ * receipts' device ids and change keys (parallel arrays), $4 user ids, then per table its ids.
+ */
+export function loadSql(tables: readonly string[]): string {
+  const locked = tables.map(
+    (table, i) => `t${i} AS (SELECT ${ROW_COLUMNS} FROM ${table} WHERE family_id = $1 AND id = ANY($${i + 5}::text[]) FOR UPDATE)`,
+  );
+  return `${locked.length > 0 ? `WITH ${locked.join(', ')}` : ''}
+       SELECT -1 AS src, k.device_id, r.outcome, k.change_key AS id, ${NO_ROW}
+       FROM unnest($2::text[], $3::text[]) AS k(device_id, change_key)
+       CROSS JOIN LATERAL (SELECT outcome FROM sync_receipts
+                           WHERE family_id = $1 AND device_id = k.device_id AND change_key = k.change_key LIMIT 1) AS r
+       UNION ALL SELECT -2, NULL, NULL, user_id, ${NO_ROW} FROM family_members WHERE family_id = $1 AND user_id = ANY($4::text[])
+       ${tables.map((_, i) => `UNION ALL SELECT ${i}, NULL, NULL, ${ROW_COLUMNS} FROM t${i}`).join('\n')}`;
+}
+
+/**
+ * The write of a push (see `writeGroup`) into these entity tables: $1 family, $2 the new
+ * position, $3 device visits, $4 receipts (JSON), then per table its rows (JSON).
+ */
+export function writeSql(tables: readonly string[]): string {
+  const upserts = tables.map((table, i) => `w${i} AS (${upsertSql(table, `$${i + 5}`)})`);
+  return `WITH ${[
+    ...upserts,
+    `position AS (UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1 AND $2::bigint IS NOT NULL)`,
+    `device AS (
+           INSERT INTO sync_devices (family_id, device_id, user_id, sync_count)
+           SELECT $1, d."deviceId", d."userId", d.visits FROM jsonb_to_recordset($3::jsonb) AS d("deviceId" text, "userId" text, visits bigint)
+           ON CONFLICT (family_id, device_id) DO UPDATE
+           SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + EXCLUDED.sync_count)`,
+  ].join(',\n')}
+       INSERT INTO sync_receipts (family_id, device_id, change_key, outcome, entity_type, entity_id, action, change_index)
+       SELECT $1, r."deviceId", r.key, r.outcome, r."entityType", r."entityId", r.action, r.index
+       FROM jsonb_to_recordset($4::jsonb)
+            AS r("deviceId" text, key text, outcome jsonb, "entityType" text, "entityId" text, action text, index integer)
+       ON CONFLICT DO NOTHING`;
+}
 
 /**
  * The SQL of a push, statement by statement on the request's transaction. Set-based: one
@@ -77,23 +116,9 @@ export class SyncRepository {
    * 10-15 ms as one json_agg value (the same CPU in the service either way).
    */
   async loadGroup(tx: Transaction, familyId: string, load: LoadPlan, userIds: string[]): Promise<Loaded & { members: Set<string> }> {
-    const params: unknown[] = [familyId, load.deviceIds, load.keys, userIds];
-    const locked = load.entities.map(({ table, ids }, i) => {
-      params.push(ids);
-      return `t${i} AS (SELECT ${ROW_COLUMNS} FROM ${table} WHERE family_id = $1 AND id = ANY($${params.length}::text[]) FOR UPDATE)`;
-    });
-    // Planned on every call (not prepared): a generic plan for arrays of unknown length made a
-    // 500-change load 7x slower (6.6 -> 50 ms).
-    const result: LoadedRow[] = await tx.query(
-      `${locked.length > 0 ? `WITH ${locked.join(', ')}` : ''}
-       SELECT -1 AS src, k.device_id, r.outcome, k.change_key AS id, ${NO_ROW}
-       FROM unnest($2::text[], $3::text[]) AS k(device_id, change_key)
-       CROSS JOIN LATERAL (SELECT outcome FROM sync_receipts
-                           WHERE family_id = $1 AND device_id = k.device_id AND change_key = k.change_key LIMIT 1) AS r
-       UNION ALL SELECT -2, NULL, NULL, user_id, ${NO_ROW} FROM family_members WHERE family_id = $1 AND user_id = ANY($4::text[])
-       ${locked.map((_, i) => `UNION ALL SELECT ${i}, NULL, NULL, ${ROW_COLUMNS} FROM t${i}`).join('\n')}`,
-      params,
-    );
+    const params: unknown[] = [familyId, load.deviceIds, load.keys, userIds, ...load.entities.map((e) => e.ids)];
+    // Planned on every call (not prepared): a generic plan cannot know the arrays' lengths.
+    const result: LoadedRow[] = await tx.query(loadSql(load.entities.map((e) => e.table)), params);
     const rows = new Map<string, StoredRow>();
     const receipts = new Map<string, StoredOutcome>();
     const members = new Set<string>();
@@ -111,28 +136,15 @@ export class SyncRepository {
    * once whether referenced or not, and none of them reads another's rows).
    */
   async writeGroup(tx: Transaction, familyId: string, writes: GroupWrites): Promise<void> {
-    const params: unknown[] = [familyId, writes.lastUs, JSON.stringify(writes.devices), JSON.stringify(writes.receipts)];
-    const upserts = [...writes.rowsByTable].map(([table, rows], i) => {
-      params.push(JSON.stringify(rows.map(toRecord)));
-      return `w${i} AS (${upsertSql(table, `$${params.length}`)})`;
-    });
-    await tx.queryPrepared(
-      `WITH ${[
-        ...upserts,
-        `position AS (UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1 AND $2::bigint IS NOT NULL)`,
-        `device AS (
-           INSERT INTO sync_devices (family_id, device_id, user_id, sync_count)
-           SELECT $1, d."deviceId", d."userId", d.visits FROM jsonb_to_recordset($3::jsonb) AS d("deviceId" text, "userId" text, visits bigint)
-           ON CONFLICT (family_id, device_id) DO UPDATE
-           SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + EXCLUDED.sync_count)`,
-      ].join(',\n')}
-       INSERT INTO sync_receipts (family_id, device_id, change_key, outcome, entity_type, entity_id, action, change_index)
-       SELECT $1, r."deviceId", r.key, r.outcome, r."entityType", r."entityId", r.action, r.index
-       FROM jsonb_to_recordset($4::jsonb)
-            AS r("deviceId" text, key text, outcome jsonb, "entityType" text, "entityId" text, action text, index integer)
-       ON CONFLICT DO NOTHING`,
-      params,
-    );
+    const tables = [...writes.rowsByTable.keys()];
+    const params: unknown[] = [
+      familyId,
+      writes.lastUs,
+      JSON.stringify(writes.devices),
+      JSON.stringify(writes.receipts),
+      ...tables.map((table) => JSON.stringify(writes.rowsByTable.get(table)!.map(toRecord))),
+    ];
+    await tx.queryPrepared(writeSql(tables), params);
   }
 
   async setFamilyPosition(tx: Transaction, familyId: string, lastUs: number): Promise<void> {

@@ -1,0 +1,9 @@
+-- a push touching tasks and events
+WITH t0 AS (SELECT id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us FROM tasks WHERE family_id = $1 AND id = ANY($5::text[]) FOR UPDATE), t1 AS (SELECT id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us FROM events WHERE family_id = $1 AND id = ANY($6::text[]) FOR UPDATE)
+       SELECT -1 AS src, k.device_id, r.outcome, k.change_key AS id, NULL::integer AS version, NULL::jsonb AS data, NULL::jsonb AS field_clocks, NULL::bigint AS client_us, NULL::bigint AS created_us, NULL::bigint AS changed_us, NULL::bigint AS deleted_us
+       FROM unnest($2::text[], $3::text[]) AS k(device_id, change_key)
+       CROSS JOIN LATERAL (SELECT outcome FROM sync_receipts
+                           WHERE family_id = $1 AND device_id = k.device_id AND change_key = k.change_key LIMIT 1) AS r
+       UNION ALL SELECT -2, NULL, NULL, user_id, NULL::integer AS version, NULL::jsonb AS data, NULL::jsonb AS field_clocks, NULL::bigint AS client_us, NULL::bigint AS created_us, NULL::bigint AS changed_us, NULL::bigint AS deleted_us FROM family_members WHERE family_id = $1 AND user_id = ANY($4::text[])
+       UNION ALL SELECT 0, NULL, NULL, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us FROM t0
+UNION ALL SELECT 1, NULL, NULL, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us FROM t1

@@ -1,0 +1,28 @@
+-- a push writing tasks and events
+WITH w0 AS (
+  INSERT INTO tasks (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us)
+  SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us
+  FROM jsonb_to_recordset($5::jsonb) AS r(id text, version integer, data jsonb, field_clocks jsonb,
+       client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint)
+  ON CONFLICT (family_id, id) DO UPDATE SET
+    version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
+    client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us),
+w1 AS (
+  INSERT INTO events (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us)
+  SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us
+  FROM jsonb_to_recordset($6::jsonb) AS r(id text, version integer, data jsonb, field_clocks jsonb,
+       client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint)
+  ON CONFLICT (family_id, id) DO UPDATE SET
+    version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
+    client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us),
+position AS (UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1 AND $2::bigint IS NOT NULL),
+device AS (
+           INSERT INTO sync_devices (family_id, device_id, user_id, sync_count)
+           SELECT $1, d."deviceId", d."userId", d.visits FROM jsonb_to_recordset($3::jsonb) AS d("deviceId" text, "userId" text, visits bigint)
+           ON CONFLICT (family_id, device_id) DO UPDATE
+           SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + EXCLUDED.sync_count)
+       INSERT INTO sync_receipts (family_id, device_id, change_key, outcome, entity_type, entity_id, action, change_index)
+       SELECT $1, r."deviceId", r.key, r.outcome, r."entityType", r."entityId", r.action, r.index
+       FROM jsonb_to_recordset($4::jsonb)
+            AS r("deviceId" text, key text, outcome jsonb, "entityType" text, "entityId" text, action text, index integer)
+       ON CONFLICT DO NOTHING
