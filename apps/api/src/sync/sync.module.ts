@@ -7,6 +7,8 @@ import { FamilyModule } from '../family/family.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RateLimitStorage } from './rate-limit/rate-limit.storage';
 import { DeltaService } from './push/delta.service';
+import { PgPushUnits } from './push/pg-push-units';
+import { PushUnits } from './push/push-unit';
 import { SyncController } from './sync.controller';
 import { SyncMaintenanceService } from './maintenance/sync-maintenance.service';
 import { SyncMetrics } from './metrics/sync-metrics';
@@ -46,6 +48,7 @@ import { UserThrottlerGuard } from './rate-limit/user-throttler.guard';
     SyncHookRunner,
     SyncObserver,
     DeltaService,
+    { provide: PushUnits, useClass: PgPushUnits },
     SyncMetrics,
     SyncMaintenanceRepository,
     SyncMaintenanceService,

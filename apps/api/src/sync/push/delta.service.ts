@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '@app/config';
-import { classifyDatabaseError, Transaction, TransactionRunner } from '@app/database';
 import { FamilyScope } from '../../family/family-caller';
 import { FamilyErrorCode, FamilyException } from '../../family/family.exception';
 import { evaluateGroup } from './batch/group-evaluator';
@@ -9,12 +8,10 @@ import { loadPlan, prepareRequest, SyncRequestContext, SyncSettings } from './ba
 import { GroupSession, KeyedGroups, Settled } from './family-groups';
 import type { DeltaRequest } from '../dto/delta-request';
 import type { DeltaResponseDto } from '../dto/delta-response.dto';
-import { SyncDeviceRepository } from '../devices/sync-device.repository';
-import { SyncHookRunner } from './sync-hooks.service';
 import { SyncObserver } from '../metrics/sync-observer';
-import { NOTHING_PUSHED, PullResult, SyncPullService } from '../pull/sync-pull.service';
+import type { PullResult } from '../pull/sync-pull.service';
 import { SyncRegistry } from '../sync-registry.service';
-import { SyncRepository } from './sync.repository';
+import { PushUnit, PushUnits } from './push-unit';
 
 const notMember = () => new FamilyException(FamilyErrorCode.NotMember);
 
@@ -36,11 +33,7 @@ export class DeltaService {
   private readonly groups = new KeyedGroups<SyncRequestContext, PullResult>((session) => this.runGroup(session), MAX_GROUP);
 
   constructor(
-    private readonly tx: TransactionRunner,
-    private readonly repo: SyncRepository,
-    private readonly hooks: SyncHookRunner,
-    private readonly pull: SyncPullService,
-    private readonly devices: SyncDeviceRepository,
+    private readonly units: PushUnits,
     private readonly observer: SyncObserver,
     private readonly registry: SyncRegistry,
     config: ConfigService<AppConfig, true>,
@@ -58,7 +51,7 @@ export class DeltaService {
     const started = process.hrtime.bigint();
     const req = prepareRequest(caller, request, this.settings);
     const pulled = req.changes.length === 0 ? await this.pullOnly(req) : await this.push(req);
-    await this.pull.saveCursor(req, pulled);
+    await this.units.saveCursor(req, pulled);
     this.observer.record(req, pulled.response, started);
     return pulled.response;
   }
@@ -84,10 +77,10 @@ export class DeltaService {
    */
   private async runGroup(session: GroupSession<SyncRequestContext>): Promise<Settled<PullResult>[]> {
     try {
-      return await this.tx.run((tx) => this.pushGroup(tx, session));
+      return await this.units.push((unit) => this.pushGroup(unit, session));
     } catch (error) {
       const reqs = session.take();
-      if (reqs.length === 1 || classifyDatabaseError(error) !== undefined) throw error;
+      if (reqs.length === 1 || this.units.isDatabaseFault(error)) throw error;
       return this.runEachAlone(reqs);
     }
   }
@@ -98,8 +91,8 @@ export class DeltaService {
     for (const req of reqs) {
       const alone: GroupSession<SyncRequestContext> = { locked: () => undefined, peek: () => [req], take: () => [req] };
       settled.push(
-        await this.tx
-          .run((tx) => this.pushGroup(tx, alone))
+        await this.units
+          .push((unit) => this.pushGroup(unit, alone))
           .then(
             ([one]) => one,
             (failure: unknown) => ({ error: failure }),
@@ -109,7 +102,7 @@ export class DeltaService {
     return settled;
   }
 
-  private async pushGroup(tx: Transaction, session: GroupSession<SyncRequestContext>): Promise<Settled<PullResult>[]> {
+  private async pushGroup(unit: PushUnit, session: GroupSession<SyncRequestContext>): Promise<Settled<PullResult>[]> {
     const { familyId } = session.peek()[0].scope;
     // Every change of a family is applied under this lock, held until commit. Commit
     // positions (changed_us) are taken under it too, as max(now, last + 1µs): so positions
@@ -120,7 +113,7 @@ export class DeltaService {
     // the device clocks say. Other families have their own lock row and never wait.
     const asked = session.peek();
     if (asked.length === 0) return [];
-    const clock = await this.repo.lockFamily(tx, familyId, usersOf(asked));
+    const clock = await unit.lock(familyId, usersOf(asked));
     // None of their users is a member: those requests are refused; any that joined meanwhile run next.
     if (!clock) return session.take(asked.length).map(() => ({ error: notMember() }));
     session.locked();
@@ -130,17 +123,16 @@ export class DeltaService {
     // The transaction only read (and at most created) the lock row; committing it ends it.
     if (reqs.length === 0) return [];
     this.observer.group(reqs.length);
-    const loaded = await this.repo.loadGroup(tx, familyId, loadPlan(reqs), usersOf(reqs));
+    const loaded = await unit.load(familyId, loadPlan(reqs), usersOf(reqs));
     const members = reqs.filter((r) => loaded.members.has(r.scope.userId));
     // atomic and failed: `discarded`, nothing of that request is written but the device's visit.
     const group = evaluateGroup(members, loaded, clock, (table) => this.registry.typeOf(table));
-    await this.repo.writeGroup(tx, familyId, group.writes);
+    await unit.write(familyId, group.writes);
     let positionUs = group.positionUs;
     for (const [i, req] of members.entries()) {
-      positionUs = await this.hooks.afterBatch(tx, req, clock, { ...group.batches[i], positionUs });
+      positionUs = await unit.compute(req, clock, { ...group.batches[i], positionUs });
     }
-    const pulled = await this.pull.respondAndCommit(
-      tx,
+    const pulled = await unit.pullAndCommit(
       members.map((req, i) => ({ req, batch: group.batches[i] })),
       { ...clock, lastUs: positionUs },
       clock.lastUs,
@@ -157,18 +149,8 @@ export class DeltaService {
    * last-seen is recorded meanwhile on another pooled connection.
    */
   private async pullOnly(req: SyncRequestContext): Promise<PullResult> {
-    const [pulled] = await Promise.all([
-      this.tx.run(
-        async (tx) => {
-          const clock = await this.repo.readFamilyClock(tx, req.scope);
-          if (!clock) throw notMember();
-          const [pulled] = await this.pull.respondAndCommit(tx, [{ req, batch: NOTHING_PUSHED }], clock, clock.lastUs);
-          return pulled;
-        },
-        { isolation: 'REPEATABLE READ' },
-      ),
-      this.devices.touch(req.scope.familyId, req.deviceId, req.scope.userId),
-    ]);
+    const [pulled] = await Promise.all([this.units.pull(req), this.units.touchDevice(req.scope, req.deviceId)]);
+    if (!pulled) throw notMember();
     return pulled;
   }
 }
