@@ -14,6 +14,60 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // Module boundaries (STYLE.md): who may import whom. Specs may reach across to build fixtures.
+  {
+    files: ['apps/api/src/{task,event,points-ledger,user-streak,badge,conflict}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)sync/', message: 'An entity module implements @app/sync-contract; it never imports the sync module.' },
+            { regex: '(^|/)(realtime|gamification)/', message: 'An entity module does not depend on realtime or gamification.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['apps/api/src/sync/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(task|event|points-ledger|user-streak|badge|conflict|realtime|gamification)/',
+              message: 'The sync module knows entity types only through its registry (@SyncEntity), and never realtime or gamification.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)apps/', message: 'Libraries never import the apps.' }] }],
+    },
+  },
+  {
+    files: ['libs/sync-contract/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@app/database', message: 'The contract hands out no database handle (hooks get HookSql).' },
+            { name: 'pg', message: 'The contract hands out no database handle (hooks get HookSql).' },
+          ],
+          patterns: [{ regex: '(^|/)apps/', message: 'Libraries never import the apps.' }],
+        },
+      ],
+    },
+  },
   {
     // CommonJS tool files (the client's jest transform).
     files: ['**/*.cjs'],
