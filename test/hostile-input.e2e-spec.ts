@@ -1,4 +1,6 @@
 import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { StripProtoKeys1764116000000 } from '../apps/api/src/sync/migrations/1764116000000-strip-proto-keys';
 import request from 'supertest';
 import { bearer, mintToken } from '@app/testing';
 import { change, createFamily, delta, FamilyFixture, syncOk } from './support/sync-fixtures';
@@ -250,13 +252,32 @@ describe('PROTOCOL 2.13: a __proto__ key is refused anywhere, and never stored o
     expect(res.body.message).toContain('__proto__');
   });
 
+  it('the migration removes __proto__ keys stored before the guard refused them, at any depth', async () => {
+    const ds = t.app.get(DataSource);
+    const stored = '{"title":"old","__proto__":{"x":1},"assignees":[{"__proto__":null,"keep":"me"}],"tags":{"__proto__x":2}}';
+    await ds.query(
+      `INSERT INTO tasks (family_id, id, version, data, field_clocks, client_us, created_us, changed_us)
+       VALUES ($1, 'stored-proto', 1, $2::jsonb, '{}', 0, 1, 1)`,
+      [fam.familyId, stored],
+    );
+    const runner = ds.createQueryRunner();
+    try {
+      await new StripProtoKeys1764116000000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    const [row] = await ds.query(`SELECT data FROM tasks WHERE family_id = $1 AND id = 'stored-proto'`, [fam.familyId]);
+    expect(JSON.stringify(row.data)).not.toContain('"__proto__"');
+    expect(row.data).toEqual({ title: 'old', assignees: [{ keep: 'me' }], tags: { __proto__x: 2 } });
+  });
+
   it('a fresh device pulls no __proto__ anywhere after all of the above', async () => {
     const pulled = await request(t.server)
       .post('/sync/delta')
       .set(bearer(token))
       .send({ device_id: `fresh-${Math.random()}` })
       .expect(200);
-    expect(pulled.text).not.toContain('__proto__');
+    expect(pulled.text).not.toContain('"__proto__"');
     expect(pulled.body.server_changes.length).toBeGreaterThan(0);
   });
 });
