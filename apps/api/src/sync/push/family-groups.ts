@@ -20,18 +20,37 @@ interface Waiting<I, R> {
   reject(error: unknown): void;
 }
 
+/**
+ * Where a group stands. A group starts `asking` (it asks the database for the key's lock) or,
+ * when it succeeds a group of ours, `gathering` (newcomers join it while it asks). It is
+ * `holding` once the lock is granted (newcomers still join), `running` once it took its
+ * requests (newcomers wait for its successor), `closed` when it took them without the lock
+ * (none of their users is a member, or the lock failed), and `taken` when a group of ours got
+ * the lock first and took its requests along (it ends with nothing to do); then `done`.
+ *
+ *   asking ──successors handed over──▶ gathering
+ *   asking | gathering ──lock granted──▶ holding ──take──▶ running ──▶ done
+ *   asking | gathering ──take without the lock──▶ closed ──▶ done
+ *   asking | gathering ──another group took its requests──▶ taken ──lock granted──▶ running
+ */
+type Phase = 'asking' | 'gathering' | 'holding' | 'running' | 'closed' | 'taken' | 'done';
+
 interface Group<I, R> {
+  phase: Phase;
   members: Waiting<I, R>[];
-  /** Arrived while this group held the lock and was closed: they run as its successor. */
+  /** Arrived while this group was running: they run as its successor. */
   next: Waiting<I, R>[];
-  /** Started right after a group of ours released the lock, given its successors, or holding it now. */
-  joinable: boolean;
-  holding: boolean;
-  closed: boolean;
   /** Settles when the group took its requests, or ended. */
   took: Promise<void>;
   markTook(): void;
 }
+
+/** Newcomers join a group in these phases. */
+const JOINABLE: readonly Phase[] = ['gathering', 'holding'];
+/** The group holds the lock (or will run as if it did): newcomers queue as its successors. */
+const LOCK_HELD: readonly Phase[] = ['holding', 'running'];
+/** The group's requests are settled as far as joining goes: nobody joins or takes them any more. */
+const CLOSED: readonly Phase[] = ['running', 'closed', 'taken', 'done'];
 
 /**
  * How long a new group waits for our group already asking for the lock before it asks too:
@@ -62,9 +81,9 @@ export class KeyedGroups<I, R> {
     return new Promise<R>((resolve, reject) => {
       const waiting = { item, resolve, reject };
       const groups = this.groups.get(key) ?? [];
-      const open = groups.find((g) => g.joinable && !g.closed && g.members.length < this.maxItems);
+      const open = groups.find((g) => JOINABLE.includes(g.phase) && g.members.length < this.maxItems);
       if (open) return void open.members.push(waiting);
-      const holder = groups.find((g) => g.holding);
+      const holder = groups.find((g) => LOCK_HELD.includes(g.phase));
       if (holder) return void holder.next.push(waiting);
       this.start(key, [waiting], false);
     });
@@ -78,8 +97,8 @@ export class KeyedGroups<I, R> {
   private start(key: string, members: Waiting<I, R>[], successor: boolean): void {
     let markTook = () => undefined as void;
     const took = new Promise<void>((resolve) => (markTook = resolve));
-    const ahead = (this.groups.get(key) ?? []).filter((g) => !g.closed);
-    const group: Group<I, R> = { members, next: [], joinable: successor, holding: false, closed: false, took, markTook };
+    const ahead = (this.groups.get(key) ?? []).filter((g) => !CLOSED.includes(g.phase));
+    const group: Group<I, R> = { phase: successor ? 'gathering' : 'asking', members, next: [], took, markTook };
     this.groups.set(key, [...(this.groups.get(key) ?? []), group]);
     void this.execute(key, group, ahead);
   }
@@ -92,20 +111,20 @@ export class KeyedGroups<I, R> {
       clearTimeout(timer);
     }
     const session: GroupSession<I> = {
+      // A group taken along while it asked also gets the lock in the end: it runs (with nothing).
       locked: () => {
-        group.holding = true;
-        group.joinable = true;
+        group.phase = group.phase === 'taken' ? 'running' : 'holding';
       },
       peek: () => group.members.map((w) => w.item),
       take: (count) => {
-        if (!group.closed) {
-          group.closed = true;
+        if (!CLOSED.includes(group.phase)) {
+          group.phase = group.phase === 'holding' ? 'running' : 'closed';
           // The lock is ours: the requests of our other groups still waiting for it come along
           // (those groups then take nothing, and end when they get the lock in turn).
           if (count === undefined) {
             for (const other of this.groups.get(key) ?? []) {
-              if (other === group || other.closed) continue;
-              other.closed = true;
+              if (other === group || CLOSED.includes(other.phase)) continue;
+              other.phase = 'taken';
               group.members.push(...other.members.splice(0));
             }
           }
@@ -120,7 +139,7 @@ export class KeyedGroups<I, R> {
     let failure: unknown;
     try {
       // Taken along by a group ahead while waiting: nothing left to run.
-      settled = group.closed && group.members.length === 0 ? [] : await this.run(session);
+      settled = group.phase === 'taken' && group.members.length === 0 ? [] : await this.run(session);
     } catch (error) {
       failure = error ?? new Error('group failed');
     }
@@ -129,7 +148,7 @@ export class KeyedGroups<I, R> {
     if (remaining.length > 0) this.groups.set(key, remaining);
     else this.groups.delete(key);
     // The run may fail before it took its requests (the lock itself failed): all of them get the error.
-    group.closed = true;
+    group.phase = 'done';
     group.members.forEach((waiting, i) => {
       const answer = settled?.[i];
       if (settled === undefined) waiting.reject(failure);
@@ -140,10 +159,10 @@ export class KeyedGroups<I, R> {
     if (group.next.length === 0) return;
     // A group of ours already waits for the lock (it started while this one was itself
     // waiting): the successors join it instead of queueing behind it in the database.
-    const waiting = (this.groups.get(key) ?? []).find((g) => !g.closed);
+    const waiting = (this.groups.get(key) ?? []).find((g) => !CLOSED.includes(g.phase));
     if (waiting) {
       waiting.members.push(...group.next);
-      waiting.joinable = true;
+      if (waiting.phase === 'asking') waiting.phase = 'gathering';
     } else this.start(key, group.next, true);
   }
 }
