@@ -4,6 +4,9 @@ import compression from 'compression';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@app/config';
+import { authenticateBeforeBody } from './auth/authenticate-before-body';
+import { PublicRoutes } from './auth/public-routes';
+import { TokenVerifier } from './auth/token-verifier';
 import { assignRequestId } from './common/logging';
 import { corsOptions } from './common/cors';
 import { OriginCheckingWsAdapter } from './realtime/origin-checking-ws.adapter';
@@ -26,10 +29,12 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   app.set('etag', false);
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(compression());
+  // Before the token check: the docs are Express routes of their own, open like @Public() ones.
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
+  app.use(authenticateBeforeBody(app.get(TokenVerifier), app.get(PublicRoutes)));
   // Inflates `Content-Encoding: gzip` bodies; the limit applies to the inflated body.
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, inflate: true });
   app.enableShutdownHooks();
-
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
   return app;
 }
+

@@ -1,0 +1,38 @@
+import { UnauthorizedException } from '@nestjs/common';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Caller } from './caller';
+import { bearerTokenOf } from './jwt-verification';
+import { PublicRoutes } from './public-routes';
+import { TokenVerifier } from './token-verifier';
+
+const verifiedRequests = new WeakSet<object>();
+
+/** Did `authenticateBeforeBody` verify this request's token (the guard then accepts it as is)? */
+export function verifiedBeforeBody(req: object): boolean {
+  return verifiedRequests.has(req);
+}
+
+/**
+ * An Express step placed before the body parser: a request to a route that is not
+ * `@Public()` needs a valid bearer token before its body is inflated and parsed, so a client
+ * without one cannot make the service inflate a gzip bomb (30 parallel 5 KB bodies that
+ * inflate to 4.8 MB each held the service for 14 s and grew it by 500 MB). The verified
+ * caller is kept on the request for the guard. A refusal closes the connection: its body is
+ * not read, and the next request of that client opens a new one.
+ */
+export function authenticateBeforeBody(verifier: TokenVerifier, publicRoutes: PublicRoutes): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    void (async () => {
+      if (await publicRoutes.matches(req, res)) return next();
+      const token = bearerTokenOf(req.headers.authorization);
+      if (token === null) throw new UnauthorizedException('missing bearer token');
+      const { caller } = await verifier.verify(token);
+      (req as Request & { user?: Caller }).user = caller;
+      verifiedRequests.add(req);
+      next();
+    })().catch((error: unknown) => {
+      if (error instanceof UnauthorizedException) res.setHeader('Connection', 'close');
+      next(error);
+    });
+  };
+}
