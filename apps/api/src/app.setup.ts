@@ -3,7 +3,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import compression from 'compression';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { AppConfig } from '@app/config';
+import { AppConfig, HttpConfig } from '@app/config';
 import { authenticateBeforeBody } from './auth/authenticate-before-body';
 import { PublicRoutes } from './auth/public-routes';
 import { TokenVerifier } from './auth/token-verifier';
@@ -35,6 +35,22 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   // Inflates `Content-Encoding: gzip` bodies; the limit applies to the inflated body.
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, inflate: true });
   app.enableShutdownHooks();
+  applyServerTimeouts(app.getHttpServer(), config.http);
   return app;
 }
 
+/**
+ * Node's defaults let a client hold a connection for minutes by sending its headers or body
+ * slowly (headers 60 s, request 300 s). Node checks these timeouts every
+ * `connectionsCheckingInterval` (30 s by default, read when the server starts listening):
+ * checked every second, a headers timeout of 10 s cuts a slow client after 10-11 s.
+ */
+export function applyServerTimeouts(
+  server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval?: number },
+  http: Pick<HttpConfig, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>,
+): void {
+  server.headersTimeout = http.headersTimeoutMs;
+  server.requestTimeout = http.requestTimeoutMs;
+  server.keepAliveTimeout = http.keepAliveTimeoutMs;
+  server.connectionsCheckingInterval = Math.min(1_000, http.headersTimeoutMs);
+}
