@@ -5,7 +5,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, HttpConfig } from '@app/config';
 import { authenticateBeforeBody } from './auth/authenticate-before-body';
-import { PublicRoutes } from './auth/public-routes';
+import { RouteTable } from './auth/route-table';
 import { TokenVerifier } from './auth/token-verifier';
 import { assignRequestId } from './common/logging';
 import { corsOptions } from './common/cors';
@@ -31,7 +31,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   app.use(compression());
   // Before the token check: the docs are Express routes of their own, open like @Public() ones.
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
-  app.use(authenticateBeforeBody(app.get(TokenVerifier), app.get(PublicRoutes)));
+  app.use(authenticateBeforeBody(app.get(TokenVerifier), app.get(RouteTable)));
   // Inflates `Content-Encoding: gzip` bodies; the limit applies to the inflated body.
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, inflate: true });
   app.enableShutdownHooks();

@@ -2,12 +2,12 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
-import { PublicRoutes } from './public-routes';
+import { RouteTable } from './route-table';
 import { TokenVerifier } from './token-verifier';
 
 @Module({
   imports: [DiscoveryModule],
-  providers: [JwtStrategy, TokenVerifier, PublicRoutes, { provide: APP_GUARD, useClass: JwtAuthGuard }],
-  exports: [TokenVerifier, PublicRoutes],
+  providers: [JwtStrategy, TokenVerifier, RouteTable, { provide: APP_GUARD, useClass: JwtAuthGuard }],
+  exports: [TokenVerifier, RouteTable],
 })
 export class AuthModule {}

@@ -1,8 +1,8 @@
-import { UnauthorizedException } from '@nestjs/common';
+import { NotFoundException, UnauthorizedException } from '@nestjs/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Caller } from './caller';
 import { bearerTokenOf } from './jwt-verification';
-import { PublicRoutes } from './public-routes';
+import { RouteTable } from './route-table';
 import { TokenVerifier } from './token-verifier';
 
 const verifiedRequests = new WeakSet<object>();
@@ -17,13 +17,17 @@ export function verifiedBeforeBody(req: object): boolean {
  * `@Public()` needs a valid bearer token before its body is inflated and parsed, so a client
  * without one cannot make the service inflate a gzip bomb (30 parallel 5 KB bodies that
  * inflate to 4.8 MB each held the service for 14 s and grew it by 500 MB). The verified
- * caller is kept on the request for the guard. A refusal closes the connection: its body is
- * not read, and the next request of that client opens a new one.
+ * caller is kept on the request for the guard. A request no controller handles is answered
+ * 404 here, its body unread too. A refusal closes the connection: its body is not read, and
+ * the next request of that client opens a new one.
  */
-export function authenticateBeforeBody(verifier: TokenVerifier, publicRoutes: PublicRoutes): RequestHandler {
+export function authenticateBeforeBody(verifier: TokenVerifier, routes: RouteTable): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     void (async () => {
-      if (await publicRoutes.matches(req, res)) return next();
+      const kind = await routes.kindOf(req, res);
+      if (kind === 'public') return next();
+      // No handler would read the body: Nest's own 404, without parsing it.
+      if (kind === 'unknown') throw new NotFoundException(`Cannot ${req.method} ${req.originalUrl}`);
       const token = bearerTokenOf(req.headers.authorization);
       if (token === null) throw new UnauthorizedException('missing bearer token');
       const { caller } = await verifier.verify(token);
@@ -31,7 +35,7 @@ export function authenticateBeforeBody(verifier: TokenVerifier, publicRoutes: Pu
       verifiedRequests.add(req);
       next();
     })().catch((error: unknown) => {
-      if (error instanceof UnauthorizedException) res.setHeader('Connection', 'close');
+      if (error instanceof UnauthorizedException || error instanceof NotFoundException) res.setHeader('Connection', 'close');
       next(error);
     });
   };

@@ -5,20 +5,25 @@ import { Router } from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { IS_PUBLIC } from './public.decorator';
 
-export interface PublicRoute {
+export interface RouteEntry {
   method: string;
   path: string;
+  isPublic: boolean;
 }
 
-const PUBLIC_MATCH = Symbol('auth:publicMatch');
+/** `public`: @Public(); `guarded`: needs a token; `unknown`: no controller handles it (404). */
+export type RouteKind = 'public' | 'guarded' | 'unknown';
+
+const KIND = Symbol('auth:routeKind');
 
 /**
- * The `@Public()` routes, read from the controllers' own metadata (decorator on the class
- * or the handler, controller and method paths), so that a route marked public is open before
- * the body parser exactly as it is open to the guard, with no list to keep in step.
+ * The controllers' routes and whether each is `@Public()`, read from their own metadata
+ * (decorator on the class or the handler, controller and method paths), so that a route is
+ * open before the body parser exactly when it is open to the guard, with no list to keep in
+ * step. Requests are matched by Express's own router, with the paths as Nest registers them.
  */
 @Injectable()
-export class PublicRoutes {
+export class RouteTable {
   private matcher?: Router;
 
   constructor(
@@ -27,8 +32,8 @@ export class PublicRoutes {
     private readonly reflector: Reflector,
   ) {}
 
-  list(): PublicRoute[] {
-    const routes: PublicRoute[] = [];
+  list(): RouteEntry[] {
+    const routes: RouteEntry[] = [];
     for (const wrapper of this.discovery.getControllers()) {
       const type = wrapper.metatype as (new (...args: never[]) => object) | null;
       if (!type || !wrapper.instance) continue;
@@ -38,39 +43,38 @@ export class PublicRoutes {
         const handler = prototype[name];
         const methodPath = Reflect.getMetadata(PATH_METADATA, handler) as unknown;
         if (methodPath === undefined) continue;
-        if (!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, type])) continue;
+        const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, type]) === true;
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod].toLowerCase();
         for (const classPath of classPaths) {
-          for (const path of pathsOf(methodPath)) routes.push({ method, path: joinPaths(classPath, path) });
+          for (const path of pathsOf(methodPath)) routes.push({ method, path: joinPaths(classPath, path), isPublic });
         }
       }
     }
     return routes;
   }
 
-  /** Is `req` addressed to a public route? Matched by Express's own router, as Nest registers them. */
-  matches(req: Request, res: Response): Promise<boolean> {
+  kindOf(req: Request, res: Response): Promise<RouteKind> {
     // Express's router answers an unhandled OPTIONS itself (Allow header): not here.
-    if (req.method === 'OPTIONS') return Promise.resolve(false);
+    if (req.method === 'OPTIONS') return Promise.resolve('guarded');
     this.matcher ??= this.buildMatcher();
-    const flagged = req as Request & { [PUBLIC_MATCH]?: boolean };
+    const marked = req as Request & { [KIND]?: RouteKind };
     return new Promise((resolve, reject) => {
       this.matcher!(req, res, (error?: unknown) => {
         if (error) reject(error instanceof Error ? error : new Error(String(error)));
-        else resolve(flagged[PUBLIC_MATCH] === true);
+        else resolve(marked[KIND] ?? 'unknown');
       });
     });
   }
 
   private buildMatcher(): Router {
     const router = Router();
-    const mark = (req: Request, _res: Response, next: NextFunction) => {
-      (req as Request & { [PUBLIC_MATCH]?: boolean })[PUBLIC_MATCH] = true;
-      next();
-    };
-    for (const { method, path } of this.list()) {
-      const register = method === 'all' ? router.all.bind(router) : (router[method as 'get'] as Router['get']).bind(router);
-      register(path, mark);
+    for (const { method, path, isPublic } of this.list()) {
+      // The first matching route is the one Nest runs: it decides.
+      const mark = (req: Request, _res: Response, next: NextFunction) => {
+        (req as Request & { [KIND]?: RouteKind })[KIND] ??= isPublic ? 'public' : 'guarded';
+        next();
+      };
+      router.route(path)[method as 'get' | 'all'](mark);
     }
     return router;
   }
