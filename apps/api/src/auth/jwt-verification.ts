@@ -62,6 +62,7 @@ export function tokenVerification(auth: AuthConfig, source: KeySource): VerifyTo
     const malformed = shapeProblem(token);
     if (malformed) throw new TokenRefusal(malformed);
     try {
+      // Two overloads of jwtVerify (a key, or a function that picks one): one call each.
       const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
       return payload;
     } catch (error) {
