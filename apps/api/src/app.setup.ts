@@ -3,7 +3,10 @@ import { SwaggerModule } from '@nestjs/swagger';
 import compression from 'compression';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { AppConfig } from '@app/config';
+import { AppConfig, HttpConfig } from '@app/config';
+import { authenticateBeforeBody } from './auth/authenticate-before-body';
+import { RouteTable } from './auth/route-table';
+import { TokenVerifier } from './auth/token-verifier';
 import { assignRequestId } from './common/logging';
 import { corsOptions } from './common/cors';
 import { OriginCheckingWsAdapter } from './realtime/origin-checking-ws.adapter';
@@ -26,10 +29,28 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   app.set('etag', false);
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(compression());
+  // Before the token check: the docs are Express routes of their own, open like @Public() ones.
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
+  app.use(authenticateBeforeBody(app.get(TokenVerifier), app.get(RouteTable)));
   // Inflates `Content-Encoding: gzip` bodies; the limit applies to the inflated body.
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, inflate: true });
   app.enableShutdownHooks();
-
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
+  applyServerTimeouts(app.getHttpServer(), config.http);
   return app;
+}
+
+/**
+ * Node's defaults let a client hold a connection for minutes by sending its headers or body
+ * slowly (headers 60 s, request 300 s). Node checks these timeouts every
+ * `connectionsCheckingInterval` (30 s by default, read when the server starts listening):
+ * checked every second, a headers timeout of 10 s cuts a slow client after 10-11 s.
+ */
+export function applyServerTimeouts(
+  server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval?: number },
+  http: Pick<HttpConfig, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>,
+): void {
+  server.headersTimeout = http.headersTimeoutMs;
+  server.requestTimeout = http.requestTimeoutMs;
+  server.keepAliveTimeout = http.keepAliveTimeoutMs;
+  server.connectionsCheckingInterval = Math.min(1_000, http.headersTimeoutMs);
 }

@@ -32,7 +32,10 @@ async function bootstrap(): Promise<void> {
     .log(
       `Delta Sync listening on ${url} (docs ${url}/docs, health ${url}/health/ready, metrics ${url}/metrics)` +
         (config.auth.secret || config.auth.publicKey || config.auth.jwksUri ? '' : '; mint a dev token: npm run token -- --sub alice') +
-        (demoEnabled(config) ? `; demo web app ${url}/demo` : ''),
+        (demoEnabled(config) ? `; demo web app ${url}/demo` : '') +
+        (config.env !== 'production' && config.http.host === '127.0.0.1'
+          ? '; reachable from this machine only (the default outside production: set HOST=0.0.0.0 to listen on every interface)'
+          : ''),
       'Bootstrap',
     );
 }

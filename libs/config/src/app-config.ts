@@ -9,6 +9,12 @@ export interface HttpConfig {
   corsOrigins: string[];
   /** After SIGTERM, in-flight requests get this long to finish; then the process exits (code 1). */
   shutdownDrainMs: number;
+  /** A client must have sent all its request headers within this time, or the connection is closed. */
+  headersTimeoutMs: number;
+  /** ... and its whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time. */
+  keepAliveTimeoutMs: number;
 }
 
 export interface DatabaseConfig {
@@ -30,6 +36,8 @@ export interface AuthConfig {
   jwksUri?: string;
   issuer?: string;
   audience?: string;
+  /** With a key set: an unknown key id refetches it at most once per this many milliseconds. */
+  jwksCooldownMs?: number;
 }
 
 export interface SyncConfig {

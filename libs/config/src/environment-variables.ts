@@ -31,8 +31,11 @@ export class EnvironmentVariables {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
+  /** Absent: 0.0.0.0 in production, 127.0.0.1 otherwise (a development start is not reachable from the network). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
   @IsString()
-  HOST = '0.0.0.0';
+  HOST?: string;
 
   @Transform(toNumber)
   @IsInt({ message: 'PORT must be an integer between 0 and 65535' })
@@ -48,6 +51,21 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(0)
   SHUTDOWN_DRAIN_MS = 30000;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  HTTP_REQUEST_TIMEOUT_MS = 60_000;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -117,6 +135,12 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   JWT_AUDIENCE?: string;
+
+  /** An unknown key id refetches JWT_JWKS_URI at most once per this many milliseconds. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  JWT_JWKS_COOLDOWN_MS = 30_000;
 
   @Transform(toNumber)
   @IsInt()

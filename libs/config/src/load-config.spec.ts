@@ -13,6 +13,7 @@ const pemOf = (type: 'rsa' | 'ec' | 'ed25519', namedCurve = 'P-256') => {
         : generateKeyPairSync('ed25519');
   return publicKey.export({ type: 'spki', format: 'pem' }).toString();
 };
+const JWKS_URI = 'http://localhost:8080/jwks.json';
 const RSA_PEM = pemOf('rsa');
 const EC_PEM = pemOf('ec');
 
@@ -33,7 +34,16 @@ describe('loadConfig', () => {
       env: 'development',
       logLevel: 'info',
       dataDir: resolve('.data'),
-      http: { host: '0.0.0.0', port: 3000, bodyLimitBytes: 5 * 1024 * 1024, corsOrigins: [], shutdownDrainMs: 30_000 },
+      http: {
+        host: '127.0.0.1',
+        port: 3000,
+        bodyLimitBytes: 5 * 1024 * 1024,
+        corsOrigins: [],
+        shutdownDrainMs: 30_000,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 60_000,
+        keepAliveTimeoutMs: 5_000,
+      },
       database: {
         url: undefined,
         embeddedPort: 54329,
@@ -42,7 +52,7 @@ describe('loadConfig', () => {
         preparedStatements: true,
         migrationsRun: true,
       },
-      auth: { secret: undefined, publicKey: undefined, jwksUri: undefined, issuer: undefined, audience: undefined },
+      auth: { secret: undefined, publicKey: undefined, jwksUri: undefined, issuer: undefined, audience: undefined, jwksCooldownMs: 30_000 },
       sync: {
         maxBatch: 500,
         maxClockSkewMs: 5 * 60_000,
@@ -67,6 +77,10 @@ describe('loadConfig', () => {
       PORT: '8080',
       LOG_LEVEL: 'warn',
       SHUTDOWN_DRAIN_MS: '10000',
+      HTTP_HEADERS_TIMEOUT_MS: '2000',
+      HTTP_REQUEST_TIMEOUT_MS: '20000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+      JWT_JWKS_COOLDOWN_MS: '1000',
       DATABASE_URL: 'postgresql://app:pw@db.internal:5433/sync',
       DATA_DIR: '/var/lib/delta-sync',
       EMBEDDED_PG_PORT: '6000',
@@ -102,6 +116,9 @@ describe('loadConfig', () => {
         bodyLimitBytes: 512 * 1024,
         corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
         shutdownDrainMs: 10_000,
+        headersTimeoutMs: 2_000,
+        requestTimeoutMs: 20_000,
+        keepAliveTimeoutMs: 65_000,
       },
       database: {
         url: 'postgresql://app:pw@db.internal:5433/sync',
@@ -118,6 +135,7 @@ describe('loadConfig', () => {
         jwksUri: undefined,
         issuer: 'https://id.example.com/',
         audience: 'delta-sync',
+        jwksCooldownMs: 1_000,
       },
       sync: {
         maxBatch: 100,
@@ -294,9 +312,53 @@ describe('loadConfig', () => {
       ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: SECRET }],
       ['an RSA JWT_PUBLIC_KEY', { NODE_ENV: 'production', JWT_PUBLIC_KEY: RSA_PEM }],
       ['an EC P-256 JWT_PUBLIC_KEY', { NODE_ENV: 'production', JWT_PUBLIC_KEY: EC_PEM }],
-      ['JWT_JWKS_URI', { NODE_ENV: 'production', JWT_JWKS_URI: 'http://localhost:8080/jwks.json' }],
+      [
+        'JWT_JWKS_URI',
+        { NODE_ENV: 'production', JWT_JWKS_URI: JWKS_URI, JWT_ISSUER: 'https://id.example.com/', JWT_AUDIENCE: 'delta-sync' },
+      ],
     ])('accepts %s alone in production', (_, env) => {
       expect(problemsOf(env)).toEqual([]);
+    });
+
+    it.each<[string, NodeJS.ProcessEnv, string]>([
+      ['neither', {}, 'JWT_ISSUER and JWT_AUDIENCE required with JWT_JWKS_URI when NODE_ENV=production'],
+      ['no JWT_AUDIENCE', { JWT_ISSUER: 'https://id.example.com/' }, 'JWT_AUDIENCE required with JWT_JWKS_URI when NODE_ENV=production'],
+      ['no JWT_ISSUER', { JWT_AUDIENCE: 'delta-sync' }, 'JWT_ISSUER required with JWT_JWKS_URI when NODE_ENV=production'],
+    ])('refuses JWT_JWKS_URI in production with %s of JWT_ISSUER and JWT_AUDIENCE', (_, env, problem) => {
+      expect(problemsOf({ NODE_ENV: 'production', JWT_JWKS_URI: JWKS_URI, ...env })).toEqual([problem]);
+    });
+
+    it('accepts JWT_JWKS_URI without JWT_ISSUER and JWT_AUDIENCE outside production', () => {
+      expect(problemsOf({ NODE_ENV: 'development', JWT_JWKS_URI: JWKS_URI })).toEqual([]);
+    });
+  });
+
+  describe('listen address', () => {
+    it.each<[string, NodeJS.ProcessEnv, string]>([
+      ['development by default: loopback only', {}, '127.0.0.1'],
+      ['development', { NODE_ENV: 'development' }, '127.0.0.1'],
+      ['test', { NODE_ENV: 'test' }, '127.0.0.1'],
+      ['production: every interface', { NODE_ENV: 'production', JWT_SECRET: SECRET }, '0.0.0.0'],
+      ['development with HOST', { NODE_ENV: 'development', HOST: '0.0.0.0' }, '0.0.0.0'],
+      ['production with HOST', { NODE_ENV: 'production', JWT_SECRET: SECRET, HOST: '10.0.0.5' }, '10.0.0.5'],
+      ['a blank HOST (an env file line left empty)', { HOST: ' ' }, '127.0.0.1'],
+    ])('%s', (_, env, host) => {
+      expect(loadConfig(env).http.host).toBe(host);
+    });
+  });
+
+  describe('HTTP server timeouts', () => {
+    it.each<[string, NodeJS.ProcessEnv, string]>([
+      ['a headers timeout of 0', { HTTP_HEADERS_TIMEOUT_MS: '0' }, 'HTTP_HEADERS_TIMEOUT_MS must not be less than 1'],
+      ['a request timeout that is not a number', { HTTP_REQUEST_TIMEOUT_MS: '1m' }, 'HTTP_REQUEST_TIMEOUT_MS must be an integer number'],
+      ['a blank keep-alive timeout', { HTTP_KEEP_ALIVE_TIMEOUT_MS: '' }, 'HTTP_KEEP_ALIVE_TIMEOUT_MS must be an integer number'],
+      [
+        'a headers timeout longer than the request timeout',
+        { HTTP_HEADERS_TIMEOUT_MS: '30000', HTTP_REQUEST_TIMEOUT_MS: '20000' },
+        'HTTP_HEADERS_TIMEOUT_MS must not be larger than HTTP_REQUEST_TIMEOUT_MS',
+      ],
+    ])('refuses %s', (_, env, problem) => {
+      expect(problemsOf(env)).toContain(problem);
     });
 
     it('accepts a PEM whose newlines arrive as literal \\n escapes (one-line env files)', () => {

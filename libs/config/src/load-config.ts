@@ -117,6 +117,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   for (const name of ['SYNC_MAX_PAGE_BYTES', 'SYNC_MAX_REJECTED_BYTES'] as const) {
     if (SIZE_PATTERN.test(vars[name]) && parseSize(vars[name]) < 1024) problems.push(`${name} must be at least 1kb (got ${vars[name]})`);
   }
+  if (vars.NODE_ENV === 'production' && vars.JWT_JWKS_URI) {
+    // A key set usually serves many applications: without iss and aud, a token the identity
+    // provider issued for any of them would be accepted here.
+    const missing = [!vars.JWT_ISSUER && 'JWT_ISSUER', !vars.JWT_AUDIENCE && 'JWT_AUDIENCE'].filter(Boolean);
+    if (missing.length > 0) problems.push(`${missing.join(' and ')} required with JWT_JWKS_URI when NODE_ENV=production`);
+  }
+  if (vars.HTTP_HEADERS_TIMEOUT_MS > vars.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS must not be larger than HTTP_REQUEST_TIMEOUT_MS');
+  }
 
   if (problems.length > 0) throw new ConfigValidationError([...new Set(problems)]);
 
@@ -125,11 +134,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: vars.LOG_LEVEL,
     dataDir: resolve(vars.DATA_DIR),
     http: {
-      host: vars.HOST,
+      host: vars.HOST ?? (vars.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
       port: vars.PORT,
       bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY),
       corsOrigins: cors.origins,
       shutdownDrainMs: vars.SHUTDOWN_DRAIN_MS,
+      headersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: vars.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: vars.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
     database: {
       url: vars.DATABASE_URL,
@@ -146,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       jwksUri: vars.JWT_JWKS_URI,
       issuer: vars.JWT_ISSUER,
       audience: vars.JWT_AUDIENCE,
+      jwksCooldownMs: vars.JWT_JWKS_COOLDOWN_MS,
     },
     sync: {
       maxBatch: vars.SYNC_MAX_BATCH,

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { PassportModule } from '@nestjs/passport';
+import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
+import { RouteTable } from './route-table';
 import { TokenVerifier } from './token-verifier';
 
 @Module({
-  imports: [PassportModule],
-  providers: [JwtStrategy, TokenVerifier, { provide: APP_GUARD, useClass: JwtAuthGuard }],
-  exports: [TokenVerifier],
+  imports: [DiscoveryModule],
+  providers: [JwtStrategy, TokenVerifier, RouteTable, { provide: APP_GUARD, useClass: JwtAuthGuard }],
+  exports: [TokenVerifier, RouteTable],
 })
 export class AuthModule {}

@@ -1,28 +1,33 @@
-import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
+import type { Request } from 'express';
+import { verifiedBeforeBody } from './authenticate-before-body';
+import { Caller } from './caller';
+import { bearerTokenOf } from './jwt-verification';
 import { IS_PUBLIC } from './public.decorator';
+import { TokenVerifier } from './token-verifier';
 
-/** Global guard: every route needs a valid bearer token unless it is marked `@Public()`. */
+/**
+ * Global guard: every route needs a valid bearer token unless it is marked `@Public()`.
+ * The token was normally verified before the body was read (authenticateBeforeBody); the
+ * guard verifies it itself only for a request that did not pass that step (an app without
+ * the production pipeline).
+ */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
-    super();
-  }
+export class JwtAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: TokenVerifier,
+  ) {}
 
-  override canActivate(context: ExecutionContext) {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    return isPublic ? true : super.canActivate(context);
-  }
-
-  override handleRequest<TUser>(err: unknown, user: TUser | false, info: unknown): TUser {
-    if (err instanceof UnauthorizedException) throw err;
-    if (err || !user) {
-      const reason = info instanceof Error ? info.message : err instanceof Error ? err.message : 'missing bearer token';
-      // jsonwebtoken names the expected issuer/audience ("... expected: x"): not for callers.
-      const safe = reason === 'No auth token' ? 'missing bearer token' : reason.replace(/\. expected: .*$/s, '');
-      throw new UnauthorizedException(safe);
-    }
-    return user;
+    if (isPublic) return true;
+    const req = context.switchToHttp().getRequest<Request & { user?: Caller }>();
+    if (verifiedBeforeBody(req)) return true;
+    const token = bearerTokenOf(req.headers.authorization);
+    if (token === null) throw new UnauthorizedException('missing bearer token');
+    req.user = (await this.verifier.verify(token)).caller;
+    return true;
   }
 }

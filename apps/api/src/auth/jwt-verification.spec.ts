@@ -1,7 +1,7 @@
-import { createPublicKey, createSecretKey, generateKeyPairSync, KeyObject } from 'node:crypto';
-import type { Request } from 'express';
+import { generateKeyPairSync } from 'node:crypto';
+import { sign, SignOptions } from 'jsonwebtoken';
 import { AuthConfig } from '@app/config';
-import { algorithmsFor, KeySource, keySourceOf, strategyOptions } from './jwt-verification';
+import { algorithmsFor, bearerTokenOf, KeySource, keySourceOf, tokenVerification } from './jwt-verification';
 
 const SECRET = 's'.repeat(32);
 const JWKS_URI = 'https://id.example.com/.well-known/jwks.json';
@@ -65,35 +65,42 @@ describe('algorithmsFor', () => {
   });
 });
 
-describe('strategyOptions', () => {
+describe('tokenVerification', () => {
   const auth: AuthConfig = { secret: SECRET, issuer: 'https://id.example.com/', audience: 'delta-sync' };
-  const options = strategyOptions(auth, keySourceOf(auth, noDevSecret));
-  const tokenOf = (authorization?: string) =>
-    options.jwtFromRequest({ headers: authorization === undefined ? {} : { authorization } } as Request);
-
-  it('verifies with the configured key, algorithms, issuer and audience, and checks expiry', () => {
-    const key = (options as unknown as { secretOrKey: KeyObject }).secretOrKey;
-    expect(key.type).toBe('secret');
-    expect(key.equals(createSecretKey(Buffer.from(SECRET)))).toBe(true);
-    expect(options).toMatchObject({
-      algorithms: ['HS256'],
-      issuer: 'https://id.example.com/',
-      audience: 'delta-sync',
-      ignoreExpiration: false,
+  const verify = tokenVerification(auth, keySourceOf(auth, noDevSecret));
+  const hs256 = (claims: Record<string, unknown>, options: SignOptions = {}) =>
+    sign(claims, SECRET, {
+      algorithm: 'HS256',
+      issuer: auth.issuer,
+      audience: auth.audience,
+      ...('exp' in claims ? {} : { expiresIn: '1h' }),
+      ...options,
     });
+  const refusalOf = (token: string) =>
+    verify(token).then(
+      () => 'accepted',
+      (error: Error) => `${error.constructor.name}: ${error.message}`,
+    );
+
+  it('returns the claims of a token signed with the configured key, issuer and audience', async () => {
+    await expect(verify(hs256({ sub: 'alice', familyId: 'f' }))).resolves.toMatchObject({ sub: 'alice', familyId: 'f' });
   });
 
-  it('uses the public key for a public-key source and a key provider for a key set', () => {
-    const rsa = strategyOptions({ publicKey: RSA_PEM }, { kind: 'public-key', pem: RSA_PEM });
-    expect(rsa).toMatchObject({ algorithms: ['RS256'] });
-    const key = (rsa as unknown as { secretOrKey: KeyObject }).secretOrKey;
-    expect(key.type).toBe('public');
-    expect(key.export({ type: 'spki', format: 'pem' })).toBe(createPublicKey(RSA_PEM).export({ type: 'spki', format: 'pem' }));
-    const jwks = strategyOptions({ jwksUri: JWKS_URI }, { kind: 'jwks', uri: JWKS_URI }) as unknown as Record<string, unknown>;
-    expect(jwks.secretOrKey).toBeUndefined();
-    expect(typeof jwks.secretOrKeyProvider).toBe('function');
+  it.each<[string, () => string, string]>([
+    ['a token of two parts', () => 'abc.def', 'jwt malformed'],
+    ['a header that is not JSON', () => 'abc.def.ghi', 'invalid token'],
+    ['no signature', () => hs256({ sub: 'alice' }).replace(/[^.]+$/, ''), 'jwt signature is required'],
+    ['another secret', () => sign({ sub: 'alice' }, 'o'.repeat(32), { algorithm: 'HS256', expiresIn: '1h' }), 'invalid signature'],
+    ['an expiry beyond the 30 s tolerance', () => hs256({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 40 }), 'jwt expired'],
+    ['a not-before in the future', () => hs256({ sub: 'alice' }, { notBefore: '1h' }), 'jwt not active'],
+    ['another issuer', () => hs256({ sub: 'alice' }, { issuer: 'https://evil.example.com/' }), 'jwt issuer invalid'],
+    ['another audience', () => hs256({ sub: 'alice' }, { audience: 'other' }), 'jwt audience invalid'],
+  ])('refuses %s', async (_, token, message) => {
+    await expect(refusalOf(token())).resolves.toBe(`TokenRefusal: ${message}`);
   });
+});
 
+describe('bearerTokenOf', () => {
   it.each<[string | undefined, string | null]>([
     ['Bearer abc.def.ghi', 'abc.def.ghi'],
     ['bearer abc.def.ghi', 'abc.def.ghi'],
@@ -106,6 +113,6 @@ describe('strategyOptions', () => {
     ['abc.def.ghi', null],
     ['Bearer abc def', null],
   ])('reads the token of Authorization %p as %p', (header, token) => {
-    expect(tokenOf(header)).toBe(token);
+    expect(bearerTokenOf(header)).toBe(token);
   });
 });

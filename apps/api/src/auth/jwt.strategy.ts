@@ -1,11 +1,9 @@
 import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { PassportStrategy } from '@nestjs/passport';
-import { Strategy } from 'passport-jwt';
 import type { AppConfig } from '@app/config';
 import { Caller } from './caller';
 import { loadOrCreateDevSecret } from './dev-secret';
-import { keySourceOf, strategyOptions } from './jwt-verification';
+import { keySourceOf, TokenRefusal, tokenVerification, VerifyToken } from './jwt-verification';
 
 interface JwtClaims {
   sub?: unknown;
@@ -13,8 +11,22 @@ interface JwtClaims {
   exp?: unknown;
 }
 
+export interface VerifiedToken {
+  caller: Caller;
+  /** The `exp` claim in epoch milliseconds (tokens without one are refused). */
+  expiresAtMs: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The one verification of a bearer token, for every transport: the HTTP step before the
+ * body parser, the guard and the WebSocket auth message all call `verify`.
+ */
 @Injectable()
-export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+export class JwtStrategy {
+  private readonly verifyToken: VerifyToken;
+
   constructor(config: ConfigService<AppConfig, true>) {
     const auth = config.get('auth', { infer: true });
     const source = keySourceOf(auth, () => {
@@ -25,7 +37,18 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       );
       return dev.secret;
     });
-    super(strategyOptions(auth, source));
+    this.verifyToken = tokenVerification(auth, source);
+  }
+
+  /** Resolves with the caller, or rejects with an UnauthorizedException carrying the reason. */
+  async verify(token: string): Promise<VerifiedToken> {
+    let claims: JwtClaims;
+    try {
+      claims = await this.verifyToken(token);
+    } catch (error) {
+      throw new UnauthorizedException(error instanceof TokenRefusal ? error.message : 'invalid token');
+    }
+    return { caller: this.validate(claims), expiresAtMs: Number(claims.exp) * 1000 };
   }
 
   validate(claims: JwtClaims): Caller {
@@ -37,6 +60,14 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     if (claims.familyId !== undefined && (typeof claims.familyId !== 'string' || claims.familyId.length === 0)) {
       throw new UnauthorizedException('token familyId claim must be a non-empty string');
     }
-    return { userId: claims.sub, familyId: claims.familyId as string | undefined };
+    return { userId: claims.sub, familyId: canonicalFamilyId(claims.familyId) };
   }
+}
+
+/**
+ * Family ids are UUIDs, stored and compared by streams and membership as PostgreSQL prints
+ * them (lower case). An issuer may write them in upper case: the same family.
+ */
+export function canonicalFamilyId(familyId: string | undefined): string | undefined {
+  return familyId !== undefined && UUID.test(familyId) ? familyId.toLowerCase() : familyId;
 }
