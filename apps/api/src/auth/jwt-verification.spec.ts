@@ -1,7 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { sign, SignOptions } from 'jsonwebtoken';
 import { AuthConfig } from '@app/config';
-import { algorithmsFor, bearerTokenOf, KeySource, keySourceOf, tokenVerification } from './jwt-verification';
+import type { ConfigService } from '@nestjs/config';
+import type { AppConfig } from '@app/config';
+import { algorithmsFor, bearerTokenOf, KeySource, keySourceOf } from './jwt-verification';
+import { JwtStrategy } from './jwt.strategy';
 
 const SECRET = 's'.repeat(32);
 const JWKS_URI = 'https://id.example.com/.well-known/jwks.json';
@@ -65,9 +68,11 @@ describe('algorithmsFor', () => {
   });
 });
 
-describe('tokenVerification', () => {
+describe('JwtStrategy.verify (passport-jwt and jsonwebtoken, the messages of the 401 answers)', () => {
   const auth: AuthConfig = { secret: SECRET, issuer: 'https://id.example.com/', audience: 'delta-sync' };
-  const verify = tokenVerification(auth, keySourceOf(auth, noDevSecret));
+  const config = { get: (key: string) => (key === 'auth' ? auth : '.data') } as unknown as ConfigService<AppConfig, true>;
+  const strategy = new JwtStrategy(config);
+  const verify = (token: string) => strategy.verify(token);
   const hs256 = (claims: Record<string, unknown>, options: SignOptions = {}) =>
     sign(claims, SECRET, {
       algorithm: 'HS256',
@@ -82,8 +87,8 @@ describe('tokenVerification', () => {
       (error: Error) => `${error.constructor.name}: ${error.message}`,
     );
 
-  it('returns the claims of a token signed with the configured key, issuer and audience', async () => {
-    await expect(verify(hs256({ sub: 'alice', familyId: 'f' }))).resolves.toMatchObject({ sub: 'alice', familyId: 'f' });
+  it('returns the caller of a token signed with the configured key, issuer and audience', async () => {
+    await expect(verify(hs256({ sub: 'alice', familyId: 'f' }))).resolves.toMatchObject({ caller: { userId: 'alice', familyId: 'f' } });
   });
 
   it.each<[string, () => string, string]>([
@@ -96,7 +101,7 @@ describe('tokenVerification', () => {
     ['another issuer', () => hs256({ sub: 'alice' }, { issuer: 'https://evil.example.com/' }), 'jwt issuer invalid'],
     ['another audience', () => hs256({ sub: 'alice' }, { audience: 'other' }), 'jwt audience invalid'],
   ])('refuses %s', async (_, token, message) => {
-    await expect(refusalOf(token())).resolves.toBe(`TokenRefusal: ${message}`);
+    await expect(refusalOf(token())).resolves.toBe(`UnauthorizedException: ${message}`);
   });
 });
 

@@ -1,13 +1,12 @@
-import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
-import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+import { createPublicKey, createSecretKey, KeyObject, webcrypto } from 'node:crypto';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, ProtectedHeaderParameters } from 'jose';
+import { decode } from 'jsonwebtoken';
+import type { SecretOrKeyProvider, StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { AuthConfig } from '@app/config';
 
 export type KeySource = { kind: 'secret'; secret: string } | { kind: 'public-key'; pem: string } | { kind: 'jwks'; uri: string };
 
 export type Algorithm = 'HS256' | 'RS256' | 'ES256';
-
-/** A token that is not accepted; the message is the one the 401 answer carries. */
-export class TokenRefusal extends Error {}
 
 export function keySourceOf(auth: AuthConfig, devSecret: () => string): KeySource {
   if (auth.jwksUri) return { kind: 'jwks', uri: auth.jwksUri };
@@ -37,81 +36,75 @@ export function bearerTokenOf(header: string | string[] | undefined): string | n
   return match ? match[1] : null;
 }
 
-export type VerifyToken = (token: string) => Promise<JWTPayload>;
+/**
+ * The passport-jwt options of the one verification (jsonwebtoken checks signature, algorithm,
+ * expiry, not-before, issuer and audience; the strategy's `validate` the service's claims).
+ * Key objects are built once: a string key would be parsed again on every verification.
+ */
+export function strategyOptions(auth: AuthConfig, source: KeySource): StrategyOptionsWithoutRequest {
+  const algorithms = algorithmsFor(source);
+  const key: { secretOrKey: KeyObject } | { secretOrKeyProvider: SecretOrKeyProvider } =
+    source.kind === 'jwks'
+      ? { secretOrKeyProvider: keySetProvider(source.uri, algorithms, auth.jwksCooldownMs ?? 30_000) }
+      : { secretOrKey: source.kind === 'secret' ? createSecretKey(Buffer.from(source.secret, 'utf8')) : createPublicKey(source.pem) };
+  return {
+    jwtFromRequest: (req) => bearerTokenOf(req.headers.authorization),
+    ...key,
+    algorithms,
+    issuer: auth.issuer,
+    audience: auth.audience,
+    ignoreExpiration: false,
+    jsonWebTokenOptions: { clockTolerance: 30 },
+  } as StrategyOptionsWithoutRequest;
+}
 
 /**
- * Signature, algorithm, expiry, not-before, issuer and audience of one token; claims the
- * service itself needs (sub, exp, familyId) are checked by the strategy.
- *
- * With a key set, jose keeps the fetched keys: a token whose `kid` is not among them makes
- * at most one fetch per `cooldownMs` (concurrent misses share it), and a miss during the
- * cooldown fails without a fetch. A flood of unknown key ids therefore costs one request to
- * the identity provider per cooldown, and known keys keep verifying from the cache.
+ * The verification key of a token from the identity provider's key set, through jose's
+ * remote key set: fetched keys are kept (10 minutes); a token whose `kid` is not among them
+ * makes at most one fetch per `cooldownMs` (concurrent misses share it), and a miss during
+ * the cooldown fails without a fetch. A flood of unknown key ids therefore costs one request
+ * to the identity provider per cooldown, and known keys keep verifying from the cache.
  */
-export function tokenVerification(auth: AuthConfig, source: KeySource): VerifyToken {
-  const algorithms = algorithmsFor(source);
-  // Key objects are built once: a string key would be parsed again on every verification.
-  const key: KeyObject | JWTVerifyGetKey =
-    source.kind === 'jwks'
-      ? createRemoteJWKSet(new URL(source.uri), { cooldownDuration: auth.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 })
-      : source.kind === 'secret'
-        ? createSecretKey(Buffer.from(source.secret, 'utf8'))
-        : createPublicKey(source.pem);
-  const options = { algorithms, issuer: auth.issuer, audience: auth.audience, clockTolerance: 30 };
-  return async (token) => {
-    const malformed = shapeProblem(token);
-    if (malformed) throw new TokenRefusal(malformed);
+function keySetProvider(uri: string, algorithms: readonly string[], cooldownMs: number): SecretOrKeyProvider {
+  const keySet = createRemoteJWKSet(new URL(uri), { cooldownDuration: cooldownMs, cacheMaxAge: 10 * 60_000 });
+  return (_request, rawToken, callback) => {
+    // jsonwebtoken takes a KeyObject too (the typings say string or Buffer).
+    const done = callback as (error: Error | null, key?: KeyObject) => void;
+    let header: ProtectedHeaderParameters;
     try {
-      // Two overloads of jwtVerify (a key, or a function that picks one): one call each.
-      const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
-      return payload;
-    } catch (error) {
-      throw new TokenRefusal(refusalMessage(error, token));
+      header = decodeProtectedHeader(rawToken as string);
+    } catch {
+      return done(new Error('invalid token'));
     }
+    // Before any lookup: an HMAC or unsigned token never gets a key from a key set.
+    if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) return done(new Error('invalid algorithm'));
+    keySet(header, { payload: '', signature: '' }).then(
+      (found) => done(null, found instanceof KeyObject ? found : KeyObject.from(found as webcrypto.CryptoKey)),
+      (error: unknown) => done(new Error(keySetRefusal(error, header.kid))),
+    );
   };
 }
 
-/** The checks that come before any key is looked up, with the messages clients already know. */
-function shapeProblem(token: string): string | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3) return 'jwt malformed';
-  try {
-    const header: unknown = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
-    JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
-    if (typeof header !== 'object' || header === null) return 'invalid token';
-  } catch {
-    return 'invalid token';
-  }
-  if (parts[2] === '') return 'jwt signature is required';
-  return undefined;
-}
-
-function kidOf(token: string): string | undefined {
-  const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as { kid?: unknown };
-  return typeof header.kid === 'string' ? header.kid : undefined;
-}
-
-/**
- * jose's reasons in the words of the 401 answers. The expected issuer or audience is never
- * named (not for callers), and a failing key set fetch is not told apart from a bad token.
- */
-function refusalMessage(error: unknown, token: string): string {
-  if (error instanceof errors.JOSEAlgNotAllowed) return 'invalid algorithm';
-  if (error instanceof errors.JWSSignatureVerificationFailed) return 'invalid signature';
-  if (error instanceof errors.JWTExpired) return 'jwt expired';
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return 'jwt not active';
-    if (error.claim === 'iss') return 'jwt issuer invalid';
-    if (error.claim === 'aud') return 'jwt audience invalid';
-    return 'invalid token';
-  }
+/** jose's key set failures in the words of the 401 answers; a failing fetch is not told apart from a bad key. */
+function keySetRefusal(error: unknown, kid: string | undefined): string {
   if (error instanceof errors.JWKSNoMatchingKey) {
-    const kid = kidOf(token);
     return kid === undefined ? 'no signing key matches the token' : `Unable to find a signing key that matches '${kid.slice(0, 64)}'`;
   }
   if (error instanceof errors.JWKSMultipleMatchingKeys) return 'No KID specified and JWKS endpoint returned more than 1 key';
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return 'signing keys unavailable';
-  if (error instanceof errors.JOSEError) return 'invalid token';
-  // A fetch that failed (connection refused, non-JSON answer) is not a JOSEError.
   return 'signing keys unavailable';
+}
+
+/**
+ * The reason a 401 answer gives: passport-jwt's "No auth token" is a missing bearer token,
+ * and jsonwebtoken's "... expected: <issuer>" names what the service expects: not for callers.
+ */
+export function refusalReason(info: unknown): string {
+  const reason = info instanceof Error ? info.message : 'invalid token';
+  return reason === 'No auth token' ? 'missing bearer token' : reason.replace(/\. expected: .*$/s, '');
+}
+
+/** The `exp` claim in epoch milliseconds; only after verification (the signature is checked, the claims are the issuer's). */
+export function expiryOf(token: string): number {
+  const claims = decode(token, { json: true });
+  return Number(claims?.exp) * 1000;
 }

@@ -1,9 +1,11 @@
 import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { PassportStrategy } from '@nestjs/passport';
+import { Strategy } from 'passport-jwt';
 import type { AppConfig } from '@app/config';
 import { Caller } from './caller';
 import { loadOrCreateDevSecret } from './dev-secret';
-import { keySourceOf, TokenRefusal, tokenVerification, VerifyToken } from './jwt-verification';
+import { expiryOf, keySourceOf, refusalReason, strategyOptions } from './jwt-verification';
 
 interface JwtClaims {
   sub?: unknown;
@@ -19,14 +21,21 @@ export interface VerifiedToken {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** One attempt of passport's protocol on the strategy (see `verify`). */
+interface Attempt {
+  success(user: Caller): void;
+  fail(info?: unknown): void;
+  error(err: unknown): void;
+  authenticate(req: unknown): void;
+}
+
 /**
- * The one verification of a bearer token, for every transport: the HTTP step before the
- * body parser, the guard and the WebSocket auth message all call `verify`.
+ * The one verification of a bearer token (passport-jwt, jsonwebtoken; keys of a key set
+ * through jose), for every transport: the HTTP step before the body parser, the guard and
+ * the WebSocket auth message all call `verify`.
  */
 @Injectable()
-export class JwtStrategy {
-  private readonly verifyToken: VerifyToken;
-
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(config: ConfigService<AppConfig, true>) {
     const auth = config.get('auth', { infer: true });
     const source = keySourceOf(auth, () => {
@@ -37,18 +46,21 @@ export class JwtStrategy {
       );
       return dev.secret;
     });
-    this.verifyToken = tokenVerification(auth, source);
+    super(strategyOptions(auth, source));
   }
 
-  /** Resolves with the caller, or rejects with an UnauthorizedException carrying the reason. */
-  async verify(token: string): Promise<VerifiedToken> {
-    let claims: JwtClaims;
-    try {
-      claims = await this.verifyToken(token);
-    } catch (error) {
-      throw new UnauthorizedException(error instanceof TokenRefusal ? error.message : 'invalid token');
-    }
-    return { caller: this.validate(claims), expiresAtMs: Number(claims.exp) * 1000 };
+  /**
+   * Resolves with the caller, or rejects with an UnauthorizedException carrying the reason:
+   * passport's protocol run on a per-attempt copy of this strategy.
+   */
+  verify(token: string): Promise<VerifiedToken> {
+    return new Promise((resolve, reject) => {
+      const attempt = Object.create(this) as Attempt;
+      attempt.success = (caller) => resolve({ caller, expiresAtMs: expiryOf(token) });
+      attempt.fail = (info) => reject(new UnauthorizedException(refusalReason(info)));
+      attempt.error = (err) => reject(err instanceof UnauthorizedException ? err : new UnauthorizedException(refusalReason(err)));
+      attempt.authenticate({ headers: { authorization: `Bearer ${token}` } });
+    });
   }
 
   validate(claims: JwtClaims): Caller {

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { decode } from 'jsonwebtoken';
 import { JwtStrategy, VerifiedToken } from './jwt.strategy';
 
 export type { VerifiedToken } from './jwt.strategy';
@@ -16,10 +15,4 @@ export class TokenVerifier {
   verify(token: string): Promise<VerifiedToken> {
     return this.strategy.verify(token);
   }
-}
-
-/** Only after verification: the signature is checked, the claims are the issuer's. */
-export function expiryOf(token: string): number {
-  const claims = decode(token, { json: true });
-  return Number(claims?.exp) * 1000;
 }

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Controller, Get, Headers, HttpStatus, OnModu
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, AUTHENTICATED_ERRORS } from '../common/api-error.responses';
 import type { Response } from 'express';
-import { expiryOf } from '../auth/token-verifier';
+import { expiryOf } from '../auth/jwt-verification';
 import { FamilyAccess } from '../family/family-access.guard';
 import { FamilyCaller } from '../family/family-caller';
 import { RealtimeErrorCode, RealtimeException } from './realtime.exception';
