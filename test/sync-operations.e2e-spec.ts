@@ -146,12 +146,17 @@ describe('sync operations (PROTOCOL 3)', () => {
       expect(delta_('sync_batch_size_bucket', { le: '+Inf' })).toBe(6);
     });
 
-    it('counts requests refused by the guards (401) by their status', async () => {
+    it('counts requests refused before the body is read (401) or at the body limit (413) by their status', async () => {
       const before = await metricsText(t);
       await request(t.server).post('/sync/delta').send({ device_id: 'x' }).expect(401);
+      const f = await createFamily(t, 'alice');
+      const huge = JSON.stringify({ device_id: 'x', pad: 'p'.repeat(6 * 1024 * 1024) });
+      await request(t.server).post('/sync/delta').set(bearer(f.token())).set('Content-Type', 'application/json').send(huge).expect(413);
       await eventually(async () => {
         const after = await metricsText(t);
-        expect(sample(after, 'sync_requests_total', { status: '401' }) - sample(before, 'sync_requests_total', { status: '401' })).toBe(1);
+        const counted = (status: string) =>
+          sample(after, 'sync_requests_total', { status }) - sample(before, 'sync_requests_total', { status });
+        expect([counted('401'), counted('413')]).toEqual([1, 1]);
       });
     });
   });

@@ -10,6 +10,8 @@ import { TokenVerifier } from './auth/token-verifier';
 import { assignRequestId } from './common/logging';
 import { corsOptions } from './common/cors';
 import { OriginCheckingWsAdapter } from './realtime/origin-checking-ws.adapter';
+import { SyncMetrics } from './sync/metrics/sync-metrics';
+import { syncRequestMetrics } from './sync/metrics/sync-metrics.middleware';
 import { buildOpenApiDocument } from './openapi';
 
 /**
@@ -31,6 +33,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   app.use(compression());
   // Before the token check: the docs are Express routes of their own, open like @Public() ones.
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
+  app.use('/sync/delta', syncRequestMetrics(app.get(SyncMetrics)));
   app.use(authenticateBeforeBody(app.get(TokenVerifier), app.get(RouteTable)));
   // Inflates `Content-Encoding: gzip` bodies; the limit applies to the inflated body.
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, inflate: true });

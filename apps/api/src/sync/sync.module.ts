@@ -1,4 +1,4 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -12,7 +12,6 @@ import { PushUnits } from './push/push-unit';
 import { SyncController } from './sync.controller';
 import { SyncMaintenanceService } from './maintenance/sync-maintenance.service';
 import { SyncMetrics } from './metrics/sync-metrics';
-import { SyncMetricsMiddleware } from './metrics/sync-metrics.middleware';
 import { SyncRegistry } from './sync-registry.service';
 import { SyncRepository } from './push/sync.repository';
 import { SyncPullRepository } from './pull/sync-pull.repository';
@@ -55,8 +54,4 @@ import { UserThrottlerGuard } from './rate-limit/user-throttler.guard';
     UserThrottlerGuard,
   ],
 })
-export class SyncModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(SyncMetricsMiddleware).forRoutes('sync/delta');
-  }
-}
+export class SyncModule {}

@@ -1,19 +1,19 @@
-import { Injectable, NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { SyncMetrics } from './sync-metrics';
 
-/** Counts every sync request by final HTTP status (guards' 401/403/429 included) and times it. */
-@Injectable()
-export class SyncMetricsMiddleware implements NestMiddleware {
-  constructor(private readonly metrics: SyncMetrics) {}
-
-  use(req: Request, res: Response, next: NextFunction): void {
+/**
+ * Counts every `POST /sync/delta` by final HTTP status and times it. An Express step placed
+ * before the token check and the body parser (app.setup.ts), so their refusals (401, 413)
+ * count too, as do the guards' 403 and 429.
+ */
+export function syncRequestMetrics(metrics: SyncMetrics): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
     if (req.method !== 'POST') return next();
-    const stop = this.metrics.duration.startTimer();
+    const stop = metrics.duration.startTimer();
     res.once('finish', () => {
       stop();
-      this.metrics.requests.inc({ status: String(res.statusCode) });
+      metrics.requests.inc({ status: String(res.statusCode) });
     });
     next();
-  }
+  };
 }
