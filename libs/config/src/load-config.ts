@@ -18,14 +18,14 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 export function parseSize(value: string): number {
   const m = SIZE_PATTERN.exec(value);
   if (!m) throw new Error(`not a size: ${value}`);
-  return Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()];
+  return Number(m[1]) * (SIZE_UNITS[(m[2] ?? 'b').toLowerCase()] ?? 1);
 }
 
 /** A bare number is seconds. */
 export function parseDuration(value: string): number {
   const m = DURATION_PATTERN.exec(value);
   if (!m) throw new Error(`not a duration: ${value}`);
-  return Number(m[1]) * DURATION_UNITS[(m[2] ?? 's').toLowerCase()];
+  return Number(m[1]) * (DURATION_UNITS[(m[2] ?? 's').toLowerCase()] ?? 1000);
 }
 
 /** PEM keys often arrive through env files with escaped newlines. */

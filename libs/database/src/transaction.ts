@@ -105,12 +105,12 @@ export class PgTransaction implements Transaction {
     if (this.state !== 'idle') throw new Error('begin() must be the first statement of the transaction');
     this.state = 'open';
     const [, result] = (await this.client.query(`BEGIN ISOLATION LEVEL ${this.isolation}; ${sql}`)) as unknown as QueryResult[];
-    return result.rows as T[];
+    return (result?.rows ?? []) as T[];
   }
 
   async commit<T = Record<string, unknown>>(sql: string, prelude?: string): Promise<T[]> {
     const results = await this.commitAll<T>(prelude ? [prelude, sql] : [sql]);
-    return results[results.length - 1];
+    return results.at(-1) ?? [];
   }
 
   async commitAll<T = Record<string, unknown>>(statements: string[], after?: string): Promise<T[][]> {

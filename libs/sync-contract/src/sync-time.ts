@@ -17,7 +17,7 @@ export const ISO_WITH_ZONE = new RegExp(CLIENT_TIMESTAMP_PATTERN);
 export function isoToMicros(value: string): number | undefined {
   const m = ISO.exec(value);
   if (!m) return undefined;
-  const [, date, time, fraction = '', zone = 'Z'] = m;
+  const [, date = '', time = '', fraction = '', zone = 'Z'] = m;
   const offset =
     zone.toUpperCase() === 'Z'
       ? 'Z'
@@ -33,7 +33,7 @@ export function isoToMicros(value: string): number | undefined {
 
 /** Date.parse rolls an impossible day over (2025-02-30 -> March 2): such a date is no date. */
 function isCalendarDate(date: string): boolean {
-  const [year, month, day] = date.split('-').map(Number);
+  const [year = 0, month = 0, day = 0] = date.split('-').map(Number);
   const d = new Date(0);
   d.setUTCFullYear(year, month - 1, day);
   return d.getUTCMonth() === month - 1 && d.getUTCDate() === day;

@@ -33,7 +33,7 @@ export function algorithmsFor(source: KeySource): Algorithm[] {
 /** The token of `Authorization: Bearer <token>` (scheme in any case), or null. */
 export function bearerTokenOf(header: string | string[] | undefined): string | null {
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  return match ? match[1] : null;
+  return match?.[1] ?? null;
 }
 
 /**

@@ -41,6 +41,7 @@ export class RouteTable {
       const classPaths = pathsOf(Reflect.getMetadata(PATH_METADATA, type));
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const handler = prototype[name];
+        if (!handler) continue;
         const methodPath = Reflect.getMetadata(PATH_METADATA, handler) as unknown;
         if (methodPath === undefined) continue;
         const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, type]) === true;

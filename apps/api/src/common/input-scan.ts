@@ -70,9 +70,7 @@ export function scanInput(root: unknown, maxDepth = MAX_INPUT_DEPTH): InputFindi
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], parent: frame, key: i, depth: depth + 1 });
       continue;
     }
-    const keys = Object.keys(value);
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const key = keys[i];
+    for (const key of Object.keys(value).reverse()) {
       const problem = key === PROTO_KEY ? 'proto_key' : stringProblem(key);
       if (problem) findings.push({ path: pathOf(frame, key), problem, inKey: true });
       else stack.push({ value: (value as Record<string, unknown>)[key], parent: frame, key, depth: depth + 1 });

@@ -19,7 +19,8 @@ export function computeStreak(days: readonly number[], today: number): Streak {
   let longest = 0;
   let run = 0;
   for (let i = 0; i < sorted.length; i++) {
-    run = i > 0 && sorted[i] === sorted[i - 1] + 1 ? run + 1 : 1;
+    const previous = sorted[i - 1];
+    run = previous !== undefined && sorted[i] === previous + 1 ? run + 1 : 1;
     longest = Math.max(longest, run);
   }
   const last = sorted[sorted.length - 1];

@@ -6,6 +6,7 @@ import type { ServerChangeDto } from '../dto/delta-response.dto';
 import { COMMIT_CHANNEL, CommitNotice } from './commit-notice';
 import { RawJsonArray } from './raw-json';
 import { uuidLiteral } from '../sync-row.mapping';
+import { zip } from '../zip';
 
 /**
  * One pull page as PostgreSQL built it: the `server_changes` array (its entries' JSON texts
@@ -123,7 +124,8 @@ function toPage(rows: PulledEntryRow[], limit: number): PulledJsonPage {
   const fitting = rows[rows.length - 1]?.entry === null ? rows.slice(0, -1) : rows;
   const kept = fitting.length > limit ? fitting.slice(0, limit) : fitting;
   const hasMore = rows.length > kept.length;
-  const lastUs = kept.length === 0 ? null : Number(kept[kept.length - 1].changed_us);
+  const last = kept.at(-1);
+  const lastUs = last === undefined ? null : Number(last.changed_us);
   const json = `[${kept.map((r) => r.entry).join(',')}]`;
   // As PostgreSQL wrote it, unless a timestamp needs the service's formatting (years outside 1..9999).
   if (!kept.some((r) => r.odd))
@@ -188,7 +190,7 @@ export class SyncPullRepository {
     // lock would be held across the commit's WAL flush and serialise every family's commits.
     const after = notice && `SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(notice))})`;
     const results = await tx.commitAll<PulledEntryRow>(statements, after);
-    return queries.map((query, i) => toPage(results[i], query.limit));
+    return zip(queries, results).map(([query, rows]) => toPage(rows, query.limit));
   }
 
   /** Where a device's paging through a full state stands, when its pages end below the horizon. */

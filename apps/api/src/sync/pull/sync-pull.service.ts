@@ -10,6 +10,7 @@ import { assembleResponse } from './delta-response.assembler';
 import type { CommitNotice } from './commit-notice';
 import { SyncPullRepository } from './sync-pull.repository';
 import { SyncRegistry } from '../sync-registry.service';
+import { zip } from '../zip';
 
 export interface PullResult {
   response: DeltaResponseDto;
@@ -56,7 +57,8 @@ export class SyncPullService {
     clock: FamilyClock,
     positionBeforeUs: number,
   ): Promise<PullResult[]> {
-    const familyId = pulls[0].req.scope.familyId;
+    const familyId = pulls[0]?.req.scope.familyId;
+    if (familyId === undefined) return [];
     const plans: { since: number | null; resync: boolean }[] = [];
     for (const { req } of pulls) {
       // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
@@ -74,8 +76,8 @@ export class SyncPullService {
     const pages = await this.repo.pullAllAndCommit(
       tx,
       familyId,
-      pulls.map(({ req, batch }, i) => ({
-        sinceUs: plans[i].since,
+      zip(pulls, plans).map(([{ req, batch }, plan]) => ({
+        sinceUs: plan.since,
         limit: req.limit,
         maxBytes: this.maxPageBytes,
         tables: this.registry.all().map(({ type, resolver }) => ({
@@ -93,11 +95,9 @@ export class SyncPullService {
           )
         : undefined,
     );
-    return pages.map((page, i) => {
-      const { batch } = pulls[i];
+    return zip(zip(pulls, plans), pages).map(([[{ batch }, { resync }], page]) => {
       const { hasMore } = page;
       const watermark = hasMore ? page.lastUs! : clock.lastUs;
-      const { resync } = plans[i];
       return {
         response: assembleResponse({ serverChanges: page.serverChanges, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes),
         cursor: hasMore && watermark < clock.horizonUs ? { cursorUs: watermark, horizonUs: clock.horizonUs } : undefined,

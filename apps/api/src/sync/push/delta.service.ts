@@ -11,6 +11,7 @@ import type { DeltaResponseDto } from '../dto/delta-response.dto';
 import { SyncObserver } from '../metrics/sync-observer';
 import type { PullResult } from '../pull/sync-pull.service';
 import { SyncRegistry } from '../sync-registry.service';
+import { zip } from '../zip';
 import { PushUnit, PushUnits } from './push-unit';
 
 const notMember = () => new FamilyException(FamilyErrorCode.NotMember);
@@ -94,7 +95,7 @@ export class DeltaService {
         await this.units
           .push((unit) => this.pushGroup(unit, alone))
           .then(
-            ([one]) => one,
+            ([one]) => one ?? { error: new Error('the push gave no answer for this request') },
             (failure: unknown) => ({ error: failure }),
           ),
       );
@@ -103,7 +104,9 @@ export class DeltaService {
   }
 
   private async pushGroup(unit: PushUnit, session: GroupSession<SyncRequestContext>): Promise<Settled<PullResult>[]> {
-    const { familyId } = session.peek()[0].scope;
+    const asked = session.peek();
+    const familyId = asked[0]?.scope.familyId;
+    if (familyId === undefined) return [];
     // Every change of a family is applied under this lock, held until commit. Commit
     // positions (changed_us) are taken under it too, as max(now, last + 1µs): so positions
     // are strictly increasing in commit order, and a reader that sees the family's
@@ -111,8 +114,6 @@ export class DeltaService {
     // position, an exact high-watermark: the next pull (`changed_us > last_sync_at`) gets
     // every later commit exactly once, whatever order requests started in and whatever
     // the device clocks say. Other families have their own lock row and never wait.
-    const asked = session.peek();
-    if (asked.length === 0) return [];
     const clock = await unit.lock(familyId, usersOf(asked));
     // None of their users is a member: those requests are refused; any that joined meanwhile run next.
     if (!clock) return session.take(asked.length).map(() => ({ error: notMember() }));
@@ -128,16 +129,11 @@ export class DeltaService {
     // atomic and failed: `discarded`, nothing of that request is written but the device's visit.
     const group = evaluateGroup(members, loaded, clock, (table) => this.registry.typeOf(table));
     await unit.write(familyId, group.writes);
+    const pushed = zip(members, group.batches).map(([req, batch]) => ({ req, batch }));
     let positionUs = group.positionUs;
-    for (const [i, req] of members.entries()) {
-      positionUs = await unit.compute(req, clock, { ...group.batches[i], positionUs });
-    }
-    const pulled = await unit.pullAndCommit(
-      members.map((req, i) => ({ req, batch: group.batches[i] })),
-      { ...clock, lastUs: positionUs },
-      clock.lastUs,
-    );
-    const byReq = new Map(members.map((req, i) => [req, pulled[i]]));
+    for (const { req, batch } of pushed) positionUs = await unit.compute(req, clock, { ...batch, positionUs });
+    const pulled = await unit.pullAndCommit(pushed, { ...clock, lastUs: positionUs }, clock.lastUs);
+    const byReq = new Map(zip(members, pulled));
     return reqs.map((req) => {
       const value = byReq.get(req);
       return value ? { value } : { error: notMember() };

@@ -90,7 +90,8 @@ export class SyncRepository {
       );
       rows = await tx.query(select);
     }
-    return rows.length === 0 ? undefined : toClock(rows[0]);
+    const [row] = rows;
+    return row === undefined ? undefined : toClock(row);
   }
 
   /**
@@ -103,7 +104,8 @@ export class SyncRepository {
        FROM family_members m LEFT JOIN family_sync_state s ON s.family_id = m.family_id
        WHERE m.family_id = ${uuidLiteral(scope.familyId)} AND m.user_id = ${tx.literal(scope.userId)}`,
     );
-    return rows.length === 0 ? undefined : toClock(rows[0]);
+    const [row] = rows;
+    return row === undefined ? undefined : toClock(row);
   }
 
   /**
@@ -123,7 +125,8 @@ export class SyncRepository {
     const receipts = new Map<string, StoredOutcome>();
     const members = new Set<string>();
     for (const r of result) {
-      if (r.src >= 0) rows.set(entityKey(load.entities[r.src].type, r.id), toRow(r));
+      const entity = load.entities[r.src];
+      if (entity) rows.set(entityKey(entity.type, r.id), toRow(r));
       else if (r.src === -1) receipts.set(receiptKey(r.device_id!, r.id), r.outcome!);
       else members.add(r.id);
     }

@@ -43,6 +43,7 @@ export const DELTA_INPUT_POLICY: InputPolicy = {
     for (const finding of findings) {
       const { index, field } = owned(finding)!;
       const change = changes[index];
+      if (!change) continue;
       if (field === 'entity_type') {
         const sent = change.entity_type as string;
         const escaped = escapeUnstorable(sent);

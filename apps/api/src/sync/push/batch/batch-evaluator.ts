@@ -1,4 +1,5 @@
 import type { StateTransition } from '@app/sync-contract';
+import { zip } from '../../zip';
 import { PositionAllocator } from './position-allocator';
 import {
   BatchWrites,
@@ -52,7 +53,7 @@ export function evaluateBatch(req: SyncRequestContext, loaded: Loaded, clock: Fa
 
   const positions = new PositionAllocator(clock);
   const rowsByTable = rowsToWrite(entities, positions);
-  const evaluated = steps.flatMap((s, i) => (s.kind === 'evaluated' ? [{ prepared: s.prepared, outcome: outcomes[i] }] : []));
+  const evaluated = zip(steps, outcomes).flatMap(([s, outcome]) => (s.kind === 'evaluated' ? [{ prepared: s.prepared, outcome }] : []));
   const inbox = inboxRows(req, evaluated, clock, positions);
   // Beside the batch's own writes to the inbox table (a dismissal), never instead of them.
   if (inbox.length > 0) rowsByTable.set(req.inbox!.table, [...(rowsByTable.get(req.inbox!.table) ?? []), ...inbox]);

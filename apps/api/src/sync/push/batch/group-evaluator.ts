@@ -1,3 +1,4 @@
+import { zip } from '../../zip';
 import { evaluateBatch } from './batch-evaluator';
 import { entityKey, EvaluatedBatch, FamilyClock, Loaded, Receipt, receiptKey, StoredRow } from './batch.types';
 import type { SyncRequestContext } from './prepare-request';
@@ -72,10 +73,10 @@ export function evaluateGroup(
   });
 
   return {
-    batches: batches.map((batch, i) => ({
+    batches: zip(batches, reqs).map(([batch, req], i) => ({
       ...batch,
       notEchoed: notChangedLater(batch.notEchoed, lastWriter, i),
-      changedLater: touchedAndChangedLater(reqs[i], lastWriter, i),
+      changedLater: touchedAndChangedLater(req, lastWriter, i),
     })),
     writes: {
       rowsByTable: new Map([...written].map(([table, byId]) => [table, [...byId.values()]])),
