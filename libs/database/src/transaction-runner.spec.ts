@@ -114,6 +114,15 @@ describe('TransactionRunner', () => {
     expect(db.destroyed).toEqual([lost]);
   });
 
+  it('a session whose prepared statements are gone (26000) is destroyed and the work runs again on another', async () => {
+    const gone = sqlError('26000');
+    const db = fakeDatabase((sql, attempt) => (attempt === 1 && sql.startsWith('EXECUTE') ? gone : undefined));
+    const result = await db.runner.run((tx) => tx.commit('EXECUTE sync_pull(1)'), noWait);
+    expect(result).toEqual([{ first: true }]);
+    expect(db.destroyed).toEqual([gone]);
+    expect(db.released()).toBe(2);
+  });
+
   it('does not roll back a transaction that never began', async () => {
     const db = fakeDatabase();
     await expect(db.runner.run(async () => Promise.reject(new Error('before any statement')))).rejects.toThrow('before any statement');

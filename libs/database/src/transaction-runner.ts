@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { DataSource, QueryRunner } from 'typeorm';
 import { classifyDatabaseError, sqlState } from './database-errors';
-import { forgetPreparedStatements, IsolationLevel, PgTransaction, Transaction } from './transaction';
+import { IsolationLevel, PgTransaction, Transaction } from './transaction';
 
 export const TRANSACTION_ATTEMPTS = 3;
 
@@ -67,8 +67,9 @@ export class TransactionRunner {
         await tx.finish('commit');
         return value;
       } catch (error) {
-        // Someone deallocated our statements (DISCARD ALL, a pooler's reset): prepare them again.
-        if (sqlState(error) === '26000') forgetPreparedStatements(client);
+        // Someone deallocated our statements (DISCARD ALL, a pooler's reset): this session's
+        // record of what it prepared is wrong, so it goes; the retry prepares them on another.
+        if (sqlState(error) === '26000') broken = error;
         // Also when BEGIN or COMMIT itself failed: ROLLBACK outside a transaction only warns.
         await tx.finish('rollback').catch((rollbackFailed: unknown) => (broken = rollbackFailed ?? new Error('ROLLBACK failed')));
         throw error;
@@ -80,8 +81,9 @@ export class TransactionRunner {
 }
 
 /**
- * Back to the pool, unless ROLLBACK failed: then the session may still hold the transaction
- * (and its locks) or be dead, and the pool destroys it instead of lending it again.
+ * Back to the pool, unless the session is not what the pool thinks: ROLLBACK failed (it may
+ * still hold the transaction and its locks, or be dead) or its prepared statements were
+ * deallocated behind our back. Then the pool destroys it instead of lending it again.
  */
 async function release(runner: QueryRunner, broken: unknown): Promise<void> {
   const destroyable = runner as QueryRunner & { releasePostgresConnection?(err?: Error): Promise<void> };

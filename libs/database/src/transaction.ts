@@ -61,14 +61,6 @@ function statementName(sql: string): string {
   return name;
 }
 
-/** Forgets what was prepared on a connection (after "prepared statement does not exist", 26000). */
-export function forgetPreparedStatements(client: PoolClient): void {
-  preparedOn.delete(client);
-  // node-postgres' own record of the protocol-level statements parsed on this session.
-  const connection = (client as unknown as { connection?: { parsedStatements?: Record<string, string> } }).connection;
-  if (connection?.parsedStatements) connection.parsedStatements = {};
-}
-
 type State = 'idle' | 'open' | 'closing' | 'closed';
 
 /** The Transaction of one attempt of `TransactionRunner.run`; it knows whether BEGIN and COMMIT went out. */
