@@ -88,7 +88,7 @@ describe('pull pages built by PostgreSQL equal the reference mapping', () => {
     const familyId = (which === 'f' ? f : g).familyId;
     const [page] = await t.app
       .get(TransactionRunner)
-      .run((tx) =>
+      .runWire((tx) =>
         t.app
           .get(SyncPullRepository)
           .pullAllAndCommit(tx, familyId, [

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { isRetryableTransactionError, TransactionRunner } from './transaction-runner';
-import type { Transaction } from './transaction';
+import type { WireTransaction } from './transaction';
 
 /** A fake connection that records every message sent and fails the ones `failOn` picks. */
 function fakeDatabase(failOn: (sql: string, attempt: number) => unknown = () => undefined) {
@@ -51,7 +51,7 @@ const noWait = { backoffMs: () => 0 };
 describe('TransactionRunner', () => {
   it('sends BEGIN with the first statement and COMMIT with the last: two messages', async () => {
     const db = fakeDatabase();
-    const result = await db.runner.run(async (tx) => {
+    const result = await db.runner.runWire(async (tx) => {
       const [locked] = await tx.begin('SELECT 1 AS lock');
       const [pulled] = await tx.commit('SELECT 2 AS pull');
       return { locked, pulled };
@@ -63,7 +63,7 @@ describe('TransactionRunner', () => {
 
   it('opens with a plain BEGIN before a parametrised first statement and commits after the work', async () => {
     const db = fakeDatabase();
-    const affected = await db.runner.run(
+    const affected = await db.runner.runWire(
       async (tx) => {
         await tx.query('SELECT $1', [1]);
         return tx.execute('DELETE FROM t WHERE a = $1', [1]);
@@ -76,7 +76,7 @@ describe('TransactionRunner', () => {
 
   it('sends nothing for a work that runs no statement', async () => {
     const db = fakeDatabase();
-    await expect(db.runner.run(async () => 'nothing')).resolves.toBe('nothing');
+    await expect(db.runner.runWire(async () => 'nothing')).resolves.toBe('nothing');
     expect(db.sent).toEqual([[]]);
     expect(db.released()).toBe(1);
   });
@@ -85,7 +85,7 @@ describe('TransactionRunner', () => {
     const db = fakeDatabase();
     const boom = new Error('boom');
     await expect(
-      db.runner.run(async (tx) => {
+      db.runner.runWire(async (tx) => {
         await tx.begin('SELECT 1');
         throw boom;
       }),
@@ -97,7 +97,7 @@ describe('TransactionRunner', () => {
   it('rolls back when the statement sent with COMMIT fails', async () => {
     const db = fakeDatabase((sql) => (sql.endsWith('; COMMIT') ? sqlError('57014') : undefined));
     await expect(
-      db.runner.run(async (tx) => {
+      db.runner.runWire(async (tx) => {
         await tx.begin('SELECT 1');
         return tx.commit('SELECT 2');
       }),
@@ -109,7 +109,7 @@ describe('TransactionRunner', () => {
   it('destroys the connection when ROLLBACK itself fails (the session may still hold the transaction)', async () => {
     const lost = sqlError('57P01');
     const db = fakeDatabase((sql) => (sql === 'ROLLBACK' ? lost : sql.endsWith('; COMMIT') ? sqlError('23505') : undefined));
-    await expect(db.runner.run((tx) => tx.commit('SELECT 2'))).rejects.toMatchObject({ code: '23505' });
+    await expect(db.runner.runWire((tx) => tx.commit('SELECT 2'))).rejects.toMatchObject({ code: '23505' });
     expect(db.released()).toBe(1);
     expect(db.destroyed).toEqual([lost]);
   });
@@ -117,7 +117,7 @@ describe('TransactionRunner', () => {
   it('a session whose prepared statements are gone (26000) is destroyed and the work runs again on another', async () => {
     const gone = sqlError('26000');
     const db = fakeDatabase((sql, attempt) => (attempt === 1 && sql.startsWith('EXECUTE') ? gone : undefined));
-    const result = await db.runner.run((tx) => tx.commit('EXECUTE sync_pull(1)'), noWait);
+    const result = await db.runner.runWire((tx) => tx.commit('EXECUTE sync_pull(1)'), noWait);
     expect(result).toEqual([{ first: true }]);
     expect(db.destroyed).toEqual([gone]);
     expect(db.released()).toBe(2);
@@ -125,20 +125,20 @@ describe('TransactionRunner', () => {
 
   it('does not roll back a transaction that never began', async () => {
     const db = fakeDatabase();
-    await expect(db.runner.run(async () => Promise.reject(new Error('before any statement')))).rejects.toThrow('before any statement');
+    await expect(db.runner.runWire(async () => Promise.reject(new Error('before any statement')))).rejects.toThrow('before any statement');
     expect(db.sent).toEqual([[]]);
   });
 
   it('refuses begin() after another statement and a statement after commit()', async () => {
     const db = fakeDatabase();
     await expect(
-      db.runner.run(async (tx) => {
+      db.runner.runWire(async (tx) => {
         await tx.query('SELECT 1');
         await tx.begin('SELECT 2');
       }),
     ).rejects.toThrow(/first statement/);
     await expect(
-      db.runner.run(async (tx) => {
+      db.runner.runWire(async (tx) => {
         await tx.commit('SELECT 1');
         await tx.query('SELECT 2');
       }),
@@ -152,7 +152,7 @@ describe('TransactionRunner', () => {
   ])('runs the whole work again on a %s, on a fresh connection', async (_name, error) => {
     const db = fakeDatabase((sql, attempt) => (attempt === 1 && sql.includes('UPDATE') ? error : undefined));
     let calls = 0;
-    const result = await db.runner.run(async (tx: Transaction) => {
+    const result = await db.runner.runWire(async (tx: WireTransaction) => {
       calls++;
       await tx.begin('SELECT 1');
       await tx.query('UPDATE t SET a = 1');
@@ -170,7 +170,7 @@ describe('TransactionRunner', () => {
     const db = fakeDatabase((sql) => (sql === 'COMMIT' ? sqlError('40001') : undefined));
     let calls = 0;
     await expect(
-      db.runner.run(async (tx) => {
+      db.runner.runWire(async (tx) => {
         calls++;
         await tx.query('UPDATE t SET a = 1');
       }, noWait),
@@ -188,7 +188,7 @@ describe('TransactionRunner', () => {
     const db = fakeDatabase();
     let calls = 0;
     await expect(
-      db.runner.run(async (tx) => {
+      db.runner.runWire(async (tx) => {
         calls++;
         await tx.query('SELECT 1');
         throw error;
@@ -201,7 +201,7 @@ describe('TransactionRunner', () => {
     const waits: number[] = [];
     const db = fakeDatabase((sql) => (sql === 'COMMIT' ? sqlError('40P01') : undefined));
     await expect(
-      db.runner.run(async (tx) => tx.query('SELECT 1'), { backoffMs: (attempt) => (waits.push(attempt), 0) }),
+      db.runner.runWire(async (tx) => tx.query('SELECT 1'), { backoffMs: (attempt) => (waits.push(attempt), 0) }),
     ).rejects.toMatchObject({ code: '40P01' });
     expect(waits).toEqual([2, 3]);
   });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { DataSource, QueryRunner } from 'typeorm';
 import { classifyDatabaseError, sqlState } from './database-errors';
-import { IsolationLevel, PgTransaction, Transaction } from './transaction';
+import { IsolationLevel, PgTransaction, Transaction, WireTransaction } from './transaction';
 
 export const TRANSACTION_ATTEMPTS = 3;
 
@@ -44,7 +44,12 @@ export class TransactionRunner {
     this.prepared = settings?.preparedStatements ?? true;
   }
 
-  async run<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  run<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.runWire(work, options);
+  }
+
+  /** The same, with control over how the statements travel (see WireTransaction): for the sync port only. */
+  async runWire<T>(work: (tx: WireTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const backoff = options.backoffMs ?? jitteredBackoff;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -56,7 +61,7 @@ export class TransactionRunner {
     }
   }
 
-  private async attempt<T>(work: (tx: Transaction) => Promise<T>, isolation: IsolationLevel): Promise<T> {
+  private async attempt<T>(work: (tx: WireTransaction) => Promise<T>, isolation: IsolationLevel): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     let broken: unknown;
     try {

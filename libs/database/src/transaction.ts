@@ -4,25 +4,30 @@ import { PreparedSql, shapeName } from './prepared-sql';
 
 export type IsolationLevel = 'READ COMMITTED' | 'REPEATABLE READ';
 
-/**
- * One transaction on one pooled connection, as repositories see it. The first statement
- * opens it and the last one may close it: `begin` sends BEGIN and `commit` sends COMMIT in
- * the same simple-protocol message as their statement, one round trip each instead of two.
- * Simple-protocol text cannot carry parameters, so those statements inline literals
- * (`literal`, or checked numbers and uuids).
- */
+/** One transaction on one pooled connection, as repositories see it: parametrised statements. */
 export interface Transaction {
-  /** A parametrised statement; opens the transaction first when nothing has. Rows as TypeORM returns them. */
+  /** A parametrised statement; rows as TypeORM returns them. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows as TypeORM returns them (any), typed by each repository
   query<T = any>(sql: string, params?: unknown[]): Promise<T>;
+  /** A parametrised statement; the number of rows it touched. */
+  execute(sql: string, params?: unknown[]): Promise<number>;
+}
+
+/**
+ * The same transaction with control over how its statements travel, for the one hot path
+ * that needs it (the sync port's PostgreSQL implementation: `runWire`). The first statement
+ * opens the transaction and the last one may close it: `begin` sends BEGIN and `commit` sends
+ * COMMIT in the same simple-protocol message as their statement, one round trip each instead
+ * of two. Simple-protocol text cannot carry parameters, so those statements inline literals
+ * (`literal`, or checked numbers and uuids).
+ */
+export interface WireTransaction extends Transaction {
   /**
    * A parametrised statement PostgreSQL plans once per connection (a protocol-level named
    * statement; unnamed when prepared statements are off); its rows as the driver returns them.
    * For hot statements whose text comes from a bounded set of shapes.
    */
   queryPrepared<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]>;
-  /** A parametrised statement; the number of rows it touched. */
-  execute(sql: string, params?: unknown[]): Promise<number>;
   /** The transaction's first statement, sent with BEGIN in one message; its rows. */
   begin<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /**
@@ -64,7 +69,7 @@ function statementName(sql: string): string {
 type State = 'idle' | 'open' | 'closing' | 'closed';
 
 /** The Transaction of one attempt of `TransactionRunner.run`; it knows whether BEGIN and COMMIT went out. */
-export class PgTransaction implements Transaction {
+export class PgTransaction implements WireTransaction {
   private state: State = 'idle';
 
   constructor(

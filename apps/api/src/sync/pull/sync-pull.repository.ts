@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { integerArg, PreparedSql, shapeName, textArrayArg, Transaction } from '@app/database';
+import { integerArg, PreparedSql, shapeName, textArrayArg, WireTransaction } from '@app/database';
 import { MAX_ISO_US, microsToIso, MIN_ISO_US } from '@app/sync-contract';
 import type { ServerChangeDto } from '../dto/delta-response.dto';
 import { COMMIT_CHANNEL, CommitNotice } from './commit-notice';
@@ -170,7 +170,7 @@ export class SyncPullRepository {
    * COMMIT, and needs no round trip of its own.
    */
   async pullAllAndCommit(
-    tx: Transaction,
+    tx: WireTransaction,
     familyId: string,
     queries: Omit<PullQuery, 'familyId' | 'notice'>[],
     notice?: CommitNotice,
@@ -194,7 +194,7 @@ export class SyncPullRepository {
   }
 
   /** Where a device's paging through a full state stands, when its pages end below the horizon. */
-  async resyncCursor(tx: Transaction, familyId: string, deviceId: string): Promise<number | undefined> {
+  async resyncCursor(tx: WireTransaction, familyId: string, deviceId: string): Promise<number | undefined> {
     const rows = await tx.query('SELECT resync_cursor_us FROM sync_devices WHERE family_id = $1 AND device_id = $2', [familyId, deviceId]);
     return rows[0]?.resync_cursor_us == null ? undefined : Number(rows[0].resync_cursor_us);
   }

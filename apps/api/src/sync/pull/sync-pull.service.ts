@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '@app/config';
-import type { Transaction } from '@app/database';
+import type { WireTransaction } from '@app/database';
 import { microsToIso } from '@app/sync-contract';
 import type { EvaluatedBatch, FamilyClock } from '../push/batch/batch.types';
 import type { SyncRequestContext } from '../push/batch/prepare-request';
@@ -52,7 +52,7 @@ export class SyncPullService {
    * group's devices: each of their responses carries everything up to that position.
    */
   async respondAndCommit(
-    tx: Transaction,
+    tx: WireTransaction,
     pulls: { req: SyncRequestContext; batch: PushedBatch }[],
     clock: FamilyClock,
     positionBeforeUs: number,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { classifyDatabaseError, Transaction, TransactionRunner } from '@app/database';
+import { classifyDatabaseError, WireTransaction, TransactionRunner } from '@app/database';
 import type { FamilyScope } from '../../family/family-caller';
 import { SyncDeviceRepository } from '../devices/sync-device.repository';
 import { NOTHING_PUSHED, PullResult, PushedBatch, SyncPullService } from '../pull/sync-pull.service';
@@ -13,7 +13,7 @@ import { SyncRepository } from './sync.repository';
 /** A PushUnit on one PostgreSQL transaction. */
 class PgPushUnit implements PushUnit {
   constructor(
-    private readonly tx: Transaction,
+    private readonly tx: WireTransaction,
     private readonly repo: SyncRepository,
     private readonly hooks: SyncHookRunner,
     private readonly pulls: SyncPullService,
@@ -40,7 +40,7 @@ class PgPushUnit implements PushUnit {
   }
 }
 
-/** The PostgreSQL implementation of the push port (see PushUnit and Transaction). */
+/** The PostgreSQL implementation of the push port (see PushUnit and WireTransaction). */
 @Injectable()
 export class PgPushUnits extends PushUnits {
   constructor(
@@ -54,12 +54,12 @@ export class PgPushUnits extends PushUnits {
   }
 
   push<T>(work: (unit: PushUnit) => Promise<T>): Promise<T> {
-    return this.tx.run((tx) => work(new PgPushUnit(tx, this.repo, this.hooks, this.pulls)));
+    return this.tx.runWire((tx) => work(new PgPushUnit(tx, this.repo, this.hooks, this.pulls)));
   }
 
   /** REPEATABLE READ: the watermark and the changes come from one snapshot. */
   pull(req: SyncRequestContext): Promise<PullResult | undefined> {
-    return this.tx.run(
+    return this.tx.runWire(
       async (tx) => {
         const clock = await this.repo.readFamilyClock(tx, req.scope);
         if (!clock) return undefined;

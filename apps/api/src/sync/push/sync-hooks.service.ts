@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Transaction } from '@app/database';
+import type { WireTransaction } from '@app/database';
 import { clampClientTime, sameValue, SyncBatchContext } from '@app/sync-contract';
 import type { EvaluatedBatch, FamilyClock, StoredRow } from './batch/batch.types';
 import { PositionAllocator } from './batch/position-allocator';
@@ -19,7 +19,7 @@ export class SyncHookRunner {
    * Hooks write server-computed rows at the commit positions after the batch's own; the
    * family's position moves past them. Returns the family's position after the request.
    */
-  async afterBatch(tx: Transaction, req: SyncRequestContext, clock: FamilyClock, batch: EvaluatedBatch): Promise<number> {
+  async afterBatch(tx: WireTransaction, req: SyncRequestContext, clock: FamilyClock, batch: EvaluatedBatch): Promise<number> {
     if (batch.discarded) return batch.positionUs;
     const positions = new PositionAllocator({ ...clock, lastUs: batch.positionUs });
     const context = this.context({ tx, req, clock, positions }, batch);
@@ -35,7 +35,7 @@ export class SyncHookRunner {
    * time; unchanged states are not written), and use its own repository on the transaction.
    */
   private context(
-    on: { tx: Transaction; req: SyncRequestContext; clock: FamilyClock; positions: PositionAllocator },
+    on: { tx: WireTransaction; req: SyncRequestContext; clock: FamilyClock; positions: PositionAllocator },
     batch: EvaluatedBatch,
   ): SyncBatchContext {
     const { tx, req, clock } = on;

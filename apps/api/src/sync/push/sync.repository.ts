@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PreparedSql, textArrayArg, Transaction } from '@app/database';
+import { PreparedSql, textArrayArg, WireTransaction } from '@app/database';
 import type { FamilyScope } from '../../family/family-caller';
 import { entityKey, FamilyClock, Loaded, LoadPlan, receiptKey, StoredOutcome, StoredRow } from './batch/batch.types';
 import type { GroupWrites } from './batch/group-evaluator';
@@ -78,7 +78,7 @@ export class SyncRepository {
    * the user ids are escaped as literals. Creates the lock row on the family's first write (the insert races harmlessly:
    * ON CONFLICT DO NOTHING, then the locking read again).
    */
-  async lockFamily(tx: Transaction, familyId: string, userIds: string[]): Promise<FamilyClock | undefined> {
+  async lockFamily(tx: WireTransaction, familyId: string, userIds: string[]): Promise<FamilyClock | undefined> {
     const select = await tx.statement(LOCK_FAMILY, [uuidLiteral(familyId), textArrayArg(userIds, (u) => tx.literal(u))]);
     let rows = await tx.begin(select);
     if (rows.length === 0) {
@@ -98,7 +98,7 @@ export class SyncRepository {
    * Opens the (REPEATABLE READ) transaction and reads the family's clock without a lock, with
    * the membership check (undefined: not a member), in one round trip as above.
    */
-  async readFamilyClock(tx: Transaction, scope: FamilyScope): Promise<FamilyClock | undefined> {
+  async readFamilyClock(tx: WireTransaction, scope: FamilyScope): Promise<FamilyClock | undefined> {
     const rows = await tx.begin(
       `SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us, ${NOW_US} AS now_us
        FROM family_members m LEFT JOIN family_sync_state s ON s.family_id = m.family_id
@@ -117,7 +117,7 @@ export class SyncRepository {
    * stream while PostgreSQL reads, and 500 of them reached the service in 2.3-2.8 ms against
    * 10-15 ms as one json_agg value (the same CPU in the service either way).
    */
-  async loadGroup(tx: Transaction, familyId: string, load: LoadPlan, userIds: string[]): Promise<Loaded & { members: Set<string> }> {
+  async loadGroup(tx: WireTransaction, familyId: string, load: LoadPlan, userIds: string[]): Promise<Loaded & { members: Set<string> }> {
     const params: unknown[] = [familyId, load.deviceIds, load.keys, userIds, ...load.entities.map((e) => e.ids)];
     // Planned on every call (not prepared): a generic plan cannot know the arrays' lengths.
     const result: LoadedRow[] = await tx.query(loadSql(load.entities.map((e) => e.table)), params);
@@ -138,7 +138,7 @@ export class SyncRepository {
    * family's new position, each device's visits and every receipt (data-modifying CTEs run
    * once whether referenced or not, and none of them reads another's rows).
    */
-  async writeGroup(tx: Transaction, familyId: string, writes: GroupWrites): Promise<void> {
+  async writeGroup(tx: WireTransaction, familyId: string, writes: GroupWrites): Promise<void> {
     const tables = [...writes.rowsByTable.keys()];
     const params: unknown[] = [
       familyId,
@@ -150,12 +150,12 @@ export class SyncRepository {
     await tx.queryPrepared(writeSql(tables), params);
   }
 
-  async setFamilyPosition(tx: Transaction, familyId: string, lastUs: number): Promise<void> {
+  async setFamilyPosition(tx: WireTransaction, familyId: string, lastUs: number): Promise<void> {
     await tx.query('UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1', [familyId, lastUs]);
   }
 
   /** Rows of one table (locked): what a hook reads. */
-  async loadRows(tx: Transaction, table: string, familyId: string, ids: string[]): Promise<Map<string, StoredRow>> {
+  async loadRows(tx: WireTransaction, table: string, familyId: string, ids: string[]): Promise<Map<string, StoredRow>> {
     const rows: Record<string, unknown>[] = await tx.query(
       `SELECT ${ROW_COLUMNS} FROM ${table} WHERE family_id = $1 AND id = ANY($2::text[]) FOR UPDATE`,
       [familyId, ids],
@@ -164,7 +164,7 @@ export class SyncRepository {
   }
 
   /** One multi-row upsert (server-computed rows written by hooks). */
-  async writeRows(tx: Transaction, table: string, familyId: string, rows: StoredRow[]): Promise<void> {
+  async writeRows(tx: WireTransaction, table: string, familyId: string, rows: StoredRow[]): Promise<void> {
     await tx.query(upsertSql(table, '$2'), [familyId, JSON.stringify(rows.map(toRecord))]);
   }
 }
