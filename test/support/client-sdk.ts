@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
-import { FetchLike, MemoryStorage, SyncClient, SyncClientOptions, SyncStorage } from '@delta-sync/client';
+import WebSocket from 'ws';
+import { FetchLike, MemoryStorage, SyncClient, SyncClientOptions, SyncStorage, WebSocketConstructor } from '@delta-sync/client';
 import { FamilyFixture } from './sync-fixtures';
 import { TestApp } from './test-app';
 
@@ -95,5 +96,26 @@ export function recordingFetch(log: Exchange[], state: { offline?: boolean } = {
       retryAfter: res.headers.get('retry-after'),
     });
     return res;
+  };
+}
+
+/**
+ * The `ws` WebSocket behind a switch: while `state.offline` a new socket is refused (it
+ * dials a closed port), and `cut()` drops the open ones, as a lost network does.
+ */
+export function switchableWebSocket(state: { offline?: boolean }): { WebSocket: WebSocketConstructor; cut(): void } {
+  const open = new Set<WebSocket>();
+  class Switchable extends WebSocket {
+    constructor(url: string) {
+      super(state.offline ? 'ws://127.0.0.1:9' : url);
+      open.add(this);
+      this.on('close', () => open.delete(this));
+    }
+  }
+  return {
+    WebSocket: Switchable as unknown as WebSocketConstructor,
+    cut: () => {
+      for (const s of open) s.terminate();
+    },
   };
 }

@@ -55,6 +55,9 @@ interface PlatformGlobals {
   setTimeout(fn: () => void, ms: number): TimerId;
   clearTimeout(id: TimerId): void;
   crypto?: { randomUUID?: () => string };
+  /** The browser's window (`online` events); absent in Node. */
+  addEventListener?(type: string, listener: () => void): void;
+  removeEventListener?(type: string, listener: () => void): void;
 }
 
 export const platform = globalThis as unknown as PlatformGlobals;

@@ -1,6 +1,8 @@
 import { MemoryStorage } from './memory-storage.js';
+import { FetchLike } from './platform.js';
 import { StorageWrite } from './storage.js';
 import { SyncClient } from './sync-client.js';
+import { DeltaRequest, OutgoingChange } from './types.js';
 
 /** Storage whose writes wait until released, to see what resolves before they land. */
 class SlowStorage extends MemoryStorage {
@@ -74,6 +76,110 @@ describe('SyncClient (local side)', () => {
     await expect(c.sync()).rejects.toThrow('network error');
     expect(errors).toHaveLength(1);
     expect(c.pending()).toHaveLength(1);
+    await c.stop();
+  });
+});
+
+/** A fetch answering like the server would for creates applied as sent, or failing while `offline`. */
+function scriptedServer() {
+  const state = { offline: true, requests: 0, changes: [] as OutgoingChange[][] };
+  const fetch: FetchLike = async (_url, init) => {
+    state.requests += 1;
+    if (state.offline) throw new TypeError('fetch failed (offline)');
+    const req = JSON.parse(init.body as string) as DeltaRequest;
+    state.changes.push(req.changes);
+    const body = {
+      server_changes: [],
+      conflicts: [],
+      errors: [],
+      applied: req.changes.map((c) => ({ entity_type: c.entity_type, entity_id: c.entity_id, version: 1 })),
+      last_sync_at: '2025-01-01T00:00:00.000000Z',
+      has_more: false,
+      resync_required: false,
+      success: true,
+      applied_count: req.changes.length,
+      error_count: 0,
+    };
+    return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify(body) };
+  };
+  return { state, fetch };
+}
+
+const until = async (cond: () => boolean, ms = 2000) => {
+  for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 5));
+  return cond();
+};
+
+describe('SyncClient resumes on its own', () => {
+  const resumable = (fetch: FetchLike) =>
+    new SyncClient({ baseUrl: 'http://x', deviceId: 'd1', getToken: () => 't', fetch, retry: { baseMs: 10, maxMs: 40, maxAttempts: 2 } });
+
+  it('after failed rounds, a backoff timer keeps trying while changes wait, past maxAttempts, until the outbox is empty', async () => {
+    const server = scriptedServer();
+    const c = resumable(server.fetch);
+    await c.start();
+    await c.create('task', 't1', { title: 'a' });
+    await expect(c.sync()).rejects.toThrow('offline');
+    expect(await until(() => server.state.requests >= 8)).toBe(true);
+    server.state.offline = false;
+    expect(await until(() => c.pending().length === 0)).toBe(true);
+    expect(server.state.changes.flat().map((ch) => ch.entity_id)).toEqual(['t1']);
+    const after = server.state.requests;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.state.requests).toBe(after);
+    await c.stop();
+  });
+
+  it('the browser `online` event sends the outbox at once', async () => {
+    const server = scriptedServer();
+    const listeners = new Map<string, () => void>();
+    const g = globalThis as unknown as { addEventListener?: unknown; removeEventListener?: unknown };
+    g.addEventListener = (type: string, l: () => void) => listeners.set(type, l);
+    g.removeEventListener = (type: string) => listeners.delete(type);
+    try {
+      const c = new SyncClient({
+        baseUrl: 'http://x',
+        deviceId: 'd1',
+        getToken: () => 't',
+        fetch: server.fetch,
+        retry: { baseMs: 60_000, maxMs: 60_000, maxAttempts: 1 },
+      });
+      await c.start();
+      await c.create('task', 't1', { title: 'a' });
+      await expect(c.sync()).rejects.toThrow('offline');
+      server.state.offline = false;
+      listeners.get('online')!();
+      expect(await until(() => c.pending().length === 0, 500)).toBe(true);
+      await c.stop();
+      expect(listeners.has('online')).toBe(false);
+    } finally {
+      delete g.addEventListener;
+      delete g.removeEventListener;
+    }
+  });
+
+  it('honours Retry-After before the next round', async () => {
+    let calls = 0;
+    const at: number[] = [];
+    const inner = scriptedServer();
+    inner.state.offline = false;
+    const fetch: FetchLike = async (url, init) => {
+      at.push(Date.now());
+      if (calls++ === 0) return { status: 503, headers: { get: (n) => (n === 'retry-after' ? '0.3' : null) }, text: async () => '{}' };
+      return inner.fetch(url, init);
+    };
+    const c = new SyncClient({
+      baseUrl: 'http://x',
+      deviceId: 'd1',
+      getToken: () => 't',
+      fetch,
+      retry: { baseMs: 1, maxMs: 1, maxAttempts: 1 },
+    });
+    await c.start();
+    await c.create('task', 't1', { title: 'a' });
+    await expect(c.sync()).rejects.toThrow('503');
+    expect(await until(() => c.pending().length === 0)).toBe(true);
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(290);
     await c.stop();
   });
 });

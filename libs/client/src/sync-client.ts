@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY, RetryPolicy } from './backoff.js';
+import { backoffDelay, DEFAULT_RETRY, RetryPolicy } from './backoff.js';
 import { checkChange } from './change-check.js';
 import { DeltaSenderOptions, sendDelta } from './delta-sender.js';
 import { GZIP_THRESHOLD } from './delta-transport.js';
@@ -30,7 +30,12 @@ export class SyncClient {
   private state: StatusEvent['state'] = 'idle';
   private liveConnection: LiveConnection | null = null;
   private liveState: StatusEvent['live'] = 'off';
-  private readonly wakers = new Set<() => void>();
+  /** Ends a sleep early; `true` for a backoff, which resume() may cut short too. */
+  private readonly wakers = new Map<() => void, boolean>();
+  /** Rounds failed in a row; the resume timer backs off on it. */
+  private failures = 0;
+  private resumeTimer: unknown = undefined;
+  private readonly onOnline = () => this.resume();
 
   constructor(private readonly opts: SyncClientOptions) {
     this.storage = opts.storage ?? new MemoryStorage();
@@ -51,14 +56,17 @@ export class SyncClient {
     if (this.started) return;
     await this.local.load();
     this.started = true;
+    platform.addEventListener?.('online', this.onOnline);
     this.emitStatus();
   }
 
   /** Ends live mode and any waiting round, lets storage writes land; the client is then done. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.clearResumeTimer();
+    platform.removeEventListener?.('online', this.onOnline);
     this.live(false);
-    for (const wake of [...this.wakers]) wake();
+    for (const wake of [...this.wakers.keys()]) wake();
     await Promise.allSettled([this.running, this.queued, this.local.settled()]);
     await this.storage.close?.();
   }
@@ -139,7 +147,10 @@ export class SyncClient {
       pingIntervalMs: this.opts.livePingMs,
       onPoke: (position) => {
         const known = this.local.lastSyncAt;
+        // After a reconnect `ready` may carry the position already known while this
+        // device's own edits still wait: the server never pokes the device that commits.
         if (known === null || position > known) this.sync().catch(() => undefined);
+        else this.resume();
       },
       onState: (state) => this.setLive(state),
       onError: (error) => this.events.emit('error', { kind: 'sync', error }),
@@ -174,9 +185,13 @@ export class SyncClient {
         remaining -= batch.length;
         if (!res.has_more && remaining <= 0) break;
       }
+      this.failures = 0;
+      this.clearResumeTimer();
       this.setState('idle');
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
+      this.failures += 1;
+      this.scheduleResume((error as { retryAfterMs?: number }).retryAfterMs);
       this.setState('offline');
       if (!this.stopped) this.events.emit('error', { kind: 'sync', error, status: (error as { status?: number }).status });
       throw error;
@@ -222,6 +237,34 @@ export class SyncClient {
     if (this.liveConnection) this.sync().catch(() => undefined);
   }
 
+  /** Sends the outbox when it holds something: the server may be reachable again. */
+  private resume(): void {
+    if (!this.started || this.stopped || this.local.outbox.length === 0) return;
+    this.clearResumeTimer();
+    for (const [wake, backoff] of [...this.wakers]) if (backoff) wake();
+    this.sync().catch(() => undefined);
+  }
+
+  /**
+   * After a failed round with changes waiting: try again after a capped, jittered backoff
+   * (or the server's Retry-After), for as long as changes wait, so an edit never stays
+   * queued until the app happens to call sync().
+   */
+  private scheduleResume(retryAfterMs?: number): void {
+    if (this.stopped || this.local.outbox.length === 0) return;
+    this.clearResumeTimer();
+    const ms = retryAfterMs ?? backoffDelay(this.failures, { ...this.retry, maxAttempts: Infinity }, this.opts.random ?? Math.random);
+    this.resumeTimer = platform.setTimeout(() => {
+      this.resumeTimer = undefined;
+      this.resume();
+    }, ms);
+  }
+
+  private clearResumeTimer(): void {
+    if (this.resumeTimer !== undefined) platform.clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+  }
+
   private sender(): DeltaSenderOptions {
     const fetchFn = this.opts.fetch ?? defaultFetch();
     if (!fetchFn) throw new Error('no fetch on this platform: pass options.fetch');
@@ -233,13 +276,13 @@ export class SyncClient {
       timeoutMs: this.opts.requestTimeoutMs ?? 30_000,
       gzipThreshold: this.opts.gzipThreshold ?? GZIP_THRESHOLD,
       random: this.opts.random ?? Math.random,
-      wait: (ms) => this.wait(ms),
+      wait: (ms, asked) => this.wait(ms, !asked),
       onWait: () => this.setState('waiting'),
     };
   }
 
-  /** Sleeps `ms`; stop() cuts the sleep short and fails the round. */
-  private async wait(ms: number): Promise<void> {
+  /** Sleeps `ms`; stop() cuts the sleep short and fails the round, resume() ends a backoff early. */
+  private async wait(ms: number, backoff: boolean): Promise<void> {
     await new Promise<void>((resolve) => {
       const wake = () => {
         this.wakers.delete(wake);
@@ -247,7 +290,7 @@ export class SyncClient {
         resolve();
       };
       const timer = platform.setTimeout(wake, ms);
-      this.wakers.add(wake);
+      this.wakers.set(wake, backoff);
     });
     if (this.stopped) throw new Error('SyncClient stopped');
     this.setState('syncing');
