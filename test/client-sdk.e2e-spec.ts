@@ -272,4 +272,22 @@ describe('client SDK against the server', () => {
     expect(client.get('task', 'h2')).toBeUndefined();
     await Promise.all([other.stop(), client.stop()]);
   });
+
+  it('a caller mutating a returned object changes nothing stored, also after a change applied without data', async () => {
+    const f = await createFamily(t);
+    const storage = new MemoryStorage();
+    const phone = await sdkClient(t, f, 'immutable-1', { storage });
+    await phone.create('task', 'im-1', { title: 'kept', assignees: ['bob'] });
+    await phone.sync();
+    const got = phone.get('task', 'im-1')!;
+    expect(() => Object.assign(got.data, { title: 'mutated' })).toThrow(TypeError);
+    expect(() => (got.data.assignees as string[]).push('eve')).toThrow(TypeError);
+    // Applied as sent: the client computes the new state from its replica.
+    await phone.update('task', 'im-1', { points: 3 });
+    await phone.sync();
+    const stored = (await storage.load()).entities.find((e) => e.entity_id === 'im-1');
+    expect(stored?.data).toMatchObject({ title: 'kept', assignees: ['bob'], points: 3 });
+    expect((await serverState(t, f.familyId))['task:im-1'].data).toEqual(stored?.data);
+    await phone.stop();
+  });
 });

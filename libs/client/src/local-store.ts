@@ -1,4 +1,4 @@
-import { overlay, predictedVersion } from './local-view.js';
+import { clone, overlay, predictedVersion } from './local-view.js';
 import { AppliedPage } from './response-apply.js';
 import { StorageWrite, SyncStorage } from './storage.js';
 import { Entity, EntityData, entityKey, OutgoingChange, StoredEntity } from './types.js';
@@ -13,6 +13,8 @@ export class LocalStore {
   outbox: OutgoingChange[] = [];
   lastSyncAt: string | null = null;
   private writes: Promise<unknown> = Promise.resolve();
+  /** The frozen views handed out, by entityKey: one object while the entity is unchanged. */
+  private readonly views = new Map<string, Entity | undefined>();
 
   constructor(
     private readonly storage: SyncStorage,
@@ -25,6 +27,7 @@ export class LocalStore {
     for (const e of state.entities) this.replica.set(entityKey(e.entity_type, e.entity_id), e);
     this.outbox = state.outbox;
     this.lastSyncAt = state.lastSyncAt;
+    this.views.clear();
   }
 
   /** The version a new change of this entity is based on (see predictedVersion). */
@@ -35,11 +38,14 @@ export class LocalStore {
 
   /** Appends to the outbox; resolves once storage holds it. */
   async append(change: OutgoingChange): Promise<void> {
+    const key = entityKey(change.entity_type, change.entity_id);
     this.outbox.push(change);
+    this.views.delete(key);
     try {
       await this.persist({ putOutbox: [change] });
     } catch (err) {
       this.outbox = this.outbox.filter((c) => c.change_id !== change.change_id);
+      this.views.delete(key);
       throw err;
     }
   }
@@ -52,21 +58,36 @@ export class LocalStore {
   /** Stores a response's page atomically, then applies it in memory. */
   async applyPage(page: AppliedPage, answered: readonly OutgoingChange[], resync: boolean, lastSyncAt: string): Promise<void> {
     await this.persist(page.write);
-    if (resync) this.replica.clear();
+    if (resync) {
+      this.replica.clear();
+      this.views.clear();
+    }
     for (const [key, e] of page.entities) {
       if (e) this.replica.set(key, e);
       else this.replica.delete(key);
+      this.views.delete(key);
     }
+    for (const c of answered) this.views.delete(entityKey(c.entity_type, c.entity_id));
     const gone = new Set(answered.map((c) => c.change_id));
     this.outbox = this.outbox.filter((c) => !gone.has(c.change_id));
     this.lastSyncAt = lastSyncAt;
   }
 
-  view(key: string, pending: readonly OutgoingChange[] = this.pendingOf(key)): Entity | undefined {
+  /**
+   * The entity as callers see it: a deeply frozen copy, so a caller cannot change the
+   * replica through it, and the same object until the entity changes, so UI code may
+   * compare by reference.
+   */
+  view(key: string, pending?: readonly OutgoingChange[]): Entity | undefined {
+    if (this.views.has(key)) return this.views.get(key);
+    const mine = pending ?? this.pendingOf(key);
     const base = this.replica.get(key);
-    const data = overlay(base, pending, this.defaults);
-    if (!data) return undefined;
-    return { id: base?.entity_id ?? pending[0].entity_id, version: base?.version ?? 0, data, pending: pending.length > 0 };
+    const data = overlay(base, mine, this.defaults);
+    const entity =
+      data &&
+      deepFreeze({ id: base?.entity_id ?? mine[0].entity_id, version: base?.version ?? 0, data: clone(data), pending: mine.length > 0 });
+    this.views.set(key, entity);
+    return entity;
   }
 
   list(type: string): Entity[] {
@@ -91,4 +112,12 @@ export class LocalStore {
     this.writes = next.catch(() => undefined);
     return next;
   }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const inner of Object.values(v)) deepFreeze(inner);
+  }
+  return v;
 }

@@ -1,7 +1,6 @@
 import { StorageWrite, StoredState, SyncStorage } from './storage.js';
+import { clone } from './local-view.js';
 import { entityKey, OutgoingChange, StoredEntity } from './types.js';
-
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 /**
  * Keeps everything in memory: the default storage, and the one for tests and servers. It

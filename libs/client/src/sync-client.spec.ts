@@ -183,3 +183,33 @@ describe('SyncClient resumes on its own', () => {
     await c.stop();
   });
 });
+
+describe('SyncClient reads are immutable snapshots', () => {
+  it('a caller mutating a returned object changes nothing stored; the object stays the same while the entity is unchanged', async () => {
+    const storage = new MemoryStorage();
+    const c = client(storage);
+    await c.start();
+    const assignees = ['bob'];
+    await c.create('task', 't1', { title: 'a', assignees });
+    assignees.push('mallory');
+    const got = c.get('task', 't1')!;
+    expect(Object.isFrozen(got) && Object.isFrozen(got.data) && Object.isFrozen(got.data.assignees)).toBe(true);
+    expect(() => {
+      (got.data as { title: string }).title = 'x';
+    }).toThrow(TypeError);
+    expect(() => (got.data.assignees as string[]).push('eve')).toThrow(TypeError);
+    const listed = c.list('task')[0];
+    expect(listed).toBe(got);
+    expect(c.get('task', 't1')).toBe(got);
+    c.pending()[0].data!.title = 'through pending()';
+    expect(c.get('task', 't1')!.data).toMatchObject({ title: 'a', assignees: ['bob'] });
+    expect((await storage.load()).outbox[0].data).toEqual({ title: 'a', assignees: ['bob'] });
+
+    await c.update('task', 't1', { title: 'b' });
+    const next = c.get('task', 't1')!;
+    expect(next).not.toBe(got);
+    expect(next.data.title).toBe('b');
+    expect(got.data.title).toBe('a');
+    await c.stop();
+  });
+});

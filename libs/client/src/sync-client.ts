@@ -5,7 +5,7 @@ import { GZIP_THRESHOLD } from './delta-transport.js';
 import { Emitter } from './emitter.js';
 import { LiveConnection } from './live-connection.js';
 import { LocalStore } from './local-store.js';
-import { CREATE_DEFAULTS, VERSIONED_TYPES } from './local-view.js';
+import { clone, CREATE_DEFAULTS, VERSIONED_TYPES } from './local-view.js';
 import { MemoryStorage } from './memory-storage.js';
 import { defaultFetch, newId, platform } from './platform.js';
 import { applyResponse } from './response-apply.js';
@@ -100,7 +100,7 @@ export class SyncClient {
 
   /** Changes waiting for the server, oldest first. */
   pending(): OutgoingChange[] {
-    return this.local.outbox.map((c) => ({ ...c }));
+    return this.local.outbox.map((c) => clone(c));
   }
 
   /** The `last_sync_at` of the last page applied (null before the first sync). */
@@ -226,7 +226,8 @@ export class SyncClient {
       entity_type: type,
       entity_id: id,
       action,
-      ...(action !== 'delete' ? { data: { ...data } } : {}),
+      // A copy: the caller may go on changing its object after the call.
+      ...(action !== 'delete' ? { data: clone(data ?? {}) } : {}),
       ...(versioned ? { version: this.local.nextVersion(type, id) } : {}),
       client_timestamp: new Date().toISOString(),
     };
