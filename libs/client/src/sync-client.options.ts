@@ -17,8 +17,10 @@ export interface SyncClientOptions {
   /** For live(true); default globalThis.WebSocket (Node 20 has none: pass the `ws` package's). */
   WebSocket?: WebSocketConstructor;
   retry?: Partial<RetryPolicy>;
-  /** Changes per request (the server's SYNC_MAX_BATCH); default 500. */
+  /** Changes per request (the server's SYNC_MAX_BATCH); default 500, lowered to what a 400 `batch_too_large` names. */
   maxBatch?: number;
+  /** Bytes of changes per request (below the server's SYNC_MAX_BODY); default 4 MiB, halved after a 413. */
+  maxBodyBytes?: number;
   /** `limit` of each pull page; default: the server's (1000). */
   pageLimit?: number;
   /** Default 30 s; a request that takes longer counts as a network failure. */

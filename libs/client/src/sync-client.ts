@@ -1,7 +1,8 @@
 import { backoffDelay, DEFAULT_RETRY, RetryPolicy } from './backoff.js';
 import { checkChange } from './change-check.js';
 import { DeltaSenderOptions, sendDelta } from './delta-sender.js';
-import { GZIP_THRESHOLD } from './delta-transport.js';
+import { BatchLimits, DEFAULT_MAX_BODY } from './batch-limits.js';
+import { GZIP_THRESHOLD, SyncHttpError } from './delta-transport.js';
 import { Emitter } from './emitter.js';
 import { LiveConnection } from './live-connection.js';
 import { LocalStore } from './local-store.js';
@@ -23,6 +24,7 @@ export class SyncClient {
   private readonly storage: SyncStorage;
   private readonly local: LocalStore;
   private readonly retry: RetryPolicy;
+  private readonly limits: BatchLimits;
   private started = false;
   private stopped = false;
   private running: Promise<void> | null = null;
@@ -41,6 +43,7 @@ export class SyncClient {
     this.storage = opts.storage ?? new MemoryStorage();
     this.local = new LocalStore(this.storage, opts.createDefaults ?? CREATE_DEFAULTS);
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.limits = new BatchLimits(opts.maxBatch ?? 500, opts.maxBodyBytes ?? DEFAULT_MAX_BODY);
   }
 
   on<K extends keyof SyncClientEvents>(event: K, listener: (e: SyncClientEvents[K]) => void): () => void {
@@ -172,15 +175,12 @@ export class SyncClient {
       // The changes present now are this round's; later ones go with the next round.
       let remaining = this.local.outbox.length;
       const sender = this.sender();
+      this.limits.newRound();
       for (;;) {
         await this.local.settled();
-        const batch = this.local.outbox.slice(0, Math.max(0, Math.min(remaining, this.opts.maxBatch ?? 500)));
-        const res = await sendDelta(sender, {
-          device_id: this.opts.deviceId,
-          last_sync_at: this.local.lastSyncAt,
-          changes: batch,
-          ...(this.opts.pageLimit ? { limit: this.opts.pageLimit } : {}),
-        });
+        const batch = this.limits.take(this.local.outbox, remaining);
+        const res = await this.push(sender, batch);
+        if (!res) continue;
         await this.applyResponse(batch, res);
         remaining -= batch.length;
         if (!res.has_more && remaining <= 0) break;
@@ -195,6 +195,32 @@ export class SyncClient {
       this.setState('offline');
       if (!this.stopped) this.events.emit('error', { kind: 'sync', error, status: (error as { status?: number }).status });
       throw error;
+    }
+  }
+
+  /**
+   * One request; undefined when the server refused the batch as a whole and a smaller one
+   * should go instead. A single change it refuses on its own comes back as a per-change
+   * error on the answer of a pull (which also tells it from a refused envelope).
+   */
+  private async push(sender: DeltaSenderOptions, batch: OutgoingChange[]): Promise<DeltaResponse | undefined> {
+    const request = (changes: OutgoingChange[]) => ({
+      device_id: this.opts.deviceId,
+      last_sync_at: this.local.lastSyncAt,
+      changes,
+      ...(this.opts.pageLimit ? { limit: this.opts.pageLimit } : {}),
+    });
+    try {
+      return await sendDelta(sender, request(batch));
+    } catch (err) {
+      const refusal = this.limits.refused(err, batch);
+      if (refusal === 'smaller') return undefined;
+      if (refusal === 'round') throw err;
+      const pulled = await sendDelta(sender, request([]));
+      const { status, code, message } = err as SyncHttpError;
+      const [{ entity_type, entity_id }] = batch;
+      const error = { index: 0, entity_type, entity_id, code: code ?? (status === 413 ? 'payload_too_large' : 'bad_request'), message };
+      return { ...pulled, errors: [error], error_count: 1, success: false };
     }
   }
 
