@@ -1,7 +1,6 @@
-import { gunzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
 import { ErrorEvent, MemoryStorage, OutgoingChange } from '@delta-sync/client';
-import { Exchange, recordingFetch, sdkClient, serverState } from './support/client-sdk';
+import { Exchange, recordingFetch, sdkClient, sentChanges, serverState } from './support/client-sdk';
 import { createFamily } from './support/sync-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -14,9 +13,7 @@ const create = (i: number, data: Record<string, unknown>): OutgoingChange => ({
   client_timestamp: new Date().toISOString(),
 });
 const statuses = (log: Exchange[]) => log.map((e) => e.status);
-const bodyOf = (e: Exchange) => (e.headers['Content-Encoding'] === 'gzip' ? gunzipSync(Buffer.from(e.body, 'base64')).toString() : e.body);
-const sentIds = (log: Exchange[]) =>
-  log.flatMap((e) => (JSON.parse(bodyOf(e)) as { changes: OutgoingChange[] }).changes.map((c) => c.entity_id));
+const sentIds = (log: Exchange[]) => sentChanges(log).flatMap((changes) => changes.map((c) => c.entity_id));
 
 async function receiptsPerEntity(t: TestApp, familyId: string): Promise<number[]> {
   const rows: { n: string }[] = await t.app

@@ -1,6 +1,15 @@
+import { gunzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
 import WebSocket from 'ws';
-import { FetchLike, MemoryStorage, SyncClient, SyncClientOptions, SyncStorage, WebSocketConstructor } from '@delta-sync/client';
+import {
+  FetchLike,
+  MemoryStorage,
+  OutgoingChange,
+  SyncClient,
+  SyncClientOptions,
+  SyncStorage,
+  WebSocketConstructor,
+} from '@delta-sync/client';
 import { FamilyFixture } from './sync-fixtures';
 import { TestApp } from './test-app';
 
@@ -76,6 +85,14 @@ export interface Exchange {
   headers: Record<string, string>;
   response?: string;
   retryAfter?: string | null;
+}
+
+/** The changes of each recorded request, gzip bodies inflated. */
+export function sentChanges(log: Exchange[]): OutgoingChange[][] {
+  return log.map((e) => {
+    const body = e.headers['Content-Encoding'] === 'gzip' ? gunzipSync(Buffer.from(e.body, 'base64')).toString() : e.body;
+    return (JSON.parse(body) as { changes?: OutgoingChange[] }).changes ?? [];
+  });
 }
 
 /** A fetch that records every request, and can be switched offline. */

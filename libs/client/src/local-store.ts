@@ -13,6 +13,12 @@ export class LocalStore {
   outbox: OutgoingChange[] = [];
   lastSyncAt: string | null = null;
   private writes: Promise<unknown> = Promise.resolve();
+  /**
+   * Changes made since load() and not yet put in a request. Only these may be merged:
+   * one already sent (or loaded, it may have been) keeps its bytes, so a resend is
+   * recognised by the server (SPEC 2.4).
+   */
+  private readonly unsent = new Set<string>();
   /** The frozen views handed out, by entityKey: one object while the entity is unchanged. */
   private readonly views = new Map<string, Entity | undefined>();
 
@@ -28,6 +34,7 @@ export class LocalStore {
     this.outbox = state.outbox;
     this.lastSyncAt = state.lastSyncAt;
     this.views.clear();
+    this.unsent.clear();
   }
 
   /** The version a new change of this entity is based on (see predictedVersion). */
@@ -36,18 +43,42 @@ export class LocalStore {
     return predictedVersion(this.replica.get(key), this.pendingOf(key).length);
   }
 
-  /** Appends to the outbox; resolves once storage holds it. */
+  /**
+   * Appends to the outbox, or merges into the entity's last change when that one was
+   * never sent (see coalesce); resolves once storage holds it.
+   */
   async append(change: OutgoingChange): Promise<void> {
     const key = entityKey(change.entity_type, change.entity_id);
-    this.outbox.push(change);
+    const before = this.outbox;
+    const pending = this.pendingOf(key);
+    const last = pending[pending.length - 1];
+    const merged =
+      last && this.unsent.has(last.change_id) ? coalesce(last, change, pending.length === 1 && !this.replica.has(key)) : undefined;
+    let write: StorageWrite;
+    if (merged === null) {
+      this.outbox = before.filter((c) => c !== last);
+      write = { deleteOutbox: [last.change_id] };
+    } else if (merged) {
+      this.outbox = before.map((c) => (c === last ? merged : c));
+      write = { putOutbox: [merged] };
+    } else {
+      this.outbox = [...before, change];
+      this.unsent.add(change.change_id);
+      write = { putOutbox: [change] };
+    }
     this.views.delete(key);
     try {
-      await this.persist({ putOutbox: [change] });
+      await this.persist(write);
     } catch (err) {
-      this.outbox = this.outbox.filter((c) => c.change_id !== change.change_id);
+      this.outbox = before;
       this.views.delete(key);
       throw err;
     }
+  }
+
+  /** These changes go into a request now: from here on they are never rewritten. */
+  markSent(changes: readonly OutgoingChange[]): void {
+    for (const c of changes) this.unsent.delete(c.change_id);
   }
 
   /** Resolves when every write asked for so far has landed (or failed). */
@@ -120,4 +151,18 @@ function deepFreeze<T>(v: T): T {
     for (const inner of Object.values(v)) deepFreeze(inner);
   }
   return v;
+}
+
+/**
+ * `next` merged into `last`, the entity's latest change, never sent: an update folds into
+ * a create or an update (same change_id and base version, the newer field values and
+ * time), and a delete cancels a create of an id the server never had (null: send nothing).
+ * Undefined when they must stay two changes.
+ */
+function coalesce(last: OutgoingChange, next: OutgoingChange, onlyCreate: boolean): OutgoingChange | null | undefined {
+  if (next.action === 'update' && last.action !== 'delete') {
+    return { ...last, data: { ...last.data, ...next.data }, client_timestamp: next.client_timestamp };
+  }
+  if (next.action === 'delete' && last.action === 'create' && onlyCreate) return null;
+  return undefined;
 }

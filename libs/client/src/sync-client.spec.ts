@@ -35,18 +35,18 @@ describe('SyncClient (local side)', () => {
     const c = client();
     await c.start();
     await c.create('task', 't1', { title: 'a' });
+    await c.sync().catch(() => undefined); // sent (the answer lost): never merged into
     await c.update('task', 't1', { title: 'b' });
+    await c.sync().catch(() => undefined);
     await c.update('task', 't1', { status: 'done' });
     await c.create('event', 'e1', { title: 'party', start: '2025-01-01' });
-    await c.update('event', 'e1', { title: 'party!' });
     expect(c.pending().map((ch) => [ch.entity_id, ch.action, ch.version])).toEqual([
       ['t1', 'create', 0],
       ['t1', 'update', 1],
       ['t1', 'update', 2],
       ['e1', 'create', undefined],
-      ['e1', 'update', undefined],
     ]);
-    expect(new Set(c.pending().map((ch) => ch.change_id)).size).toBe(5);
+    expect(new Set(c.pending().map((ch) => ch.change_id)).size).toBe(4);
     expect(c.get('task', 't1')).toEqual({
       id: 't1',
       version: 0,
@@ -55,7 +55,38 @@ describe('SyncClient (local side)', () => {
     });
     await c.delete('task', 't1');
     expect(c.get('task', 't1')).toBeUndefined();
-    expect(c.list('event').map((e) => e.data.title)).toEqual(['party!']);
+    expect(c.list('event').map((e) => e.data.title)).toEqual(['party']);
+    await c.stop();
+  });
+
+  it('pending edits never sent merge: create + updates is one create; create then delete of a new id sends nothing', async () => {
+    const storage = new MemoryStorage();
+    const c = client(storage);
+    await c.start();
+    await c.create('task', 't1', { title: 'a', points: 1 });
+    for (let i = 0; i < 100; i++) await c.update('task', 't1', { title: `title ${i}` });
+    await c.create('event', 'e1', { title: 'party', start: '2025-01-01' });
+    await c.update('event', 'e1', { title: 'party!' });
+    await c.create('task', 'gone', { title: 'never sent' });
+    await c.delete('task', 'gone');
+    const pending = c.pending();
+    expect(pending.map((ch) => [ch.entity_id, ch.action, ch.version, ch.data])).toEqual([
+      ['t1', 'create', 0, { title: 'title 99', points: 1 }],
+      ['e1', 'create', undefined, { title: 'party!', start: '2025-01-01' }],
+    ]);
+    expect((await storage.load()).outbox).toEqual(pending);
+    expect(c.get('task', 'gone')).toBeUndefined();
+    // After a restart every stored change counts as possibly sent: a new edit is a new change.
+    await c.stop();
+    const again = client(storage);
+    await again.start();
+    await again.update('task', 't1', { title: 'after restart' });
+    expect(again.pending().map((ch) => [ch.entity_id, ch.action, ch.version])).toEqual([
+      ['t1', 'create', 0],
+      ['e1', 'create', undefined],
+      ['t1', 'update', 1],
+    ]);
+    await again.stop();
   });
 
   it('refuses what the server would refuse for the whole request, and updates of unknown ids', async () => {

@@ -210,6 +210,7 @@ export class SyncClient {
       changes,
       ...(this.opts.pageLimit ? { limit: this.opts.pageLimit } : {}),
     });
+    this.local.markSent(batch);
     try {
       return await sendDelta(sender, request(batch));
     } catch (err) {
