@@ -96,3 +96,81 @@ describe('IndexedDbStorage atomicity', () => {
     await storage.close();
   });
 });
+
+describe('IndexedDbStorage shared by tabs, and its schema', () => {
+  it('two instances on one database (two tabs): appends from both are kept; removing one tab’s change leaves the other’s', async () => {
+    const indexedDB = new IDBFactory();
+    const tabA = new IndexedDbStorage({ indexedDB });
+    const tabB = new IndexedDbStorage({ indexedDB });
+    await tabA.load();
+    await tabB.load();
+    await tabA.write({ putOutbox: [change('a1')] });
+    await tabB.write({ putOutbox: [change('b1')] });
+    await tabA.write({ putOutbox: [change('a2')] });
+    expect((await tabB.load()).outbox.map((c) => c.change_id)).toEqual(['a1', 'b1', 'a2']);
+    await tabA.write({ deleteOutbox: ['a1'] });
+    await tabB.write({ putOutbox: [{ ...change('a2'), data: { title: 'replaced in place' } }] });
+    expect((await tabA.loadOutbox()).map((c) => [c.change_id, c.data?.title])).toEqual([
+      ['b1', 'b1'],
+      ['a2', 'replaced in place'],
+    ]);
+    expect(tabA.shared).toBe(tabB.shared);
+    await Promise.all([tabA.close(), tabB.close()]);
+  });
+
+  it('the leader lease: one owner at a time, renewable, free after release or expiry', async () => {
+    const indexedDB = new IDBFactory();
+    const [a, b] = [new IndexedDbStorage({ indexedDB }), new IndexedDbStorage({ indexedDB })];
+    expect(await Promise.all([a.lease('A', 10_000), b.lease('B', 10_000)])).toEqual([true, false]);
+    expect(await a.lease('A', 50)).toBe(true);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await b.lease('B', 10_000)).toBe(true);
+    expect(await a.lease('A', 10_000)).toBe(false);
+    await b.lease('B', 0, true);
+    expect(await a.lease('A', 10_000)).toBe(true);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('migrates a version 1 database: the outbox keeps its order, new changes go after it, answered ones go', async () => {
+    const indexedDB = new IDBFactory();
+    // Version 1 as the SDK wrote it: the outbox keyed by a counter the tab kept.
+    await new Promise<void>((resolve, reject) => {
+      const req = indexedDB.open('delta-sync', 1);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        db.createObjectStore('entities', { keyPath: ['entity_type', 'entity_id'] }).put(entity('x'));
+        const outbox = db.createObjectStore('outbox', { keyPath: 'seq' });
+        outbox.put({ seq: 7, change: change('old-2') });
+        outbox.put({ seq: 3, change: change('old-1') });
+        db.createObjectStore('meta').put('w1', 'lastSyncAt');
+      };
+      req.onsuccess = () => {
+        req.result.close();
+        resolve();
+      };
+      req.onerror = () => reject(req.error);
+    });
+    const storage = new IndexedDbStorage({ indexedDB });
+    expect(await storage.load()).toEqual({ entities: [entity('x')], outbox: [change('old-1'), change('old-2')], lastSyncAt: 'w1' });
+    await storage.write({ putOutbox: [change('new')], deleteOutbox: ['old-1'] });
+    expect((await storage.load()).outbox.map((c) => c.change_id)).toEqual(['old-2', 'new']);
+    await storage.close();
+  });
+
+  it('a newer version opened in another tab closes this connection (onversionchange); this storage then refuses writes', async () => {
+    const indexedDB = new IDBFactory();
+    let told = 0;
+    const storage = new IndexedDbStorage({ indexedDB, onVersionChange: () => (told += 1) });
+    await storage.load();
+    await new Promise<void>((resolve, reject) => {
+      const req = indexedDB.open('delta-sync', 3);
+      req.onsuccess = () => {
+        req.result.close();
+        resolve();
+      };
+      req.onerror = () => reject(req.error);
+    });
+    expect(told).toBe(1);
+    await expect(storage.write({ lastSyncAt: 'w' })).rejects.toThrow('upgraded');
+  });
+});
