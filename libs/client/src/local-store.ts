@@ -19,6 +19,11 @@ export class LocalStore {
    * recognised by the server (SPEC 2.4).
    */
   private readonly unsent = new Set<string>();
+  /** False in a tab that does not sync: the leader tab may send any stored change at any time. */
+  mayMerge = true;
+  /** Cancelled creates whose removal may not have landed yet: a refresh must not bring them back. */
+  private readonly cancelled = new Set<string>();
+  private readonly landing = new Set<string>();
   /** The frozen views handed out, by entityKey: one object while the entity is unchanged. */
   private readonly views = new Map<string, Entity | undefined>();
 
@@ -56,6 +61,7 @@ export class LocalStore {
       last && this.unsent.has(last.change_id) ? coalesce(last, change, pending.length === 1 && !this.replica.has(key)) : undefined;
     let write: StorageWrite;
     if (merged === null) {
+      this.cancelled.add(last.change_id);
       this.outbox = before.filter((c) => c !== last);
       write = { deleteOutbox: [last.change_id] };
     } else if (merged) {
@@ -63,17 +69,61 @@ export class LocalStore {
       write = { putOutbox: [merged] };
     } else {
       this.outbox = [...before, change];
-      this.unsent.add(change.change_id);
+      if (this.mayMerge) this.unsent.add(change.change_id);
       write = { putOutbox: [change] };
     }
     this.views.delete(key);
+    const id = (merged ?? change).change_id;
+    this.landing.add(id);
     try {
       await this.persist(write);
     } catch (err) {
       this.outbox = before;
       this.views.delete(key);
       throw err;
+    } finally {
+      this.landing.delete(id);
     }
+  }
+
+  /**
+   * Takes what another tab stored: the outbox (the leader, told of a follower's edit) or
+   * everything (a follower, told of any write). This tab's own changes whose writes have
+   * not landed yet stay, in their newest form. Returns the entities whose view may have
+   * changed, with the view each had before.
+   */
+  async refresh(replicaToo: boolean): Promise<Map<string, Entity | undefined>> {
+    // In the write queue: no page of this tab lands between the read and the merge below.
+    const state = await this.exclusive(async () =>
+      replicaToo ? this.storage.load() : { outbox: await (this.storage.loadOutbox?.() ?? this.storage.load().then((st) => st.outbox)) },
+    );
+    const mine = new Map(this.outbox.map((c) => [c.change_id, c]));
+    const storedIds = new Set(state.outbox.map((c) => c.change_id));
+    // unsent: this tab's own changes, which only it rewrites; landing: written, not yet stored.
+    const outbox = [
+      ...state.outbox
+        .filter((c) => !this.cancelled.has(c.change_id))
+        .map((c) => (this.unsent.has(c.change_id) ? mine.get(c.change_id)! : c)),
+      ...this.outbox.filter((c) => !storedIds.has(c.change_id) && this.landing.has(c.change_id)),
+    ];
+    const touched = new Set<string>();
+    const sig = (list: OutgoingChange[]) => new Map(list.map((c) => [c.change_id, JSON.stringify(c)]));
+    const [was, now] = [sig(this.outbox), sig(outbox)];
+    for (const c of [...this.outbox, ...outbox])
+      if (was.get(c.change_id) !== now.get(c.change_id)) touched.add(entityKey(c.entity_type, c.entity_id));
+    const replica = 'entities' in state ? new Map(state.entities.map((e) => [entityKey(e.entity_type, e.entity_id), e])) : undefined;
+    for (const key of replica ? new Set([...this.replica.keys(), ...replica.keys()]) : []) {
+      if (JSON.stringify(this.replica.get(key)) !== JSON.stringify(replica!.get(key))) touched.add(key);
+    }
+    const before = new Map([...touched].map((key) => [key, this.view(key)]));
+    this.outbox = outbox;
+    if (replica && 'entities' in state) {
+      this.replica.clear();
+      for (const [key, e] of replica) this.replica.set(key, e);
+      this.lastSyncAt = state.lastSyncAt;
+    }
+    for (const key of touched) this.views.delete(key);
+    return before;
   }
 
   /** These changes go into a request now: from here on they are never rewritten. */
@@ -139,7 +189,11 @@ export class LocalStore {
 
   /** Storage writes in call order: an outbox append never lands after the page that answered it. */
   private persist(write: StorageWrite): Promise<void> {
-    const next = this.writes.then(() => this.storage.write(write));
+    return this.exclusive(() => this.storage.write(write));
+  }
+
+  private exclusive<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.writes.then(step);
     this.writes = next.catch(() => undefined);
     return next;
   }

@@ -33,6 +33,8 @@ export interface SyncClientOptions {
   versionedTypes?: readonly string[];
   /** WebSocket ping interval of live mode; default 25 s. */
   livePingMs?: number;
+  /** Coordinate with other tabs on a shared storage (IndexedDbStorage); default true where BroadcastChannel exists. */
+  tabs?: boolean;
   /** The jitter's random source (tests). */
   random?: () => number;
 }

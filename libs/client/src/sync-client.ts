@@ -12,7 +12,18 @@ import { defaultFetch, newId, platform } from './platform.js';
 import { applyResponse } from './response-apply.js';
 import { SyncClientOptions } from './sync-client.options.js';
 import { SyncStorage } from './storage.js';
-import { ChangeAction, DeltaResponse, Entity, EntityData, entityKey, OutgoingChange, StatusEvent, SyncClientEvents } from './types.js';
+import { canShareTabs, TabCoordinator, TabMessage } from './tab-coordinator.js';
+import {
+  ChangeAction,
+  ChangeEvent,
+  DeltaResponse,
+  Entity,
+  EntityData,
+  entityKey,
+  OutgoingChange,
+  StatusEvent,
+  SyncClientEvents,
+} from './types.js';
 
 /**
  * The offline side of the Delta Sync protocol: a local replica of the family's entities,
@@ -38,6 +49,11 @@ export class SyncClient {
   private failures = 0;
   private resumeTimer: unknown = undefined;
   private readonly onOnline = () => this.resume();
+  /** Set when the storage is shared by tabs: only the leader tab syncs. */
+  private tabs: TabCoordinator | null = null;
+  private liveWanted = false;
+  /** A follower's sync() calls waiting for the leader's answer. */
+  private readonly asks = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
 
   constructor(private readonly opts: SyncClientOptions) {
     this.storage = opts.storage ?? new MemoryStorage();
@@ -60,6 +76,17 @@ export class SyncClient {
     await this.local.load();
     this.started = true;
     platform.addEventListener?.('online', this.onOnline);
+    const shared = this.opts.tabs === false ? undefined : this.storage.shared;
+    if (shared && canShareTabs()) {
+      this.local.mayMerge = false;
+      this.tabs = new TabCoordinator({
+        name: shared,
+        lease: this.storage.lease?.bind(this.storage),
+        onLeadership: (leader) => void this.onLeadership(leader),
+        onMessage: (message) => void this.onTabMessage(message),
+      });
+      await this.tabs.start();
+    }
     this.emitStatus();
   }
 
@@ -71,6 +98,9 @@ export class SyncClient {
     this.live(false);
     for (const wake of [...this.wakers.keys()]) wake();
     await Promise.allSettled([this.running, this.queued, this.local.settled()]);
+    // After the last write: the next tab to lead starts from everything this one stored.
+    await this.tabs?.stop();
+    for (const ask of this.asks.values()) ask.reject(new Error('SyncClient stopped'));
     await this.storage.close?.();
   }
 
@@ -106,6 +136,13 @@ export class SyncClient {
     return this.local.outbox.map((c) => clone(c));
   }
 
+  /** What the last `status` event said. */
+  status(): StatusEvent {
+    const { outbox, lastSyncAt } = this.local;
+    const tab = !this.tabs ? 'only' : this.tabs.isLeader ? 'leader' : 'follower';
+    return { state: this.state, pending: outbox.length, lastSyncAt, live: this.liveState, tab };
+  }
+
   /** The `last_sync_at` of the last page applied (null before the first sync). */
   get lastSyncAt(): string | null {
     return this.local.lastSyncAt;
@@ -119,6 +156,7 @@ export class SyncClient {
   sync(): Promise<void> {
     this.assertStarted();
     if (this.stopped) return Promise.reject(new Error('SyncClient stopped'));
+    if (!this.leads) return this.askLeader();
     if (!this.running) return this.startRound();
     this.queued ??= this.running
       .catch(() => undefined)
@@ -131,13 +169,11 @@ export class SyncClient {
 
   /** Realtime (SPEC 2.7): with `true`, pokes from `/sync/ws` trigger sync(), and local changes sync at once. */
   live(on: boolean): void {
-    if (!on || this.stopped) {
-      this.liveConnection?.stop();
-      this.liveConnection = null;
-      return this.setLive('off');
-    }
+    this.liveWanted = on && !this.stopped;
+    if (!this.liveWanted) return this.closeLive();
     this.assertStarted();
-    if (this.liveConnection) return;
+    // One socket per device: the leader tab's.
+    if (this.liveConnection || !this.leads) return;
     const WebSocketCtor = this.opts.WebSocket ?? platform.WebSocket;
     if (!WebSocketCtor) throw new Error('live(true) needs a WebSocket: pass options.WebSocket (e.g. the ws package in Node 20)');
     this.liveConnection = new LiveConnection({
@@ -159,6 +195,82 @@ export class SyncClient {
       onError: (error) => this.events.emit('error', { kind: 'sync', error }),
     });
     this.liveConnection.start();
+  }
+
+  private closeLive(): void {
+    this.liveConnection?.stop();
+    this.liveConnection = null;
+    this.setLive('off');
+  }
+
+  private get leads(): boolean {
+    return !this.tabs || this.tabs.isLeader;
+  }
+
+  /** This tab now leads (another closed) or no longer does (its lease lapsed). */
+  private async onLeadership(leader: boolean): Promise<void> {
+    this.local.mayMerge = leader;
+    if (!leader) {
+      this.local.markSent(this.local.outbox);
+      this.closeLive();
+      return this.emitStatus();
+    }
+    // Another tab synced until now: start from what it stored.
+    this.emitChanges(await this.local.refresh(true), 'server');
+    if (this.stopped) return;
+    if (this.liveWanted) this.live(true);
+    const asked = [...this.asks.values()];
+    this.asks.clear();
+    if (asked.length > 0 || this.local.outbox.length > 0) {
+      const round = this.sync();
+      round.catch(() => undefined);
+      for (const ask of asked) round.then(ask.resolve, ask.reject);
+    }
+  }
+
+  private async onTabMessage(message: TabMessage): Promise<void> {
+    switch (message.kind) {
+      case 'outbox':
+      case 'replica':
+        // The leader only needs the outbox (it wrote the replica); a follower takes all.
+        this.emitChanges(await this.local.refresh(!this.leads), message.kind === 'outbox' ? 'tab' : 'server');
+        if (message.kind === 'outbox' && this.leads && this.liveConnection) this.sync().catch(() => undefined);
+        return;
+      case 'sync':
+        if (!this.leads) return;
+        return this.sync().then(
+          () => this.tabs?.post({ kind: 'synced', from: this.tabs.id, ask: message.ask }),
+          (err: Error) => this.tabs?.post({ kind: 'synced', from: this.tabs.id, ask: message.ask, error: err.message }),
+        );
+      case 'synced': {
+        const ask = this.asks.get(message.ask);
+        this.asks.delete(message.ask);
+        if (message.error === undefined) ask?.resolve();
+        else ask?.reject(new Error(message.error));
+        return;
+      }
+      case 'bye':
+        return;
+    }
+  }
+
+  /** A follower's sync(): the leader tab runs the round (this tab's stored changes included). */
+  private askLeader(): Promise<void> {
+    const ask = newId();
+    return new Promise<void>((resolve, reject) => {
+      this.asks.set(ask, { resolve, reject });
+      this.tabs!.post({ kind: 'sync', from: this.tabs!.id, ask });
+    });
+  }
+
+  private emitChanges(before: Map<string, Entity | undefined>, origin: ChangeEvent['origin']): void {
+    for (const [key, was] of before) {
+      const entity = this.local.view(key);
+      if (JSON.stringify(entity) === JSON.stringify(was)) continue;
+      const [entity_type, entity_id] = key.split('\u0000');
+      this.events.emit('change', { entity_type, entity_id, origin, entity });
+    }
+    this.emitStatus();
   }
 
   private startRound(): Promise<void> {
@@ -233,6 +345,7 @@ export class SyncClient {
     const before = new Map([...affected].map((key) => [key, JSON.stringify(this.local.view(key))]));
     await this.local.applyPage(page, batch, res.resync_required, res.last_sync_at);
     // Each answered change has left the outbox, so each outcome is reported exactly once.
+    this.tabs?.post({ kind: 'replica', from: this.tabs.id, keys: [...affected], resync: res.resync_required });
     for (const { error, change } of page.errors) this.events.emit('error', { kind: 'change', error, change });
     for (const conflict of page.conflicts) this.events.emit('conflict', conflict);
     for (const key of affected) {
@@ -260,6 +373,7 @@ export class SyncClient {
     };
     checkChange(change);
     await this.local.append(change);
+    this.tabs?.post({ kind: 'outbox', from: this.tabs.id, keys: [entityKey(type, id)] });
     this.events.emit('change', { entity_type: type, entity_id: id, origin: 'local', entity: this.get(type, id) });
     this.emitStatus();
     if (this.liveConnection) this.sync().catch(() => undefined);
@@ -267,7 +381,7 @@ export class SyncClient {
 
   /** Sends the outbox when it holds something: the server may be reachable again. */
   private resume(): void {
-    if (!this.started || this.stopped || this.local.outbox.length === 0) return;
+    if (!this.started || this.stopped || !this.leads || this.local.outbox.length === 0) return;
     this.clearResumeTimer();
     for (const [wake, backoff] of [...this.wakers]) if (backoff) wake();
     this.sync().catch(() => undefined);
@@ -335,8 +449,7 @@ export class SyncClient {
   }
 
   private emitStatus(): void {
-    const { outbox, lastSyncAt } = this.local;
-    this.events.emit('status', { state: this.state, pending: outbox.length, lastSyncAt, live: this.liveState });
+    this.events.emit('status', this.status());
   }
 
   private assertStarted(): void {

@@ -94,8 +94,8 @@ export const entityKey = (type: string, id: string): string => `${type}\u0000${i
 export interface ChangeEvent {
   entity_type: string;
   entity_id: string;
-  /** `local`: a create/update/delete of this client; `server`: a sync changed the replica. */
-  origin: 'local' | 'server';
+  /** `local`: a create/update/delete of this client; `tab`: of another tab on the same storage; `server`: a sync changed the replica. */
+  origin: 'local' | 'tab' | 'server';
   /** The entity as `get` now returns it (undefined when deleted). */
   entity: Entity | undefined;
 }
@@ -114,6 +114,8 @@ export interface StatusEvent {
   pending: number;
   lastSyncAt: string | null;
   live: 'off' | 'connecting' | 'open' | 'stopped';
+  /** Tabs on one shared storage: the `leader` syncs for the `follower`s; `only` when not shared. */
+  tab: 'only' | 'leader' | 'follower';
 }
 
 export interface SyncClientEvents {
