@@ -35,6 +35,7 @@ export async function sdkClient(
     getToken: () => token,
     storage: new MemoryStorage(),
     retry: { baseMs: 5, maxMs: 50, maxAttempts: 8 },
+    logger: null,
     ...opts,
   });
   await client.start();
@@ -98,7 +99,7 @@ export function sentChanges(log: Exchange[]): OutgoingChange[][] {
 /** A fetch that records every request, and can be switched offline. */
 export function recordingFetch(log: Exchange[], state: { offline?: boolean } = {}): FetchLike {
   return async (url, init) => {
-    const body = typeof init.body === 'string' ? init.body : Buffer.from(init.body).toString('base64');
+    const body = typeof init.body === 'string' || init.body === undefined ? (init.body ?? '') : Buffer.from(init.body).toString('base64');
     if (state.offline) {
       log.push({ body, status: 'offline', at: Date.now(), headers: init.headers });
       throw new TypeError('fetch failed (offline)');

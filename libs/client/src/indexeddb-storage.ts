@@ -1,5 +1,5 @@
 import { StorageFullError, StorageWrite, StoredState, SyncStorage } from './storage.js';
-import { OutgoingChange, StoredEntity } from './types.js';
+import { ChangeStatus, OutgoingChange, StoredEntity } from './types.js';
 
 /* Structural IndexedDB types: the package does not depend on the DOM type definitions. */
 interface Req<T = unknown> {
@@ -55,11 +55,12 @@ export interface IndexedDbStorageOptions {
   onVersionChange?: () => void;
 }
 
-/** Schema versions: 1 outbox keyed by a counter each tab kept; 2 the counter is the store's own. */
+/** Schema versions: 1 outbox keyed by a counter each tab kept; 2 the counter is the store's own, and change statuses. */
 export const SCHEMA_VERSION = 2;
 const ENTITIES = 'entities';
 const OUTBOX = 'outbox';
 const META = 'meta';
+const CHANGES = 'changes';
 const BY_CHANGE_ID = 'change_id';
 
 interface OutboxRow {
@@ -89,15 +90,17 @@ export class IndexedDbStorage implements SyncStorage {
 
   async load(): Promise<StoredState> {
     const db = await this.open();
-    const tx = db.transaction([ENTITIES, OUTBOX, META], 'readonly');
+    const tx = db.transaction([ENTITIES, OUTBOX, META, CHANGES], 'readonly');
     const entities = tx.objectStore(ENTITIES).getAll();
     const outbox = tx.objectStore(OUTBOX).getAll();
     const lastSyncAt = tx.objectStore(META).get('lastSyncAt');
+    const changes = tx.objectStore(CHANGES).getAll();
     await done(tx);
     return {
       entities: entities.result as StoredEntity[],
       outbox: (outbox.result as OutboxRow[]).map((r) => r.change),
       lastSyncAt: (lastSyncAt.result as string | null | undefined) ?? null,
+      changes: changes.result as ChangeStatus[],
     };
   }
 
@@ -111,7 +114,7 @@ export class IndexedDbStorage implements SyncStorage {
 
   async write(w: StorageWrite): Promise<void> {
     const db = await this.open();
-    const tx = db.transaction([ENTITIES, OUTBOX, META], 'readwrite', { durability: 'strict' });
+    const tx = db.transaction([ENTITIES, OUTBOX, META, CHANGES], 'readwrite', { durability: 'strict' });
     const finished = done(tx);
     try {
       const entities = tx.objectStore(ENTITIES);
@@ -131,6 +134,9 @@ export class IndexedDbStorage implements SyncStorage {
         found.onsuccess = () => (found.result === undefined ? outbox.add({ change }) : outbox.put({ seq: found.result, change }));
       }
       if (w.lastSyncAt !== undefined) tx.objectStore(META).put(w.lastSyncAt, 'lastSyncAt');
+      const changes = tx.objectStore(CHANGES);
+      for (const id of w.deleteChanges ?? []) changes.delete(id);
+      for (const st of w.putChanges ?? []) changes.put(st);
     } catch (err) {
       // A request refused synchronously (a bad key, a value that cannot be cloned) would
       // otherwise let the requests before it commit: all or nothing.
@@ -217,6 +223,7 @@ function upgrade(db: Db, tx: Tx, oldVersion: number): void {
     outbox.createIndex(BY_CHANGE_ID, 'change.change_id', { unique: true });
     for (const row of rows) outbox.put(row);
   };
+  if (oldVersion < 2) db.createObjectStore(CHANGES, { keyPath: 'change_id' });
   if (oldVersion < 1) return createOutbox([]);
   if (oldVersion < 2) {
     const rows = tx.objectStore(OUTBOX).getAll();

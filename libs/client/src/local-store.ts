@@ -1,15 +1,20 @@
 import { clone, overlay, predictedVersion } from './local-view.js';
 import { AppliedPage } from './response-apply.js';
 import { StorageWrite, SyncStorage } from './storage.js';
-import { Entity, EntityData, entityKey, OutgoingChange, StoredEntity } from './types.js';
+import { ChangeStatus, Entity, EntityData, entityKey, OutgoingChange, StoredEntity } from './types.js';
 
 /**
  * The client's state in memory (replica, outbox, watermark), mirrored into its storage.
  * Every change goes to storage first and into memory after, except an outbox append,
  * which is visible at once and taken back if its write fails.
  */
+/** How many change statuses are kept (the oldest go first). */
+export const KEPT_STATUSES = 1000;
+
 export class LocalStore {
   readonly replica = new Map<string, StoredEntity>();
+  /** This device's latest changes' statuses, oldest first. */
+  readonly statuses = new Map<string, ChangeStatus>();
   outbox: OutgoingChange[] = [];
   lastSyncAt: string | null = null;
   private writes: Promise<unknown> = Promise.resolve();
@@ -40,6 +45,37 @@ export class LocalStore {
     this.lastSyncAt = state.lastSyncAt;
     this.views.clear();
     this.unsent.clear();
+    this.takeStatuses(state.changes);
+  }
+
+  /**
+   * Sets these statuses in memory; returns the write that stores them and forgets the
+   * oldest beyond KEPT_STATUSES (it goes with the write that caused them).
+   */
+  statusWrite(
+    changes: readonly OutgoingChange[],
+    status: ChangeStatus['status'],
+    code?: (c: OutgoingChange) => string | undefined,
+  ): StorageWrite {
+    const at = new Date().toISOString();
+    const putChanges = changes.map((c): ChangeStatus => {
+      const known = code?.(c);
+      const st: ChangeStatus = { change_id: c.change_id, entity_type: c.entity_type, entity_id: c.entity_id, action: c.action, status, at };
+      return known === undefined ? st : { ...st, code: known };
+    });
+    for (const st of putChanges) {
+      this.statuses.delete(st.change_id);
+      this.statuses.set(st.change_id, st);
+    }
+    const deleteChanges = [...this.statuses.keys()].slice(0, Math.max(0, this.statuses.size - KEPT_STATUSES));
+    for (const id of deleteChanges) this.statuses.delete(id);
+    return { putChanges, deleteChanges };
+  }
+
+  private takeStatuses(stored: ChangeStatus[] | undefined): void {
+    if (!stored) return;
+    this.statuses.clear();
+    for (const st of [...stored].sort((a, b) => a.at.localeCompare(b.at))) this.statuses.set(st.change_id, st);
   }
 
   /** The version a new change of this entity is based on (see predictedVersion). */
@@ -63,14 +99,15 @@ export class LocalStore {
     if (merged === null) {
       this.cancelled.add(last.change_id);
       this.outbox = before.filter((c) => c !== last);
-      write = { deleteOutbox: [last.change_id] };
+      this.statuses.delete(last.change_id);
+      write = { deleteOutbox: [last.change_id], deleteChanges: [last.change_id] };
     } else if (merged) {
       this.outbox = before.map((c) => (c === last ? merged : c));
-      write = { putOutbox: [merged] };
+      write = { putOutbox: [merged], ...this.statusWrite([merged], 'pending') };
     } else {
       this.outbox = [...before, change];
       if (this.mayMerge) this.unsent.add(change.change_id);
-      write = { putOutbox: [change] };
+      write = { putOutbox: [change], ...this.statusWrite([change], 'pending') };
     }
     this.views.delete(key);
     const id = (merged ?? change).change_id;
@@ -121,14 +158,23 @@ export class LocalStore {
       this.replica.clear();
       for (const [key, e] of replica) this.replica.set(key, e);
       this.lastSyncAt = state.lastSyncAt;
+      this.takeStatuses(state.changes);
     }
     for (const key of touched) this.views.delete(key);
     return before;
   }
 
+  /** This tab no longer sends (another leads): none of its changes may be merged into from now. */
+  stopMerging(): void {
+    this.mayMerge = false;
+    this.unsent.clear();
+  }
+
   /** These changes go into a request now: from here on they are never rewritten. */
   markSent(changes: readonly OutgoingChange[]): void {
     for (const c of changes) this.unsent.delete(c.change_id);
+    // Only for changes(): not awaited, nothing depends on it having landed.
+    if (changes.length > 0) this.persist(this.statusWrite(changes, 'sent')).catch(() => undefined);
   }
 
   /** Resolves when every write asked for so far has landed (or failed). */

@@ -14,7 +14,7 @@ export interface ResponseLike {
 export interface FetchInit {
   method: string;
   headers: Record<string, string>;
-  body: string | Uint8Array;
+  body?: string | Uint8Array;
   signal?: unknown;
 }
 

@@ -37,7 +37,7 @@ describe.each([
 ])('%s', (_name, make) => {
   it('starts empty', async () => {
     const { storage } = make();
-    expect(await storage.load()).toEqual({ entities: [], outbox: [], lastSyncAt: null });
+    expect(await storage.load()).toEqual({ entities: [], outbox: [], lastSyncAt: null, changes: [] });
   });
 
   it('keeps the outbox in order across restarts, replaces a known change_id in place, removes answered ones', async () => {
@@ -65,10 +65,10 @@ describe.each([
     await storage.write({ putEntities: [entity('x'), entity('y')], deleteOutbox: ['a'], lastSyncAt: 'w1' });
     await storage.write({ deleteEntities: [['task', 'x']], putEntities: [entity('y', 2)], lastSyncAt: 'w2' });
     let state = await storage.load();
-    expect(state).toEqual({ entities: [entity('y', 2)], outbox: [change('b')], lastSyncAt: 'w2' });
+    expect(state).toEqual({ entities: [entity('y', 2)], outbox: [change('b')], lastSyncAt: 'w2', changes: [] });
     await storage.write({ clearEntities: true, putEntities: [entity('z')], lastSyncAt: 'w3' });
     state = await storage.load();
-    expect(state).toEqual({ entities: [entity('z')], outbox: [change('b')], lastSyncAt: 'w3' });
+    expect(state).toEqual({ entities: [entity('z')], outbox: [change('b')], lastSyncAt: 'w3', changes: [] });
     await storage.close?.();
   });
 
@@ -92,7 +92,7 @@ describe('IndexedDbStorage atomicity', () => {
     // An entity without its key path fails its put, which aborts the transaction.
     const broken = { entity_type: 'task', version: 1, data: {} } as unknown as StoredEntity;
     await expect(storage.write({ putEntities: [entity('y'), broken], lastSyncAt: 'w2' })).rejects.toBeDefined();
-    expect(await storage.load()).toEqual({ entities: [entity('x')], outbox: [], lastSyncAt: 'w1' });
+    expect(await storage.load()).toEqual({ entities: [entity('x')], outbox: [], lastSyncAt: 'w1', changes: [] });
     await storage.close();
   });
 });
@@ -151,7 +151,12 @@ describe('IndexedDbStorage shared by tabs, and its schema', () => {
       req.onerror = () => reject(req.error);
     });
     const storage = new IndexedDbStorage({ indexedDB });
-    expect(await storage.load()).toEqual({ entities: [entity('x')], outbox: [change('old-1'), change('old-2')], lastSyncAt: 'w1' });
+    expect(await storage.load()).toEqual({
+      entities: [entity('x')],
+      outbox: [change('old-1'), change('old-2')],
+      lastSyncAt: 'w1',
+      changes: [],
+    });
     await storage.write({ putOutbox: [change('new')], deleteOutbox: ['old-1'] });
     expect((await storage.load()).outbox.map((c) => c.change_id)).toEqual(['old-2', 'new']);
     await storage.close();
@@ -172,5 +177,21 @@ describe('IndexedDbStorage shared by tabs, and its schema', () => {
     });
     expect(told).toBe(1);
     await expect(storage.write({ lastSyncAt: 'w' })).rejects.toThrow('upgraded');
+  });
+});
+
+describe.each([
+  ['MemoryStorage', () => new MemoryStorage()],
+  ['IndexedDbStorage', () => new IndexedDbStorage({ indexedDB: new IDBFactory() })],
+])('%s change statuses', (_name, make) => {
+  it('stores, replaces and forgets statuses by change_id, atomically with the page', async () => {
+    const storage: SyncStorage = make();
+    const at = '2025-01-01T00:00:00.000Z';
+    const status = (id: string, s: 'pending' | 'applied') =>
+      ({ change_id: id, entity_type: 'task', entity_id: `t-${id}`, action: 'create', status: s, at }) as const;
+    await storage.write({ putOutbox: [change('a')], putChanges: [status('a', 'pending'), status('b', 'pending')] });
+    await storage.write({ deleteOutbox: ['a'], putChanges: [status('a', 'applied')], deleteChanges: ['b'], lastSyncAt: 'w1' });
+    expect((await storage.load()).changes).toEqual([status('a', 'applied')]);
+    await storage.close?.();
   });
 });

@@ -1,4 +1,4 @@
-import { OutgoingChange, StoredEntity } from './types.js';
+import { ChangeStatus, OutgoingChange, StoredEntity } from './types.js';
 
 /** Everything a client keeps between runs. */
 export interface StoredState {
@@ -8,6 +8,8 @@ export interface StoredState {
   outbox: OutgoingChange[];
   /** The watermark of the last page fully applied to `entities` (null: never synced). */
   lastSyncAt: string | null;
+  /** The latest changes' statuses (a storage may keep none). */
+  changes?: ChangeStatus[];
 }
 
 /**
@@ -29,6 +31,9 @@ export interface StorageWrite {
   putOutbox?: OutgoingChange[];
   /** Set when present (undefined leaves it unchanged). */
   lastSyncAt?: string | null;
+  /** Change statuses to store (by change_id) and to forget. */
+  putChanges?: ChangeStatus[];
+  deleteChanges?: string[];
 }
 
 /**

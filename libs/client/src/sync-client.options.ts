@@ -1,4 +1,5 @@
 import { RetryPolicy } from './backoff.js';
+import { LogLevel, SyncLogger } from './client-log.js';
 import { TokenProvider } from './delta-sender.js';
 import { FetchLike, WebSocketConstructor } from './platform.js';
 import { SyncStorage } from './storage.js';
@@ -35,6 +36,10 @@ export interface SyncClientOptions {
   livePingMs?: number;
   /** Coordinate with other tabs on a shared storage (IndexedDbStorage); default true where BroadcastChannel exists. */
   tabs?: boolean;
+  /** Where warnings and errors go (a throwing listener, a refused change, a failed round); default the console, null: nowhere. */
+  logger?: SyncLogger | null;
+  /** The lowest level logged; default 'warn'. */
+  logLevel?: LogLevel;
   /** The jitter's random source (tests). */
   random?: () => number;
 }

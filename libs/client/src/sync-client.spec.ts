@@ -14,7 +14,7 @@ class SlowStorage extends MemoryStorage {
 }
 
 const client = (storage = new MemoryStorage()) =>
-  new SyncClient({ baseUrl: 'http://127.0.0.1:1', deviceId: 'd1', getToken: () => 't', storage, retry: { maxAttempts: 1 } });
+  new SyncClient({ baseUrl: 'http://127.0.0.1:1', deviceId: 'd1', getToken: () => 't', storage, retry: { maxAttempts: 1 }, logger: null });
 
 describe('SyncClient (local side)', () => {
   it('create resolves only once the outbox holding it is stored', async () => {
@@ -143,7 +143,14 @@ const until = async (cond: () => boolean, ms = 2000) => {
 
 describe('SyncClient resumes on its own', () => {
   const resumable = (fetch: FetchLike) =>
-    new SyncClient({ baseUrl: 'http://x', deviceId: 'd1', getToken: () => 't', fetch, retry: { baseMs: 10, maxMs: 40, maxAttempts: 2 } });
+    new SyncClient({
+      baseUrl: 'http://x',
+      deviceId: 'd1',
+      getToken: () => 't',
+      logger: null,
+      fetch,
+      retry: { baseMs: 10, maxMs: 40, maxAttempts: 2 },
+    });
 
   it('after failed rounds, a backoff timer keeps trying while changes wait, past maxAttempts, until the outbox is empty', async () => {
     const server = scriptedServer();
@@ -241,6 +248,25 @@ describe('SyncClient reads are immutable snapshots', () => {
     expect(next).not.toBe(got);
     expect(next.data.title).toBe('b');
     expect(got.data.title).toBe('a');
+    await c.stop();
+  });
+});
+
+describe('SyncClient diagnostics', () => {
+  it('a throwing listener is reported to the logger, the other listeners still run; levels below logLevel are dropped', async () => {
+    const lines: string[] = [];
+    const logger = { debug: (m: string) => lines.push(`debug ${m}`), error: (m: string) => lines.push(`error ${m}`) };
+    const c = new SyncClient({ baseUrl: 'http://x', deviceId: 'd1', getToken: () => 't', logger, logLevel: 'warn' });
+    await c.start();
+    let second = 0;
+    c.on('change', () => {
+      throw new Error('app bug');
+    });
+    c.on('change', () => (second += 1));
+    await c.create('task', 't1', { title: 'a' });
+    expect(second).toBe(1);
+    expect(lines).toEqual(["error delta-sync: a 'change' listener threw"]);
+    expect(c.changes().map((s) => [s.entity_id, s.status])).toEqual([['t1', 'pending']]);
     await c.stop();
   });
 });

@@ -3,6 +3,7 @@ import { checkChange } from './change-check.js';
 import { DeltaSenderOptions, sendDelta } from './delta-sender.js';
 import { BatchLimits, DEFAULT_MAX_BODY } from './batch-limits.js';
 import { GZIP_THRESHOLD, SyncHttpError } from './delta-transport.js';
+import { clientLog, Log } from './client-log.js';
 import { Emitter } from './emitter.js';
 import { LiveConnection } from './live-connection.js';
 import { LocalStore } from './local-store.js';
@@ -16,6 +17,8 @@ import { canShareTabs, TabCoordinator, TabMessage } from './tab-coordinator.js';
 import {
   ChangeAction,
   ChangeEvent,
+  ChangeStatus,
+  DeviceHistoryEntry,
   DeltaResponse,
   Entity,
   EntityData,
@@ -31,7 +34,8 @@ import {
  * what the device missed (SPEC 2). See the README's "Client SDK".
  */
 export class SyncClient {
-  private readonly events = new Emitter<SyncClientEvents>();
+  private readonly log: Log;
+  private readonly events: Emitter<SyncClientEvents>;
   private readonly storage: SyncStorage;
   private readonly local: LocalStore;
   private readonly retry: RetryPolicy;
@@ -56,6 +60,8 @@ export class SyncClient {
   private readonly asks = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
 
   constructor(private readonly opts: SyncClientOptions) {
+    this.log = clientLog(opts.logger, opts.logLevel);
+    this.events = new Emitter<SyncClientEvents>((event, error) => this.log('error', `a '${String(event)}' listener threw`, { error }));
     this.storage = opts.storage ?? new MemoryStorage();
     this.local = new LocalStore(this.storage, opts.createDefaults ?? CREATE_DEFAULTS);
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
@@ -143,6 +149,27 @@ export class SyncClient {
     return { state: this.state, pending: outbox.length, lastSyncAt, live: this.liveState, tab };
   }
 
+  /**
+   * What became of this device's latest changes (up to 1,000, oldest first): `pending`,
+   * `sent`, then `applied`, `conflict` (code: the resolution) or `error` (code: the
+   * server's). Stored, so it survives a restart, and shared by the tabs of one storage.
+   */
+  changes(): ChangeStatus[] {
+    return [...this.local.statuses.values()].map((st) => ({ ...st }));
+  }
+
+  /** This device's latest outcomes as the server recorded them (SPEC 2.8), newest first. */
+  async deviceHistory(limit = 50): Promise<DeviceHistoryEntry[]> {
+    const fetchFn = this.opts.fetch ?? defaultFetch();
+    if (!fetchFn) throw new Error('no fetch on this platform: pass options.fetch');
+    const url = `${this.opts.baseUrl.replace(/\/$/, '')}/sync/devices/${encodeURIComponent(this.opts.deviceId)}/history?limit=${limit}`;
+    const token = await this.opts.getToken({ afterUnauthorized: false });
+    const res = await fetchFn(url, { method: 'GET', headers: { Authorization: `Bearer ${token}` } });
+    const text = await res.text();
+    if (res.status !== 200) throw new SyncHttpError(`GET device history: HTTP ${res.status}: ${text.slice(0, 200)}`, res.status);
+    return JSON.parse(text) as DeviceHistoryEntry[];
+  }
+
   /** The `last_sync_at` of the last page applied (null before the first sync). */
   get lastSyncAt(): string | null {
     return this.local.lastSyncAt;
@@ -209,9 +236,10 @@ export class SyncClient {
 
   /** This tab now leads (another closed) or no longer does (its lease lapsed). */
   private async onLeadership(leader: boolean): Promise<void> {
+    this.log('info', leader ? 'this tab leads: it syncs for the others' : 'another tab leads now');
     this.local.mayMerge = leader;
     if (!leader) {
-      this.local.markSent(this.local.outbox);
+      this.local.stopMerging();
       this.closeLive();
       return this.emitStatus();
     }
@@ -303,6 +331,11 @@ export class SyncClient {
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       this.failures += 1;
+      this.log(this.failures > 1 ? 'info' : 'warn', 'sync round failed; the outbox is kept and resent', {
+        error: error.message,
+        failures: this.failures,
+        pending: this.local.outbox.length,
+      });
       this.scheduleResume((error as { retryAfterMs?: number }).retryAfterMs);
       this.setState('offline');
       if (!this.stopped) this.events.emit('error', { kind: 'sync', error, status: (error as { status?: number }).status });
@@ -327,6 +360,8 @@ export class SyncClient {
       return await sendDelta(sender, request(batch));
     } catch (err) {
       const refusal = this.limits.refused(err, batch);
+      if (refusal !== 'round')
+        this.log('info', 'the server refused a batch: sending less', { changes: batch.length, status: (err as SyncHttpError).status });
       if (refusal === 'smaller') return undefined;
       if (refusal === 'round') throw err;
       const pulled = await sendDelta(sender, request([]));
@@ -343,6 +378,19 @@ export class SyncClient {
     const affected = new Set([...page.entities.keys(), ...batch.map((c) => entityKey(c.entity_type, c.entity_id))]);
     if (res.resync_required) for (const key of this.local.replica.keys()) affected.add(key);
     const before = new Map([...affected].map((key) => [key, JSON.stringify(this.local.view(key))]));
+    const failed = new Map(page.errors.map(({ error, change }) => [change, error.code]));
+    const conflicted = new Map(page.conflicts.flatMap((c) => (c.change ? [[c.change, c.resolution] as const] : [])));
+    const statuses = batch.map((c) =>
+      failed.has(c)
+        ? this.local.statusWrite([c], 'error', () => failed.get(c))
+        : conflicted.has(c)
+          ? this.local.statusWrite([c], 'conflict', () => conflicted.get(c))
+          : this.local.statusWrite([c], 'applied'),
+    );
+    page.write.putChanges = statuses.flatMap((w) => w.putChanges ?? []);
+    page.write.deleteChanges = statuses.flatMap((w) => w.deleteChanges ?? []);
+    for (const { error, change } of page.errors)
+      this.log('error', 'the server refused a change', { ...error, change_id: change.change_id });
     await this.local.applyPage(page, batch, res.resync_required, res.last_sync_at);
     // Each answered change has left the outbox, so each outcome is reported exactly once.
     this.tabs?.post({ kind: 'replica', from: this.tabs.id, keys: [...affected], resync: res.resync_required });

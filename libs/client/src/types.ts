@@ -124,3 +124,28 @@ export interface SyncClientEvents {
   error: ErrorEvent;
   status: StatusEvent;
 }
+
+/** What became of one change of this device, kept across restarts (`client.changes()`). */
+export interface ChangeStatus {
+  change_id: string;
+  entity_type: string;
+  entity_id: string;
+  action: ChangeAction;
+  /** `pending`: stored, not sent; `sent`: in a request not answered yet; then the outcome. */
+  status: 'pending' | 'sent' | 'applied' | 'conflict' | 'error';
+  /** The error's code (`status: 'error'`) or the conflict's resolution. */
+  code?: string;
+  /** When the status was last set (ISO). */
+  at: string;
+}
+
+/** One entry of `GET /sync/devices/:id/history` (SPEC 2.8), newest first. */
+export interface DeviceHistoryEntry {
+  at: string;
+  entity_type: string;
+  entity_id: string;
+  action: ChangeAction;
+  outcome: 'applied' | 'merged' | 'conflict' | 'error';
+  resolution?: string;
+  code?: string;
+}
