@@ -53,6 +53,8 @@ export interface IndexedDbStorageOptions {
    * closed so the upgrade can go on, and this storage refuses writes from now on (reload).
    */
   onVersionChange?: () => void;
+  /** Ask the browser once per database to keep it under storage pressure (navigator.storage.persist()); default true. */
+  persist?: boolean;
 }
 
 /** Schema versions: 1 outbox keyed by a counter each tab kept; 2 the counter is the store's own, and change statuses. */
@@ -95,7 +97,9 @@ export class IndexedDbStorage implements SyncStorage {
     const outbox = tx.objectStore(OUTBOX).getAll();
     const lastSyncAt = tx.objectStore(META).get('lastSyncAt');
     const changes = tx.objectStore(CHANGES).getAll();
+    const asked = tx.objectStore(META).get('persistAsked');
     await done(tx);
+    if (asked.result === undefined && this.opts.persist !== false) await this.askToPersist(db);
     return {
       entities: entities.result as StoredEntity[],
       outbox: (outbox.result as OutboxRow[]).map((r) => r.change),
@@ -142,7 +146,7 @@ export class IndexedDbStorage implements SyncStorage {
       // otherwise let the requests before it commit: all or nothing.
       tx.abort();
       await finished.catch(() => undefined);
-      throw err;
+      throw storageError(err);
     }
     await finished.catch((err: unknown) => {
       throw storageError(err);
@@ -171,6 +175,19 @@ export class IndexedDbStorage implements SyncStorage {
     };
     await done(tx);
     return mine;
+  }
+
+  /**
+   * Without it a browser may evict the database, outbox included, under storage pressure.
+   * Asked once per database (some browsers prompt); the answer is the browser's to keep.
+   */
+  private async askToPersist(db: Db): Promise<void> {
+    const storage = (globalThis as unknown as { navigator?: { storage?: { persist?: () => Promise<boolean> } } }).navigator?.storage;
+    if (!storage?.persist) return;
+    const tx = db.transaction([META], 'readwrite');
+    tx.objectStore(META).put(true, 'persistAsked');
+    await done(tx);
+    await storage.persist().catch(() => false);
   }
 
   async close(): Promise<void> {

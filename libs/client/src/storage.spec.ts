@@ -1,7 +1,7 @@
-import { IDBFactory } from 'fake-indexeddb';
+import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { IndexedDbStorage } from './indexeddb-storage.js';
 import { MemoryStorage } from './memory-storage.js';
-import { SyncStorage } from './storage.js';
+import { StorageFullError, SyncStorage } from './storage.js';
 import { OutgoingChange, StoredEntity } from './types.js';
 
 const change = (id: string): OutgoingChange => ({
@@ -193,5 +193,42 @@ describe.each([
     await storage.write({ deleteOutbox: ['a'], putChanges: [status('a', 'applied')], deleteChanges: ['b'], lastSyncAt: 'w1' });
     expect((await storage.load()).changes).toEqual([status('a', 'applied')]);
     await storage.close?.();
+  });
+});
+
+describe('IndexedDbStorage and the browser', () => {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  afterEach(() => {
+    if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+    else delete (globalThis as { navigator?: unknown }).navigator;
+  });
+
+  it('asks navigator.storage.persist() once per database, across restarts', async () => {
+    let asked = 0;
+    const persist = async () => (asked += 1) > 0;
+    Object.defineProperty(globalThis, 'navigator', { value: { storage: { persist } }, configurable: true });
+    const indexedDB = new IDBFactory();
+    for (let run = 0; run < 3; run++) {
+      const storage = new IndexedDbStorage({ indexedDB });
+      await storage.load();
+      await storage.close();
+    }
+    expect(asked).toBe(1);
+  });
+
+  it('a quota error comes out as a StorageFullError', async () => {
+    const indexedDB = new IDBFactory();
+    const storage = new IndexedDbStorage({ indexedDB });
+    await storage.load();
+    const realPut = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () {
+      throw Object.assign(new Error('quota exceeded'), { name: 'QuotaExceededError' });
+    };
+    try {
+      await expect(storage.write({ putEntities: [entity('x')] })).rejects.toBeInstanceOf(StorageFullError);
+    } finally {
+      IDBObjectStore.prototype.put = realPut;
+    }
+    await storage.close();
   });
 });

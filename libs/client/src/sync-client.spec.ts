@@ -1,6 +1,6 @@
 import { MemoryStorage } from './memory-storage.js';
 import { FetchLike } from './platform.js';
-import { StorageWrite } from './storage.js';
+import { StorageFullError, StorageWrite } from './storage.js';
 import { SyncClient } from './sync-client.js';
 import { DeltaRequest, OutgoingChange } from './types.js';
 
@@ -267,6 +267,32 @@ describe('SyncClient diagnostics', () => {
     expect(second).toBe(1);
     expect(lines).toEqual(["error delta-sync: a 'change' listener threw"]);
     expect(c.changes().map((s) => [s.entity_id, s.status])).toEqual([['t1', 'pending']]);
+    await c.stop();
+  });
+});
+
+describe('SyncClient and full storage', () => {
+  class FullStorage extends MemoryStorage {
+    full = true;
+    override async write(w: StorageWrite): Promise<void> {
+      if (this.full) throw new StorageFullError(Object.assign(new Error('quota'), { name: 'QuotaExceededError' }));
+      return super.write(w);
+    }
+  }
+
+  it('a quota error rejects the edit with a StorageFullError and shows status `blocked` until a write lands again', async () => {
+    const storage = new FullStorage();
+    const c = client(storage);
+    const states: string[] = [];
+    c.on('status', (s) => states.push(s.state));
+    await c.start();
+    await expect(c.create('task', 't1', { title: 'a' })).rejects.toBeInstanceOf(StorageFullError);
+    expect(c.status().state).toBe('blocked');
+    expect(c.pending()).toEqual([]);
+    storage.full = false;
+    await c.create('task', 't1', { title: 'a' });
+    expect(c.status().state).toBe('idle');
+    expect(states).toContain('blocked');
     await c.stop();
   });
 });

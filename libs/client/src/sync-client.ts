@@ -12,7 +12,7 @@ import { MemoryStorage } from './memory-storage.js';
 import { defaultFetch, newId, platform } from './platform.js';
 import { applyResponse } from './response-apply.js';
 import { SyncClientOptions } from './sync-client.options.js';
-import { SyncStorage } from './storage.js';
+import { StorageFullError, SyncStorage } from './storage.js';
 import { canShareTabs, TabCoordinator, TabMessage } from './tab-coordinator.js';
 import {
   ChangeAction,
@@ -337,7 +337,7 @@ export class SyncClient {
         pending: this.local.outbox.length,
       });
       this.scheduleResume((error as { retryAfterMs?: number }).retryAfterMs);
-      this.setState('offline');
+      this.setState(error instanceof StorageFullError ? 'blocked' : 'offline');
       if (!this.stopped) this.events.emit('error', { kind: 'sync', error, status: (error as { status?: number }).status });
       throw error;
     }
@@ -420,7 +420,16 @@ export class SyncClient {
       client_timestamp: new Date().toISOString(),
     };
     checkChange(change);
-    await this.local.append(change);
+    try {
+      await this.local.append(change);
+    } catch (err) {
+      if (err instanceof StorageFullError) {
+        this.log('error', 'storage is full: the edit was not stored', { entity_type: type, entity_id: id });
+        this.setState('blocked');
+      }
+      throw err;
+    }
+    if (this.state === 'blocked') this.setState('idle');
     this.tabs?.post({ kind: 'outbox', from: this.tabs.id, keys: [entityKey(type, id)] });
     this.events.emit('change', { entity_type: type, entity_id: id, origin: 'local', entity: this.get(type, id) });
     this.emitStatus();

@@ -109,8 +109,11 @@ export type ErrorEvent =
   | { kind: 'sync'; error: Error; status?: number };
 
 export interface StatusEvent {
-  /** `idle`, `syncing`, `waiting` (backing off or honouring Retry-After), `offline` (the last round failed). */
-  state: 'idle' | 'syncing' | 'waiting' | 'offline';
+  /**
+   * `idle`, `syncing`, `waiting` (backing off or honouring Retry-After), `offline` (the last
+   * round failed), `blocked` (storage is full: edits and pages cannot be stored until space is freed).
+   */
+  state: 'idle' | 'syncing' | 'waiting' | 'offline' | 'blocked';
   pending: number;
   lastSyncAt: string | null;
   live: 'off' | 'connecting' | 'open' | 'stopped';
