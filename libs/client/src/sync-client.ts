@@ -197,7 +197,11 @@ export class SyncClient {
   /** Realtime (SPEC 2.7): with `true`, pokes from `/sync/ws` trigger sync(), and local changes sync at once. */
   live(on: boolean): void {
     this.liveWanted = on && !this.stopped;
-    if (!this.liveWanted) return this.closeLive();
+    if (!this.liveWanted) {
+      this.failures = 0;
+      this.clearResumeTimer();
+      return this.closeLive();
+    }
     this.assertStarted();
     // One socket per device: the leader tab's.
     if (this.liveConnection || !this.leads) return;
@@ -249,7 +253,7 @@ export class SyncClient {
     if (this.liveWanted) this.live(true);
     const asked = [...this.asks.values()];
     this.asks.clear();
-    if (asked.length > 0 || this.local.outbox.length > 0) {
+    if (asked.length > 0 || (this.liveWanted && this.local.outbox.length > 0)) {
       const round = this.sync();
       round.catch(() => undefined);
       for (const ask of asked) round.then(ask.resolve, ask.reject);
@@ -436,9 +440,14 @@ export class SyncClient {
     if (this.liveConnection) this.sync().catch(() => undefined);
   }
 
-  /** Sends the outbox when it holds something: the server may be reachable again. */
+  /**
+   * Sends the outbox when it holds something: the server may be reachable again. Only
+   * while the app wants it sent on its own: in live mode, or since a round it ran failed
+   * (`live(false)` hands the timing back to the app, as the demo's offline switch does).
+   */
   private resume(): void {
     if (!this.started || this.stopped || !this.leads || this.local.outbox.length === 0) return;
+    if (!this.liveWanted && this.failures === 0) return;
     this.clearResumeTimer();
     for (const [wake, backoff] of [...this.wakers]) if (backoff) wake();
     this.sync().catch(() => undefined);
