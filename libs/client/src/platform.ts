@@ -54,6 +54,8 @@ interface PlatformGlobals {
   TextEncoder: new () => { encode(s: string): Uint8Array };
   setTimeout(fn: () => void, ms: number): TimerId;
   clearTimeout(id: TimerId): void;
+  setInterval(fn: () => void, ms: number): TimerId;
+  clearInterval(id: TimerId): void;
   crypto?: { randomUUID?: () => string };
   /** The browser's window (`online` events); absent in Node. */
   addEventListener?(type: string, listener: () => void): void;

@@ -56,6 +56,8 @@ export class SyncClient {
   /** Set when the storage is shared by tabs: only the leader tab syncs. */
   private tabs: TabCoordinator | null = null;
   private liveWanted = false;
+  /** Follower asks this leader tab is running a round for. */
+  private readonly serving = new Set<string>();
   /** A follower's sync() calls waiting for the leader's answer. */
   private readonly asks = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
 
@@ -106,7 +108,7 @@ export class SyncClient {
     await Promise.allSettled([this.running, this.queued, this.local.settled()]);
     // After the last write: the next tab to lead starts from everything this one stored.
     await this.tabs?.stop();
-    for (const ask of this.asks.values()) ask.reject(new Error('SyncClient stopped'));
+    for (const ask of [...this.asks.values()]) ask.reject(new Error('SyncClient stopped'));
     await this.storage.close?.();
   }
 
@@ -252,7 +254,6 @@ export class SyncClient {
     if (this.stopped) return;
     if (this.liveWanted) this.live(true);
     const asked = [...this.asks.values()];
-    this.asks.clear();
     if (asked.length > 0 || (this.liveWanted && this.local.outbox.length > 0)) {
       const round = this.sync();
       round.catch(() => undefined);
@@ -268,15 +269,21 @@ export class SyncClient {
         this.emitChanges(await this.local.refresh(!this.leads), message.kind === 'outbox' ? 'tab' : 'server');
         if (message.kind === 'outbox' && this.leads && this.liveConnection) this.sync().catch(() => undefined);
         return;
-      case 'sync':
-        if (!this.leads) return;
+      case 'sync': {
+        // A follower repeats its ask until answered (a leader may have closed meanwhile).
+        if (!this.leads || this.serving.has(message.ask)) return;
+        this.serving.add(message.ask);
+        const answer = (error?: string) => {
+          this.serving.delete(message.ask);
+          this.tabs?.post({ kind: 'synced', from: this.tabs.id, ask: message.ask, ...(error === undefined ? {} : { error }) });
+        };
         return this.sync().then(
-          () => this.tabs?.post({ kind: 'synced', from: this.tabs.id, ask: message.ask }),
-          (err: Error) => this.tabs?.post({ kind: 'synced', from: this.tabs.id, ask: message.ask, error: err.message }),
+          () => answer(),
+          (err: Error) => answer(err.message),
         );
+      }
       case 'synced': {
         const ask = this.asks.get(message.ask);
-        this.asks.delete(message.ask);
         if (message.error === undefined) ask?.resolve();
         else ask?.reject(new Error(message.error));
         return;
@@ -289,9 +296,20 @@ export class SyncClient {
   /** A follower's sync(): the leader tab runs the round (this tab's stored changes included). */
   private askLeader(): Promise<void> {
     const ask = newId();
+    const from = this.tabs!.id;
     return new Promise<void>((resolve, reject) => {
-      this.asks.set(ask, { resolve, reject });
-      this.tabs!.post({ kind: 'sync', from: this.tabs!.id, ask });
+      const post = () => this.tabs?.post({ kind: 'sync', from, ask });
+      const repeat = platform.setInterval(post, 1000);
+      const giveUp = platform.setTimeout(() => done(new Error('no leader tab answered')), (this.opts.requestTimeoutMs ?? 30_000) * 2);
+      const done = (err?: Error) => {
+        platform.clearInterval(repeat);
+        platform.clearTimeout(giveUp);
+        this.asks.delete(ask);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.asks.set(ask, { resolve: () => done(), reject: done });
+      post();
     });
   }
 
