@@ -228,4 +228,29 @@ describe('the demo in chromium', () => {
     await d.shot('09-cors-refused');
     await d.context.close();
   });
+  it('two tabs of one profile are one device: an edit in one shows in the other within 1 s; the leader closing hands over', async () => {
+    const a2 = await Device.open('A2-alice-second-tab', a.context, `${t.baseUrl}/demo?member=alice`, SHOTS);
+    await a2.card(CHORE).waitFor();
+    const role = (d: Device) => d.page.evaluate('window.demo.client.status().tab') as Promise<string>;
+    expect([await role(a), await role(a2)]).toEqual(['leader', 'follower']);
+    expect(await a2.text('.device-id')).toBe(await a.text('.device-id'));
+
+    let start = Date.now();
+    await a2.addTask('Two tabs, one device', 2, []);
+    await a.card('Two tabs, one device').waitFor({ timeout: 1000 });
+    timings.tabToTab = Date.now() - start;
+    // The follower's edit, handed to the leader tab (live), reaches the other device.
+    await b.card('Two tabs, one device').waitFor({ timeout: 5000 });
+    await a2.page.locator('.card[data-title="Two tabs, one device"]:not(.pending)').waitFor({ timeout: 5000 });
+
+    // The leader tab closes: Web Locks hand leadership to the other, which opens the socket.
+    await a.page.close();
+    await eventually(async () => (await role(a2)) === 'leader', 5000, 'the second tab leads');
+    await a2.page.locator('#live-state', { hasText: 'open' }).waitFor({ timeout: 10_000 });
+    start = Date.now();
+    await b.addTask('After the handover', 1, []);
+    await a2.card('After the handover').waitFor({ timeout: 5000 });
+    timings.afterHandover = Date.now() - start;
+    await a2.shot('10-second-tab-leads');
+  });
 });
