@@ -234,6 +234,8 @@ describe('the demo in chromium', () => {
     const role = (d: Device) => d.page.evaluate('window.demo.client.status().tab') as Promise<string>;
     expect([await role(a), await role(a2)]).toEqual(['leader', 'follower']);
     expect(await a2.text('.device-id')).toBe(await a.text('.device-id'));
+    // The follower shows the device's socket and rounds: the leader tab's.
+    await a2.page.locator('#live-state', { hasText: 'open' }).waitFor({ timeout: 5000 });
 
     let start = Date.now();
     await a2.addTask('Two tabs, one device', 2, []);

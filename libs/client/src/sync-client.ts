@@ -56,6 +56,8 @@ export class SyncClient {
   /** Set when the storage is shared by tabs: only the leader tab syncs. */
   private tabs: TabCoordinator | null = null;
   private liveWanted = false;
+  /** The leader tab's last round state and socket, shown by a follower. */
+  private leaderStatus: Pick<StatusEvent, 'state' | 'live'> | null = null;
   /** Follower asks this leader tab is running a round for. */
   private readonly serving = new Set<string>();
   /** A follower's sync() calls waiting for the leader's answer. */
@@ -90,8 +92,10 @@ export class SyncClient {
       this.tabs = new TabCoordinator({
         name: shared,
         lease: this.storage.lease?.bind(this.storage),
-        onLeadership: (leader) => void this.onLeadership(leader),
-        onMessage: (message) => void this.onTabMessage(message),
+        onLeadership: (leader) =>
+          this.onLeadership(leader).catch((error: unknown) => this.log('error', 'taking over from another tab failed', { error })),
+        onMessage: (message) =>
+          this.onTabMessage(message).catch((error: unknown) => this.log('error', "reading another tab's write failed", { error })),
       });
       await this.tabs.start();
     }
@@ -148,7 +152,9 @@ export class SyncClient {
   status(): StatusEvent {
     const { outbox, lastSyncAt } = this.local;
     const tab = !this.tabs ? 'only' : this.tabs.isLeader ? 'leader' : 'follower';
-    return { state: this.state, pending: outbox.length, lastSyncAt, live: this.liveState, tab };
+    // A follower shows the leader's rounds and socket: they are this device's.
+    const { state, live } = tab === 'follower' && this.leaderStatus ? this.leaderStatus : { state: this.state, live: this.liveState };
+    return { state, pending: outbox.length, lastSyncAt, live, tab };
   }
 
   /**
@@ -288,6 +294,12 @@ export class SyncClient {
         else ask?.reject(new Error(message.error));
         return;
       }
+      case 'status':
+        if (!this.leads) {
+          this.leaderStatus = { state: message.state, live: message.live };
+          this.emitStatus();
+        }
+        return;
       case 'bye':
         return;
     }
@@ -533,7 +545,9 @@ export class SyncClient {
   }
 
   private emitStatus(): void {
-    this.events.emit('status', this.status());
+    const status = this.status();
+    if (status.tab === 'leader') this.tabs?.post({ kind: 'status', from: this.tabs.id, state: status.state, live: status.live });
+    this.events.emit('status', status);
   }
 
   private assertStarted(): void {

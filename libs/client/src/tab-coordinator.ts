@@ -1,5 +1,6 @@
 import { newId, platform } from './platform.js';
 import { SyncStorage } from './storage.js';
+import { StatusEvent } from './types.js';
 
 /** What tabs of one storage tell each other over their BroadcastChannel. */
 export type TabMessage =
@@ -10,6 +11,8 @@ export type TabMessage =
   /** A follower's sync(): the leader runs a round that carries what is stored now, then answers. */
   | { kind: 'sync'; from: string; ask: string }
   | { kind: 'synced'; from: string; ask: string; error?: string }
+  /** The leader's round state and socket, for followers' status. */
+  | { kind: 'status'; from: string; state: StatusEvent['state']; live: StatusEvent['live'] }
   /** The leader is stopping: another tab may take over at once. */
   | { kind: 'bye'; from: string };
 
