@@ -58,10 +58,6 @@ export class SyncClient {
   private liveWanted = false;
   /** The leader tab's last round state and socket, shown by a follower. */
   private leaderStatus: Pick<StatusEvent, 'state' | 'live'> | null = null;
-  /** Follower asks this leader tab is running a round for. */
-  private readonly serving = new Set<string>();
-  /** A follower's sync() calls waiting for the leader's answer. */
-  private readonly asks = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
 
   constructor(private readonly opts: SyncClientOptions) {
     this.log = clientLog(opts.logger, opts.logLevel);
@@ -112,7 +108,6 @@ export class SyncClient {
     await Promise.allSettled([this.running, this.queued, this.local.settled()]);
     // After the last write: the next tab to lead starts from everything this one stored.
     await this.tabs?.stop();
-    for (const ask of [...this.asks.values()]) ask.reject(new Error('SyncClient stopped'));
     await this.storage.close?.();
   }
 
@@ -191,7 +186,7 @@ export class SyncClient {
   sync(): Promise<void> {
     this.assertStarted();
     if (this.stopped) return Promise.reject(new Error('SyncClient stopped'));
-    if (!this.leads) return this.askLeader();
+    if (this.tabs && !this.leads) return this.tabs.askLeader((this.opts.requestTimeoutMs ?? 30_000) * 2);
     if (!this.running) return this.startRound();
     this.queued ??= this.running
       .catch(() => undefined)
@@ -259,7 +254,7 @@ export class SyncClient {
     this.emitChanges(await this.local.refresh(true), 'server');
     if (this.stopped) return;
     if (this.liveWanted) this.live(true);
-    const asked = [...this.asks.values()];
+    const asked = this.tabs?.takeAsks() ?? [];
     if (asked.length > 0 || (this.liveWanted && this.local.outbox.length > 0)) {
       const round = this.sync();
       round.catch(() => undefined);
@@ -275,25 +270,12 @@ export class SyncClient {
         this.emitChanges(await this.local.refresh(!this.leads), message.kind === 'outbox' ? 'tab' : 'server');
         if (message.kind === 'outbox' && this.leads && this.liveConnection) this.sync().catch(() => undefined);
         return;
-      case 'sync': {
-        // A follower repeats its ask until answered (a leader may have closed meanwhile).
-        if (!this.leads || this.serving.has(message.ask)) return;
-        this.serving.add(message.ask);
-        const answer = (error?: string) => {
-          this.serving.delete(message.ask);
-          this.tabs?.post({ kind: 'synced', from: this.tabs.id, ask: message.ask, ...(error === undefined ? {} : { error }) });
-        };
-        return this.sync().then(
-          () => answer(),
-          (err: Error) => answer(err.message),
-        );
-      }
-      case 'synced': {
-        const ask = this.asks.get(message.ask);
-        if (message.error === undefined) ask?.resolve();
-        else ask?.reject(new Error(message.error));
+      case 'sync':
+        if (this.leads) this.tabs?.serve(message.ask, () => this.sync());
         return;
-      }
+      case 'synced':
+        this.tabs?.answered(message.ask, message.error);
+        return;
       case 'status':
         if (!this.leads) {
           this.leaderStatus = { state: message.state, live: message.live };
@@ -303,26 +285,6 @@ export class SyncClient {
       case 'bye':
         return;
     }
-  }
-
-  /** A follower's sync(): the leader tab runs the round (this tab's stored changes included). */
-  private askLeader(): Promise<void> {
-    const ask = newId();
-    const from = this.tabs!.id;
-    return new Promise<void>((resolve, reject) => {
-      const post = () => this.tabs?.post({ kind: 'sync', from, ask });
-      const repeat = platform.setInterval(post, 1000);
-      const giveUp = platform.setTimeout(() => done(new Error('no leader tab answered')), (this.opts.requestTimeoutMs ?? 30_000) * 2);
-      const done = (err?: Error) => {
-        platform.clearInterval(repeat);
-        platform.clearTimeout(giveUp);
-        this.asks.delete(ask);
-        if (err) reject(err);
-        else resolve();
-      };
-      this.asks.set(ask, { resolve: () => done(), reject: done });
-      post();
-    });
   }
 
   private emitChanges(before: Map<string, Entity | undefined>, origin: ChangeEvent['origin']): void {

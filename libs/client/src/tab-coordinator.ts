@@ -54,6 +54,10 @@ export class TabCoordinator {
   private channel: ChannelLike | null = null;
   private releaseLock: (() => void) | null = null;
   private timer: unknown = undefined;
+  /** This follower's sync() calls waiting for the leader's answer. */
+  private readonly asks = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
+  /** Asks this leader is running a round for. */
+  private readonly serving = new Set<string>();
 
   constructor(private readonly opts: TabCoordinatorOptions) {}
 
@@ -88,6 +92,54 @@ export class TabCoordinator {
     }
   }
 
+  /**
+   * A follower's sync(): the leader runs a round and answers. The ask is repeated every
+   * second until answered (a leader may close before answering, or none may lead for a
+   * moment), and given up after `timeoutMs`.
+   */
+  askLeader(timeoutMs: number): Promise<void> {
+    const ask = newId();
+    return new Promise<void>((resolve, reject) => {
+      const post = () => this.post({ kind: 'sync', from: this.id, ask });
+      const repeat = platform.setInterval(post, 1000);
+      const giveUp = platform.setTimeout(() => done(new Error('no leader tab answered')), timeoutMs);
+      const done = (err?: Error) => {
+        platform.clearInterval(repeat);
+        platform.clearTimeout(giveUp);
+        this.asks.delete(ask);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.asks.set(ask, { resolve: () => done(), reject: done });
+      post();
+    });
+  }
+
+  /** The leader's side: runs `round` once per ask however often it is repeated, then answers. */
+  serve(ask: string, round: () => Promise<void>): void {
+    if (this.serving.has(ask)) return;
+    this.serving.add(ask);
+    const answer = (error?: string) => {
+      this.serving.delete(ask);
+      this.post({ kind: 'synced', from: this.id, ask, ...(error === undefined ? {} : { error }) });
+    };
+    round().then(
+      () => answer(),
+      (err: Error) => answer(err.message),
+    );
+  }
+
+  answered(ask: string, error?: string): void {
+    const waiting = this.asks.get(ask);
+    if (error === undefined) waiting?.resolve();
+    else waiting?.reject(new Error(error));
+  }
+
+  /** The asks still waiting, for a tab that now leads to run itself. */
+  takeAsks(): { resolve: () => void; reject: (err: Error) => void }[] {
+    return [...this.asks.values()];
+  }
+
   post(message: TabMessage): void {
     this.channel?.postMessage(message);
   }
@@ -102,6 +154,7 @@ export class TabCoordinator {
     if (wasLeader) this.post({ kind: 'bye', from: this.id });
     this.channel?.close();
     this.channel = null;
+    for (const waiting of [...this.asks.values()]) waiting.reject(new Error('SyncClient stopped'));
   }
 
   private receive(message: TabMessage): void {
