@@ -38,22 +38,20 @@ describe('client SDK against the server', () => {
       pending: true,
       data: { title: 'Buy milk', desc: 'two litres', status: 'open' },
     });
-    expect(phone.pending().map((c) => [c.action, c.version])).toEqual([
-      ['create', 0],
-      ['update', 1],
-    ]);
+    // Not sent yet: the update merges into the create.
+    expect(phone.pending().map((c) => [c.action, c.version])).toEqual([['create', 0]]);
     await phone.sync();
     expect(phone.pending()).toEqual([]);
     expect(phone.get('task', 'task-1')).toEqual({
       id: 'task-1',
-      version: 2,
+      version: 1,
       pending: false,
       data: { title: 'Buy milk', desc: 'two litres', status: 'open', assignees: ['bob'], due: null, points: 10, completedAt: null },
     });
 
     await tablet.sync();
-    expect(tablet.get('task', 'task-1')?.version).toBe(2);
-    // Both edit version 2; the phone syncs first, so the tablet's older title loses.
+    expect(tablet.get('task', 'task-1')?.version).toBe(1);
+    // Both edit version 1; the phone syncs first, so the tablet's older title loses.
     await tablet.update('task', 'task-1', { title: 'Buy oat milk' });
     await new Promise((r) => setTimeout(r, 5));
     await phone.update('task', 'task-1', { title: 'Buy soy milk', status: 'done', completedAt: new Date().toISOString() });
@@ -271,5 +269,52 @@ describe('client SDK against the server', () => {
     expect(replicaState(client)).toEqual(server);
     expect(client.get('task', 'h2')).toBeUndefined();
     await Promise.all([other.stop(), client.stop()]);
+  });
+
+  it('a caller mutating a returned object changes nothing stored, also after a change applied without data', async () => {
+    const f = await createFamily(t);
+    const storage = new MemoryStorage();
+    const phone = await sdkClient(t, f, 'immutable-1', { storage });
+    await phone.create('task', 'im-1', { title: 'kept', assignees: ['bob'] });
+    await phone.sync();
+    const got = phone.get('task', 'im-1')!;
+    expect(() => Object.assign(got.data, { title: 'mutated' })).toThrow(TypeError);
+    expect(() => (got.data.assignees as string[]).push('eve')).toThrow(TypeError);
+    // Applied as sent: the client computes the new state from its replica.
+    await phone.update('task', 'im-1', { points: 3 });
+    await phone.sync();
+    const stored = (await storage.load()).entities.find((e) => e.entity_id === 'im-1');
+    expect(stored?.data).toMatchObject({ title: 'kept', assignees: ['bob'], points: 3 });
+    expect((await serverState(t, f.familyId))['task:im-1'].data).toEqual(stored?.data);
+    await phone.stop();
+  });
+
+  it('100 offline title edits of one task send one change; one already sent is never rewritten', async () => {
+    const f = await createFamily(t);
+    const net = { offline: false };
+    const log: Exchange[] = [];
+    const phone = await sdkClient(t, f, 'coalesce-1', { fetch: recordingFetch(log, net), retry: { baseMs: 5, maxMs: 5, maxAttempts: 1 } });
+    phone.on('error', () => undefined);
+    await phone.create('task', 'co-1', { title: 'first' });
+    await phone.sync();
+    net.offline = true;
+    for (let i = 0; i < 100; i++) await phone.update('task', 'co-1', { title: `edit ${i}` });
+    net.offline = false;
+    log.length = 0;
+    await phone.sync();
+    expect(changesIn(log)).toHaveLength(1);
+    expect(changesIn(log)[0]).toHaveLength(1);
+    expect((await serverState(t, f.familyId))['task:co-1']).toMatchObject({ version: 2, data: { title: 'edit 99' } });
+
+    // Sent while offline (the answer never came): the next edit is a change of its own.
+    net.offline = true;
+    await phone.update('task', 'co-1', { title: 'sent, not answered' });
+    await expect(phone.sync()).rejects.toThrow('offline');
+    await phone.update('task', 'co-1', { title: 'after' });
+    expect(phone.pending().map((c) => c.data)).toEqual([{ title: 'sent, not answered' }, { title: 'after' }]);
+    net.offline = false;
+    await phone.sync();
+    expect((await serverState(t, f.familyId))['task:co-1']).toMatchObject({ version: 4, data: { title: 'after' } });
+    await phone.stop();
   });
 });

@@ -28,6 +28,7 @@ const A_TITLE = 'Water all the plants';
 const B_TITLE = 'Water the plants and the lawn';
 const OTHER = 'Take out the trash';
 const OTHER_OFFLINE = 'Take out the trash and recycling';
+const CHORE = 'Sort the mail';
 
 describe('the demo in chromium', () => {
   let t: TestApp;
@@ -102,7 +103,8 @@ describe('the demo in chromium', () => {
     await b.rename(TASK, B_TITLE);
     await b.complete(B_TITLE);
     expect(await b.card(B_TITLE).getAttribute('class')).toContain('pending');
-    expect(await b.text('#pending')).toBe('2 change(s)');
+    // Neither edit was sent: the completion merges into the rename (one change, issue 24).
+    expect(await b.text('#pending')).toBe('1 change(s)');
 
     await a.rename(TASK, A_TITLE); // later than B's edit: A is the last writer of the title
     await a.page.locator(`.card[data-title="${A_TITLE}"]:not(.pending)`).waitFor();
@@ -176,6 +178,22 @@ describe('the demo in chromium', () => {
     await Promise.all([a.shot('07-synced-after-reload'), b.shot('07-synced-after-reload')]);
   });
 
+  it('the network drops with the switch left on: B resumes on its own once it is back (no sync() by the app)', async () => {
+    await b.context.setOffline(true);
+    await b.addTask(CHORE, 1, []);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await b.card(CHORE).getAttribute('class')).toContain('pending');
+    expect(await a.card(CHORE).count()).toBe(0);
+    const back = Date.now();
+    // The app calls sync() only from its switch, which stays on: the SDK resumes by itself.
+    await b.context.setOffline(false);
+    await a.card(CHORE).waitFor({ timeout: 10_000 });
+    await b.page.locator(`.card[data-title="${CHORE}"]:not(.pending)`).waitFor({ timeout: 10_000 });
+    timings.resumeAfterOffline = Date.now() - back;
+    expect(timings.resumeAfterOffline).toBeLessThan(10_000);
+    await Promise.all([a.shot('08-resumed'), b.shot('08-resumed')]);
+  });
+
   it('served from another origin listed in CORS_ORIGINS, the demo syncs through CORS (HTTP and WebSocket)', async () => {
     const c = await Device.open(
       'C-carol-cors',
@@ -209,5 +227,32 @@ describe('the demo in chromium', () => {
     expect(d.console.some((line) => line.includes('blocked by CORS policy'))).toBe(true);
     await d.shot('09-cors-refused');
     await d.context.close();
+  });
+  it('two tabs of one profile are one device: an edit in one shows in the other within 1 s; the leader closing hands over', async () => {
+    const a2 = await Device.open('A2-alice-second-tab', a.context, `${t.baseUrl}/demo?member=alice`, SHOTS);
+    await a2.card(CHORE).waitFor();
+    const role = (d: Device) => d.page.evaluate('window.demo.client.status().tab') as Promise<string>;
+    expect([await role(a), await role(a2)]).toEqual(['leader', 'follower']);
+    expect(await a2.text('.device-id')).toBe(await a.text('.device-id'));
+    // The follower shows the device's socket and rounds: the leader tab's.
+    await a2.page.locator('#live-state', { hasText: 'open' }).waitFor({ timeout: 5000 });
+
+    let start = Date.now();
+    await a2.addTask('Two tabs, one device', 2, []);
+    await a.card('Two tabs, one device').waitFor({ timeout: 1000 });
+    timings.tabToTab = Date.now() - start;
+    // The follower's edit, handed to the leader tab (live), reaches the other device.
+    await b.card('Two tabs, one device').waitFor({ timeout: 5000 });
+    await a2.page.locator('.card[data-title="Two tabs, one device"]:not(.pending)').waitFor({ timeout: 5000 });
+
+    // The leader tab closes: Web Locks hand leadership to the other, which opens the socket.
+    await a.page.close();
+    await eventually(async () => (await role(a2)) === 'leader', 5000, 'the second tab leads');
+    await a2.page.locator('#live-state', { hasText: 'open' }).waitFor({ timeout: 10_000 });
+    start = Date.now();
+    await b.addTask('After the handover', 1, []);
+    await a2.card('After the handover').waitFor({ timeout: 5000 });
+    timings.afterHandover = Date.now() - start;
+    await a2.shot('10-second-tab-leads');
   });
 });

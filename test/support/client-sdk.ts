@@ -1,5 +1,15 @@
+import { gunzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
-import { FetchLike, MemoryStorage, SyncClient, SyncClientOptions, SyncStorage } from '@delta-sync/client';
+import WebSocket from 'ws';
+import {
+  FetchLike,
+  MemoryStorage,
+  OutgoingChange,
+  SyncClient,
+  SyncClientOptions,
+  SyncStorage,
+  WebSocketConstructor,
+} from '@delta-sync/client';
 import { FamilyFixture } from './sync-fixtures';
 import { TestApp } from './test-app';
 
@@ -25,6 +35,7 @@ export async function sdkClient(
     getToken: () => token,
     storage: new MemoryStorage(),
     retry: { baseMs: 5, maxMs: 50, maxAttempts: 8 },
+    logger: null,
     ...opts,
   });
   await client.start();
@@ -77,10 +88,18 @@ export interface Exchange {
   retryAfter?: string | null;
 }
 
+/** The changes of each recorded request, gzip bodies inflated. */
+export function sentChanges(log: Exchange[]): OutgoingChange[][] {
+  return log.map((e) => {
+    const body = e.headers['Content-Encoding'] === 'gzip' ? gunzipSync(Buffer.from(e.body, 'base64')).toString() : e.body;
+    return (JSON.parse(body) as { changes?: OutgoingChange[] }).changes ?? [];
+  });
+}
+
 /** A fetch that records every request, and can be switched offline. */
 export function recordingFetch(log: Exchange[], state: { offline?: boolean } = {}): FetchLike {
   return async (url, init) => {
-    const body = typeof init.body === 'string' ? init.body : Buffer.from(init.body).toString('base64');
+    const body = typeof init.body === 'string' || init.body === undefined ? (init.body ?? '') : Buffer.from(init.body).toString('base64');
     if (state.offline) {
       log.push({ body, status: 'offline', at: Date.now(), headers: init.headers });
       throw new TypeError('fetch failed (offline)');
@@ -95,5 +114,26 @@ export function recordingFetch(log: Exchange[], state: { offline?: boolean } = {
       retryAfter: res.headers.get('retry-after'),
     });
     return res;
+  };
+}
+
+/**
+ * The `ws` WebSocket behind a switch: while `state.offline` a new socket is refused (it
+ * dials a closed port), and `cut()` drops the open ones, as a lost network does.
+ */
+export function switchableWebSocket(state: { offline?: boolean }): { WebSocket: WebSocketConstructor; cut(): void } {
+  const open = new Set<WebSocket>();
+  class Switchable extends WebSocket {
+    constructor(url: string) {
+      super(state.offline ? 'ws://127.0.0.1:9' : url);
+      open.add(this);
+      this.on('close', () => open.delete(this));
+    }
+  }
+  return {
+    WebSocket: Switchable as unknown as WebSocketConstructor,
+    cut: () => {
+      for (const s of open) s.terminate();
+    },
   };
 }

@@ -31,6 +31,8 @@ function syncLabel(s: DeviceState): string {
       return 'Retrying…';
     case 'offline':
       return 'Sync failed';
+    case 'blocked':
+      return 'Storage full';
     default:
       return !s.status ? 'Starting…' : s.lastSuccess === null ? 'Not synced yet' : 'Synced';
   }

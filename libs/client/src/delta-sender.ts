@@ -14,8 +14,8 @@ export interface DeltaSenderOptions {
   timeoutMs: number;
   gzipThreshold: number;
   random: () => number;
-  /** Sleeps (and throws when the client stops meanwhile). */
-  wait: (ms: number) => Promise<void>;
+  /** Sleeps (and throws when the client stops meanwhile); `asked`: the server's Retry-After, not a backoff. */
+  wait: (ms: number, asked: boolean) => Promise<void>;
   /** Told before each wait, for the `status` event. */
   onWait: (ms: number, cause: SyncHttpError) => void;
 }
@@ -52,7 +52,7 @@ export async function sendDelta(opts: DeltaSenderOptions, req: DeltaRequest): Pr
         if (attempt >= opts.retry.maxAttempts) throw outcome.error;
         const ms = outcome.retryAfterMs ?? backoffDelay(attempt, opts.retry, opts.random);
         opts.onWait(ms, outcome.error);
-        await opts.wait(ms);
+        await opts.wait(ms, outcome.retryAfterMs !== undefined);
         afterUnauthorized = false;
       }
     }

@@ -25,6 +25,10 @@ export class SyncHttpError extends Error {
     message: string,
     readonly status?: number,
     readonly code?: string,
+    /** The answer's `details` (e.g. `{max}` of a 400 `batch_too_large`). */
+    readonly details?: Record<string, unknown>,
+    /** The answer's Retry-After, in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'SyncHttpError';
@@ -68,8 +72,16 @@ export async function postDelta(
     const parsed = safeJson(text);
     const code = typeof parsed?.error === 'string' ? parsed.error : undefined;
     const message = typeof parsed?.message === 'string' ? parsed.message : text.slice(0, 200);
-    const error = new SyncHttpError(`POST /sync/delta: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`, res.status, code);
+    const details =
+      typeof parsed?.details === 'object' && parsed.details !== null ? (parsed.details as Record<string, unknown>) : undefined;
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    const error = new SyncHttpError(
+      `POST /sync/delta: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`,
+      res.status,
+      code,
+      details,
+      retryAfterMs,
+    );
     if (res.status === 429) return { kind: 'rate_limited', error, retryAfterMs };
     if (res.status === 401) return { kind: 'unauthorized', error };
     if (res.status >= 500 || res.status === 408) return { kind: 'transient', error, retryAfterMs };

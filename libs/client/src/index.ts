@@ -4,6 +4,8 @@ export { MemoryStorage } from './memory-storage.js';
 export { IndexedDbStorage } from './indexeddb-storage.js';
 export type { IndexedDbStorageOptions } from './indexeddb-storage.js';
 export type { SyncStorage, StoredState, StorageWrite } from './storage.js';
+export { StorageFullError } from './storage.js';
+export type { SyncLogger, LogLevel } from './client-log.js';
 export type { TokenProvider } from './delta-sender.js';
 export { SyncHttpError, GZIP_THRESHOLD } from './delta-transport.js';
 export { DEFAULT_RETRY, backoffDelay, parseRetryAfter } from './backoff.js';

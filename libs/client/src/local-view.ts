@@ -11,6 +11,9 @@ export const CREATE_DEFAULTS: Record<string, EntityData> = {
   points_ledger: { reason: null, taskId: null },
 };
 
+/** Entity data is JSON (it travels as JSON), so a JSON round trip is a full copy. */
+export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
 /** Entity types whose updates and deletes carry the version they were based on. */
 export const VERSIONED_TYPES: readonly string[] = ['task'];
 

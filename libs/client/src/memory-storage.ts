@@ -1,7 +1,6 @@
 import { StorageWrite, StoredState, SyncStorage } from './storage.js';
-import { entityKey, OutgoingChange, StoredEntity } from './types.js';
-
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+import { clone } from './local-view.js';
+import { ChangeStatus, entityKey, OutgoingChange, StoredEntity } from './types.js';
 
 /**
  * Keeps everything in memory: the default storage, and the one for tests and servers. It
@@ -12,9 +11,15 @@ export class MemoryStorage implements SyncStorage {
   private readonly entities = new Map<string, StoredEntity>();
   private outbox: OutgoingChange[] = [];
   private lastSyncAt: string | null = null;
+  private readonly changes = new Map<string, ChangeStatus>();
 
   async load(): Promise<StoredState> {
-    return clone({ entities: [...this.entities.values()], outbox: this.outbox, lastSyncAt: this.lastSyncAt });
+    return clone({
+      entities: [...this.entities.values()],
+      outbox: this.outbox,
+      lastSyncAt: this.lastSyncAt,
+      changes: [...this.changes.values()],
+    });
   }
 
   async write(w: StorageWrite): Promise<void> {
@@ -32,5 +37,7 @@ export class MemoryStorage implements SyncStorage {
       else this.outbox.push(ch);
     }
     if (w.lastSyncAt !== undefined) this.lastSyncAt = w.lastSyncAt;
+    for (const id of c.deleteChanges ?? []) this.changes.delete(id);
+    for (const st of c.putChanges ?? []) this.changes.set(st.change_id, st);
   }
 }

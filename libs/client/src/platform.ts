@@ -14,7 +14,7 @@ export interface ResponseLike {
 export interface FetchInit {
   method: string;
   headers: Record<string, string>;
-  body: string | Uint8Array;
+  body?: string | Uint8Array;
   signal?: unknown;
 }
 
@@ -54,7 +54,12 @@ interface PlatformGlobals {
   TextEncoder: new () => { encode(s: string): Uint8Array };
   setTimeout(fn: () => void, ms: number): TimerId;
   clearTimeout(id: TimerId): void;
+  setInterval(fn: () => void, ms: number): TimerId;
+  clearInterval(id: TimerId): void;
   crypto?: { randomUUID?: () => string };
+  /** The browser's window (`online` events); absent in Node. */
+  addEventListener?(type: string, listener: () => void): void;
+  removeEventListener?(type: string, listener: () => void): void;
 }
 
 export const platform = globalThis as unknown as PlatformGlobals;

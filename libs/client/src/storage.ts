@@ -1,4 +1,4 @@
-import { OutgoingChange, StoredEntity } from './types.js';
+import { ChangeStatus, OutgoingChange, StoredEntity } from './types.js';
 
 /** Everything a client keeps between runs. */
 export interface StoredState {
@@ -8,6 +8,8 @@ export interface StoredState {
   outbox: OutgoingChange[];
   /** The watermark of the last page fully applied to `entities` (null: never synced). */
   lastSyncAt: string | null;
+  /** The latest changes' statuses (a storage may keep none). */
+  changes?: ChangeStatus[];
 }
 
 /**
@@ -29,18 +31,36 @@ export interface StorageWrite {
   putOutbox?: OutgoingChange[];
   /** Set when present (undefined leaves it unchanged). */
   lastSyncAt?: string | null;
+  /** Change statuses to store (by change_id) and to forget. */
+  putChanges?: ChangeStatus[];
+  deleteChanges?: string[];
 }
 
 /**
  * Where a SyncClient keeps its replica, outbox and watermark. Implement it for any store
  * that can write several records atomically (IndexedDB, SQLite, a file written by rename).
- * One client uses one storage; two clients must not share one at the same time.
+ * Two clients may use one storage at the same time only when it names itself `shared`
+ * (tabs of one browser on one IndexedDB database): they then elect one leader that syncs.
  */
 export interface SyncStorage {
-  /** Everything stored, outbox in insertion order. Called once by `start()`. */
+  /** Everything stored, outbox in insertion order. Called by `start()`, and by tabs told of another's write. */
   load(): Promise<StoredState>;
-  /** Applies `write` atomically and durably before resolving. */
+  /** Applies `write` atomically and durably before resolving; a full disk rejects with StorageFullError. */
   write(write: StorageWrite): Promise<void>;
   /** Releases resources (a database connection); the data stays. */
   close?(): Promise<void>;
+  /** Set when several clients (tabs) may open this same data at once: the name they coordinate on. */
+  readonly shared?: string;
+  /** The outbox alone (cheaper than load() for a leader told of another tab's change). */
+  loadOutbox?(): Promise<OutgoingChange[]>;
+  /** An atomic leader lease (where Web Locks are missing): true when `owner` holds it for `ttlMs` now. */
+  lease?(owner: string, ttlMs: number, release?: boolean): Promise<boolean>;
+}
+
+/** The platform's storage is full (IndexedDB QuotaExceededError): nothing of the write landed. */
+export class StorageFullError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`storage full: ${(cause as { message?: string } | null)?.message ?? String(cause)}`);
+    this.name = 'StorageFullError';
+  }
 }

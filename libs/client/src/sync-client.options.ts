@@ -1,4 +1,5 @@
 import { RetryPolicy } from './backoff.js';
+import { LogLevel, SyncLogger } from './client-log.js';
 import { TokenProvider } from './delta-sender.js';
 import { FetchLike, WebSocketConstructor } from './platform.js';
 import { SyncStorage } from './storage.js';
@@ -17,8 +18,10 @@ export interface SyncClientOptions {
   /** For live(true); default globalThis.WebSocket (Node 20 has none: pass the `ws` package's). */
   WebSocket?: WebSocketConstructor;
   retry?: Partial<RetryPolicy>;
-  /** Changes per request (the server's SYNC_MAX_BATCH); default 500. */
+  /** Changes per request (the server's SYNC_MAX_BATCH); default 500, lowered to what a 400 `batch_too_large` names. */
   maxBatch?: number;
+  /** Bytes of changes per request (below the server's SYNC_MAX_BODY); default 4 MiB, halved after a 413. */
+  maxBodyBytes?: number;
   /** `limit` of each pull page; default: the server's (1000). */
   pageLimit?: number;
   /** Default 30 s; a request that takes longer counts as a network failure. */
@@ -31,6 +34,12 @@ export interface SyncClientOptions {
   versionedTypes?: readonly string[];
   /** WebSocket ping interval of live mode; default 25 s. */
   livePingMs?: number;
+  /** Coordinate with other tabs on a shared storage (IndexedDbStorage); default true where BroadcastChannel exists. */
+  tabs?: boolean;
+  /** Where warnings and errors go (a throwing listener, a refused change, a failed round); default the console, null: nowhere. */
+  logger?: SyncLogger | null;
+  /** The lowest level logged; default 'warn'. */
+  logLevel?: LogLevel;
   /** The jitter's random source (tests). */
   random?: () => number;
 }

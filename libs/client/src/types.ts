@@ -94,8 +94,8 @@ export const entityKey = (type: string, id: string): string => `${type}\u0000${i
 export interface ChangeEvent {
   entity_type: string;
   entity_id: string;
-  /** `local`: a create/update/delete of this client; `server`: a sync changed the replica. */
-  origin: 'local' | 'server';
+  /** `local`: a create/update/delete of this client; `tab`: of another tab on the same storage; `server`: a sync changed the replica. */
+  origin: 'local' | 'tab' | 'server';
   /** The entity as `get` now returns it (undefined when deleted). */
   entity: Entity | undefined;
 }
@@ -109,11 +109,16 @@ export type ErrorEvent =
   | { kind: 'sync'; error: Error; status?: number };
 
 export interface StatusEvent {
-  /** `idle`, `syncing`, `waiting` (backing off or honouring Retry-After), `offline` (the last round failed). */
-  state: 'idle' | 'syncing' | 'waiting' | 'offline';
+  /**
+   * `idle`, `syncing`, `waiting` (backing off or honouring Retry-After), `offline` (the last
+   * round failed), `blocked` (storage is full: edits and pages cannot be stored until space is freed).
+   */
+  state: 'idle' | 'syncing' | 'waiting' | 'offline' | 'blocked';
   pending: number;
   lastSyncAt: string | null;
   live: 'off' | 'connecting' | 'open' | 'stopped';
+  /** Tabs on one shared storage: the `leader` syncs for the `follower`s; `only` when not shared. */
+  tab: 'only' | 'leader' | 'follower';
 }
 
 export interface SyncClientEvents {
@@ -121,4 +126,29 @@ export interface SyncClientEvents {
   conflict: ConflictEvent;
   error: ErrorEvent;
   status: StatusEvent;
+}
+
+/** What became of one change of this device, kept across restarts (`client.changes()`). */
+export interface ChangeStatus {
+  change_id: string;
+  entity_type: string;
+  entity_id: string;
+  action: ChangeAction;
+  /** `pending`: stored, not sent; `sent`: in a request not answered yet; then the outcome. */
+  status: 'pending' | 'sent' | 'applied' | 'conflict' | 'error';
+  /** The error's code (`status: 'error'`) or the conflict's resolution. */
+  code?: string;
+  /** When the status was last set (ISO). */
+  at: string;
+}
+
+/** One entry of `GET /sync/devices/:id/history` (SPEC 2.8), newest first. */
+export interface DeviceHistoryEntry {
+  at: string;
+  entity_type: string;
+  entity_id: string;
+  action: ChangeAction;
+  outcome: 'applied' | 'merged' | 'conflict' | 'error';
+  resolution?: string;
+  code?: string;
 }
