@@ -19,7 +19,7 @@ export type Refusal =
  * options and follow what the server says: a 400 `batch_too_large` names its
  * SYNC_MAX_BATCH, a 413 halves the byte budget (below the refused body's size). A 400 on
  * a batch splits it in halves for the rest of the round, down to the change it refuses.
- * Refused requests applied nothing (SPEC 2), so resending parts of them is safe.
+ * Refused requests applied nothing (PROTOCOL 2), so resending parts of them is safe.
  */
 export class BatchLimits {
   private split = Infinity;

@@ -21,7 +21,7 @@ export class LocalStore {
   /**
    * Changes made since load() and not yet put in a request. Only these may be merged:
    * one already sent (or loaded, it may have been) keeps its bytes, so a resend is
-   * recognised by the server (SPEC 2.4).
+   * recognised by the server (PROTOCOL 2.4).
    */
   private readonly unsent = new Set<string>();
   /** False in a tab that does not sync: the leader tab may send any stored change at any time. */

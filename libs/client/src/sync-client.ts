@@ -161,7 +161,7 @@ export class SyncClient {
     return [...this.local.statuses.values()].map((st) => ({ ...st }));
   }
 
-  /** This device's latest outcomes as the server recorded them (SPEC 2.8), newest first. */
+  /** This device's latest outcomes as the server recorded them (PROTOCOL 2.8), newest first. */
   async deviceHistory(limit = 50): Promise<DeviceHistoryEntry[]> {
     const fetchFn = this.opts.fetch ?? defaultFetch();
     if (!fetchFn) throw new Error('no fetch on this platform: pass options.fetch');

@@ -142,7 +142,7 @@ export interface ChangeStatus {
   at: string;
 }
 
-/** One entry of `GET /sync/devices/:id/history` (SPEC 2.8), newest first. */
+/** One entry of `GET /sync/devices/:id/history` (PROTOCOL 2.8), newest first. */
 export interface DeviceHistoryEntry {
   at: string;
   entity_type: string;
