@@ -122,7 +122,12 @@ function card(client: SyncClient, task: Entity, report: Report): HTMLElement {
       title,
       h(
         'button',
-        { class: 'delete', title: 'Delete task', 'aria-label': 'Delete task', onclick: () => client.delete('task', task.id).catch(report) },
+        {
+          class: 'delete',
+          title: 'Delete task',
+          'aria-label': 'Delete task',
+          onclick: () => void client.delete('task', task.id).catch(report),
+        },
         '×',
       ),
     ),
@@ -136,7 +141,7 @@ function card(client: SyncClient, task: Entity, report: Report): HTMLElement {
           {
             class: `chip${assignees.includes(m) ? ' on' : ''}`,
             title: assignees.includes(m) ? `Unassign ${m}` : `Assign ${m}`,
-            onclick: () => update({ assignees: assignees.includes(m) ? assignees.filter((a) => a !== m) : [...assignees, m] }),
+            onclick: () => void update({ assignees: assignees.includes(m) ? assignees.filter((a) => a !== m) : [...assignees, m] }),
           },
           m,
         ),
@@ -145,10 +150,10 @@ function card(client: SyncClient, task: Entity, report: Report): HTMLElement {
     h(
       'div',
       { class: 'card-actions' },
-      status === 'open' && h('button', { class: 'start', onclick: () => update({ status: 'in_progress' }) }, 'Start'),
+      status === 'open' && h('button', { class: 'start', onclick: () => void update({ status: 'in_progress' }) }, 'Start'),
       status !== 'done' &&
-        h('button', { class: 'complete', onclick: () => update({ status: 'done', completedAt: new Date().toISOString() }) }, '✓ Done'),
-      status === 'done' && h('button', { class: 'reopen', onclick: () => update({ status: 'open', completedAt: null }) }, 'Reopen'),
+        h('button', { class: 'complete', onclick: () => void update({ status: 'done', completedAt: new Date().toISOString() }) }, '✓ Done'),
+      status === 'done' && h('button', { class: 'reopen', onclick: () => void update({ status: 'open', completedAt: null }) }, 'Reopen'),
       task.pending && h('span', { class: 'unsynced', title: 'Waiting in the outbox' }, 'not synced yet'),
       h('span', { class: 'version' }, `v${task.version}`),
     ),

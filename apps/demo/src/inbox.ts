@@ -72,10 +72,10 @@ function entry(client: SyncClient, e: Entity, deviceId: string, report: Report):
       { class: 'conflict-actions' },
       h(
         'button',
-        { class: 'restore', disabled: !canRestore, title: 'Write the lost values back', onclick: () => restore().catch(report) },
+        { class: 'restore', disabled: !canRestore, title: 'Write the lost values back', onclick: () => void restore().catch(report) },
         'Restore',
       ),
-      h('button', { class: 'dismiss', onclick: () => client.delete('conflict', e.id).catch(report) }, 'Dismiss'),
+      h('button', { class: 'dismiss', onclick: () => void client.delete('conflict', e.id).catch(report) }, 'Dismiss'),
     ),
   );
 }

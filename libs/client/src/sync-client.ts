@@ -89,9 +89,9 @@ export class SyncClient {
         name: shared,
         lease: this.storage.lease?.bind(this.storage),
         onLeadership: (leader) =>
-          this.onLeadership(leader).catch((error: unknown) => this.log('error', 'taking over from another tab failed', { error })),
+          void this.onLeadership(leader).catch((error: unknown) => this.log('error', 'taking over from another tab failed', { error })),
         onMessage: (message) =>
-          this.onTabMessage(message).catch((error: unknown) => this.log('error', "reading another tab's write failed", { error })),
+          void this.onTabMessage(message).catch((error: unknown) => this.log('error', "reading another tab's write failed", { error })),
       });
       await this.tabs.start();
     }
