@@ -7,11 +7,11 @@ import { startTestApp, TestApp } from './support/test-app';
 describe('client SDK and the rate limit', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ SYNC_RATE_LIMIT: '2' });
+    t = await startTestApp({ SYNC_RATE_LIMIT: '2', SYNC_RATE_LIMIT_WINDOW: '3s' });
   });
   afterAll(() => t?.close());
 
-  // Waits for the server's window to pass: up to a minute.
+  // Waits for the server's window to pass: up to 3 s (SYNC_RATE_LIMIT_WINDOW).
   it('a 429 waits for Retry-After, then the same request goes through', async () => {
     const f = await createFamily(t);
     const log: Exchange[] = [];

@@ -53,6 +53,8 @@ export interface SyncConfig {
   conflictDays: number;
   /** Sync requests per user and minute; 0 disables the limit. */
   rateLimitPerMinute: number;
+  /** The window the rate limit counts over (60 s unless configured). */
+  rateLimitWindowMs: number;
   /** Shared counters for the rate limit (every instance counts together); absent: in memory, per instance. */
   rateLimitRedisUrl?: string;
   /** Open realtime streams (WebSocket + SSE) per user and instance. */

@@ -184,6 +184,10 @@ export class EnvironmentVariables {
   @Min(0)
   SYNC_RATE_LIMIT = 600;
 
+  /** The window SYNC_RATE_LIMIT counts over (a minute; seconds in tests that wait it out). */
+  @Matches(DURATION_PATTERN, { message: 'SYNC_RATE_LIMIT_WINDOW must be a duration such as 1m, 60s or 5000ms' })
+  SYNC_RATE_LIMIT_WINDOW = '1m';
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL' })

@@ -169,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       receiptDays: vars.SYNC_RECEIPT_DAYS,
       conflictDays: vars.SYNC_CONFLICT_DAYS,
       rateLimitPerMinute: vars.SYNC_RATE_LIMIT,
+      rateLimitWindowMs: parseDuration(vars.SYNC_RATE_LIMIT_WINDOW),
       rateLimitRedisUrl: vars.RATE_LIMIT_REDIS_URL,
       maxStreamsPerUser: vars.SYNC_MAX_STREAMS_PER_USER,
       wsHeartbeatMs: vars.SYNC_WS_HEARTBEAT_MS,

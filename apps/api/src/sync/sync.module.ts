@@ -31,8 +31,8 @@ import { UserThrottlerGuard } from './rate-limit/user-throttler.guard';
       imports: [RateLimitModule],
       inject: [ConfigService, RateLimitStorage],
       useFactory: (config: ConfigService<AppConfig, true>, storage: RateLimitStorage) => {
-        const limit = config.get('sync', { infer: true }).rateLimitPerMinute;
-        return { throttlers: [{ ttl: 60_000, limit: limit || 1, skipIf: () => limit === 0 }], storage };
+        const { rateLimitPerMinute: limit, rateLimitWindowMs: ttl } = config.get('sync', { infer: true });
+        return { throttlers: [{ ttl, limit: limit || 1, skipIf: () => limit === 0 }], storage };
       },
     }),
   ],
