@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { startTestApp, TestApp } from '../support/test-app';
+import { createFamily, delta, FamilyFixture } from '../support/sync-fixtures';
+
+/**
+ * SYNC_RATE_LIMIT counted in Redis (RATE_LIMIT_REDIS_URL): two instances of the service share
+ * one count per user. Needs a Redis server: TEST_REDIS_URL (set by .ci/run); skipped without.
+ */
+const REDIS = process.env.TEST_REDIS_URL;
+
+(REDIS ? describe : describe.skip)('rate limit shared through Redis', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let f: FamilyFixture;
+  // Unique users per run: the Redis server outlives test runs.
+  const run = randomBytes(4).toString('hex');
+  const owner = `owner-${run}`;
+
+  beforeAll(async () => {
+    a = await startTestApp({ SYNC_RATE_LIMIT: '3', RATE_LIMIT_REDIS_URL: REDIS });
+    b = await startTestApp({ SYNC_RATE_LIMIT: '3', RATE_LIMIT_REDIS_URL: REDIS, DATABASE_URL: a.db.url });
+    f = await createFamily(a, owner);
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('counts a user across instances: the 4th request of the minute is 429 on either', async () => {
+    const member = await f.addMember(`member-${run}`);
+    expect((await delta(a, f.token(), { device_id: 'p1' })).status).toBe(200);
+    expect((await delta(b, f.token(), { device_id: 'p2' })).status).toBe(200);
+    expect((await delta(a, f.token(), { device_id: 'p1' })).status).toBe(200);
+    const limited = await delta(b, f.token(), { device_id: 'p2' });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.body).toMatchObject({ statusCode: 429, error: 'too_many_requests' });
+    expect((await delta(a, f.token(), { device_id: 'p1' })).status).toBe(429);
+    // Another user of the family has a count of their own.
+    expect((await delta(b, member, { device_id: 'm1' })).status).toBe(200);
+  });
+
+  it('fails open when Redis is unreachable: syncs go on, unlimited', async () => {
+    const c = await startTestApp({ SYNC_RATE_LIMIT: '1', RATE_LIMIT_REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: a.db.url });
+    try {
+      const user = `down-${run}`;
+      const g = await createFamily(c, user);
+      for (let i = 0; i < 3; i++) expect((await delta(c, g.token(), { device_id: 'd' })).status).toBe(200);
+    } finally {
+      await c.close();
+    }
+  });
+});
