@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { backoffDelay, parseRetryAfter } from './backoff.js';
 import { DeltaSenderOptions, sendDelta } from './delta-sender.js';
 import { FetchInit, FetchLike, ResponseLike } from './platform.js';
-import { DeltaRequest } from './types.js';
+import { DeltaRequest, OutgoingChange } from './types.js';
 
 const OK_BODY = {
   server_changes: [],
@@ -21,7 +21,7 @@ const answer = (status: number, body: unknown = OK_BODY, headers: Record<string,
   headers: { get: (n) => headers[n.toLowerCase()] ?? null },
   text: async () => JSON.stringify(body),
 });
-const req: DeltaRequest = {
+const req = {
   device_id: 'd1',
   last_sync_at: null,
   changes: [
@@ -34,7 +34,7 @@ const req: DeltaRequest = {
       client_timestamp: '2025-01-01T00:00:00Z',
     },
   ],
-};
+} satisfies DeltaRequest & { changes: OutgoingChange[] };
 
 function harness(script: (ResponseLike | Error)[], over: Partial<DeltaSenderOptions> = {}) {
   const sent: FetchInit[] = [];

@@ -117,7 +117,7 @@ function scriptedServer() {
   const fetch: FetchLike = async (_url, init) => {
     state.requests += 1;
     if (state.offline) throw new TypeError('fetch failed (offline)');
-    const req = JSON.parse(init.body as string) as DeltaRequest;
+    const req = JSON.parse(init.body as string) as DeltaRequest & { changes: OutgoingChange[] };
     state.changes.push(req.changes);
     const body = {
       server_changes: [],

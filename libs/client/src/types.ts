@@ -1,74 +1,23 @@
-/** Wire types of `POST /sync/delta` (PROTOCOL 2) and the client's public shapes. */
+/** The client's public shapes; the wire format itself is in wire.ts (shared with the service). */
 
-export type EntityData = Record<string, unknown>;
-export type ChangeAction = 'create' | 'update' | 'delete';
+import type { ChangeAction, ChangeError, ConflictEntry, EntityData, WireChange } from './wire.js';
 
-/** One element of `changes`, exactly as sent (and re-sent). */
-export interface OutgoingChange {
+export type {
+  AppliedEntry,
+  ChangeAction,
+  ChangeError,
+  ConflictEntry,
+  DeltaRequest,
+  DeltaResponse,
+  DeviceHistoryEntry,
+  EntityData,
+  ServerChange,
+  WireChange,
+} from './wire.js';
+
+/** One element of `changes` as this client sends (and re-sends) it: always with its `change_id`. */
+export interface OutgoingChange extends WireChange {
   change_id: string;
-  entity_type: string;
-  entity_id: string;
-  action: ChangeAction;
-  data?: EntityData;
-  version?: number;
-  client_timestamp: string;
-}
-
-export interface ServerChange {
-  entity_type: string;
-  entity_id: string;
-  action: ChangeAction;
-  data: EntityData | null;
-  version: number;
-  client_timestamp: string;
-  server_timestamp: string;
-}
-
-export interface ConflictEntry {
-  entity_type: string;
-  entity_id: string;
-  conflict_reason: string;
-  resolution: 'server_wins' | 'merged' | 'delete_wins' | 'done_wins' | string;
-  client_version: number | null;
-  server_version: number | null;
-  server_data: EntityData | null;
-  rejected_fields: string[];
-}
-
-export interface ChangeError {
-  index: number;
-  entity_type: string;
-  entity_id: string;
-  code: string;
-  message: string;
-}
-
-export interface AppliedEntry {
-  entity_type: string;
-  entity_id: string;
-  version: number;
-  /** Present when the change was not based on the server's state: the full state after the request (null = deleted). */
-  data?: EntityData | null;
-}
-
-export interface DeltaResponse {
-  server_changes: ServerChange[];
-  conflicts: ConflictEntry[];
-  errors: ChangeError[];
-  applied: AppliedEntry[];
-  last_sync_at: string;
-  has_more: boolean;
-  resync_required: boolean;
-  success: boolean;
-  applied_count: number;
-  error_count: number;
-}
-
-export interface DeltaRequest {
-  device_id: string;
-  last_sync_at: string | null;
-  changes: OutgoingChange[];
-  limit?: number;
 }
 
 /** An entity of the replica as the server last confirmed it. */
@@ -140,15 +89,4 @@ export interface ChangeStatus {
   code?: string;
   /** When the status was last set (ISO). */
   at: string;
-}
-
-/** One entry of `GET /sync/devices/:id/history` (PROTOCOL 2.8), newest first. */
-export interface DeviceHistoryEntry {
-  at: string;
-  entity_type: string;
-  entity_id: string;
-  action: ChangeAction;
-  outcome: 'applied' | 'merged' | 'conflict' | 'error';
-  resolution?: string;
-  code?: string;
 }

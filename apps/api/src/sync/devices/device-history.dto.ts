@@ -1,3 +1,4 @@
+import type { ChangeAction, DeviceHistoryEntry } from '@delta-sync/client/wire';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
@@ -16,7 +17,7 @@ export class DeviceHistoryQueryDto {
 }
 
 /** One change a device sent, as the server settled it (PROTOCOL 2.8). */
-export class DeviceHistoryEntryDto {
+export class DeviceHistoryEntryDto implements DeviceHistoryEntry {
   @ApiProperty({ example: '2025-11-11T15:00:00.123456Z', description: 'When the request that carried it ran' })
   at: string;
 
@@ -31,7 +32,7 @@ export class DeviceHistoryEntryDto {
     nullable: true,
     description: 'null for changes recorded before the history existed',
   })
-  action: string | null;
+  action: ChangeAction | null;
 
   @ApiProperty({ enum: ['applied', 'merged', 'conflict', 'error'] })
   outcome: 'applied' | 'merged' | 'conflict' | 'error';

@@ -1,6 +1,7 @@
+import type { AppliedEntry, ChangeError, ConflictEntry, DeltaResponse, ServerChange } from '@delta-sync/client/wire';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-export class ServerChangeDto {
+export class ServerChangeDto implements ServerChange {
   @ApiProperty() entity_type: string;
   @ApiProperty() entity_id: string;
   @ApiProperty({ enum: ['create', 'update', 'delete'] }) action: 'create' | 'update' | 'delete';
@@ -11,7 +12,7 @@ export class ServerChangeDto {
   server_timestamp: string;
 }
 
-export class ConflictDto {
+export class ConflictDto implements ConflictEntry {
   @ApiProperty() entity_type: string;
   @ApiProperty() entity_id: string;
   @ApiProperty({ example: 'Version mismatch' }) conflict_reason: string;
@@ -22,7 +23,7 @@ export class ConflictDto {
   @ApiProperty({ type: [String] }) rejected_fields: string[];
 }
 
-export class ChangeErrorDto {
+export class ChangeErrorDto implements ChangeError {
   @ApiProperty() index: number;
   @ApiProperty() entity_type: string;
   @ApiProperty() entity_id: string;
@@ -30,7 +31,7 @@ export class ChangeErrorDto {
   @ApiProperty() message: string;
 }
 
-export class AppliedDto {
+export class AppliedDto implements AppliedEntry {
   @ApiProperty() entity_type: string;
   @ApiProperty() entity_id: string;
   @ApiProperty({ description: 'The new version (0: delete of an unknown id)' }) version: number;
@@ -43,7 +44,7 @@ export class AppliedDto {
   data?: Record<string, unknown> | null;
 }
 
-export class DeltaResponseDto {
+export class DeltaResponseDto implements DeltaResponse {
   @ApiProperty({ type: [ServerChangeDto] }) server_changes: ServerChangeDto[];
   @ApiProperty({ type: [ConflictDto] }) conflicts: ConflictDto[];
   @ApiProperty({ type: [ChangeErrorDto] }) errors: ChangeErrorDto[];

@@ -1,0 +1,93 @@
+/**
+ * The wire format of the sync protocol (libs/sync-contract/PROTOCOL.md, sections 2 and 2.8):
+ * the one home of the JSON shapes of `POST /sync/delta` and the device history. Pure types,
+ * no imports: the service's DTOs implement them (a type-only import) and the SDK uses them,
+ * so the two cannot drift apart.
+ */
+
+export type EntityData = Record<string, unknown>;
+export type ChangeAction = 'create' | 'update' | 'delete';
+
+/** One element of `changes` (PROTOCOL 2, Request). */
+export interface WireChange {
+  entity_type: string;
+  entity_id: string;
+  action: ChangeAction;
+  data?: EntityData;
+  version?: number;
+  client_timestamp: string;
+  change_id?: string;
+}
+
+/** The body of `POST /sync/delta`. */
+export interface DeltaRequest {
+  device_id: string;
+  last_sync_at?: string | null;
+  changes?: WireChange[];
+  atomic?: boolean;
+  limit?: number;
+}
+
+/** One entry of `server_changes`: the entity's current state (data null: deleted). */
+export interface ServerChange {
+  entity_type: string;
+  entity_id: string;
+  action: ChangeAction;
+  data: EntityData | null;
+  version: number;
+  client_timestamp: string;
+  server_timestamp: string;
+}
+
+export interface ConflictEntry {
+  entity_type: string;
+  entity_id: string;
+  conflict_reason: string;
+  resolution: 'server_wins' | 'merged' | 'delete_wins' | 'done_wins' | string;
+  client_version: number | null;
+  server_version: number | null;
+  server_data: EntityData | null;
+  rejected_fields: string[];
+}
+
+export interface ChangeError {
+  index: number;
+  entity_type: string;
+  entity_id: string;
+  code: string;
+  message: string;
+}
+
+export interface AppliedEntry {
+  entity_type: string;
+  entity_id: string;
+  version: number;
+  /** Present when the change was not based on the server's state: the full state after the request (null = deleted). */
+  data?: EntityData | null;
+}
+
+/** The answer of `POST /sync/delta` (HTTP 200, also with conflicts). */
+export interface DeltaResponse {
+  server_changes: ServerChange[];
+  conflicts: ConflictEntry[];
+  errors: ChangeError[];
+  applied: AppliedEntry[];
+  last_sync_at: string;
+  has_more: boolean;
+  resync_required: boolean;
+  success: boolean;
+  applied_count: number;
+  error_count: number;
+}
+
+/** One entry of `GET /sync/devices/:id/history` (PROTOCOL 2.8), newest first. */
+export interface DeviceHistoryEntry {
+  at: string;
+  entity_type: string;
+  entity_id: string;
+  /** null for changes recorded before the history kept actions. */
+  action: ChangeAction | null;
+  outcome: 'applied' | 'merged' | 'conflict' | 'error';
+  resolution?: string;
+  code?: string;
+}
