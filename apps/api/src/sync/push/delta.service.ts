@@ -5,7 +5,7 @@ import { FamilyScope } from '../../family/family-caller';
 import { FamilyErrorCode, FamilyException } from '../../family/family.exception';
 import { evaluateGroup } from './batch/group-evaluator';
 import { loadPlan, prepareRequest, SyncRequestContext, SyncSettings } from './batch/prepare-request';
-import { GroupSession, KeyedGroups, Settled } from './family-groups';
+import { GroupSession, CommitQueue, Settled } from './commit-queue';
 import type { DeltaRequest } from '../dto/delta-request';
 import type { DeltaResponseDto } from '../dto/delta-response.dto';
 import { SyncObserver } from '../metrics/sync-observer';
@@ -31,7 +31,7 @@ const MAX_GROUP = 32;
 @Injectable()
 export class DeltaService {
   private readonly settings: SyncSettings;
-  private readonly groups = new KeyedGroups<SyncRequestContext, PullResult>((session) => this.runGroup(session), MAX_GROUP);
+  private readonly groups = new CommitQueue<SyncRequestContext, PullResult>((session) => this.runGroup(session), MAX_GROUP);
 
   constructor(
     private readonly units: PushUnits,
@@ -64,7 +64,7 @@ export class DeltaService {
 
   /**
    * Group commit: the pushes of one family that arrive while one of its groups runs on this
-   * instance wait and then run together as the next group (see KeyedGroups).
+   * instance wait and then run together as the next group (see CommitQueue).
    */
   private push(req: SyncRequestContext): Promise<PullResult> {
     return this.groups.submit(req.scope.familyId, req);

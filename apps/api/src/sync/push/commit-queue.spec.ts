@@ -1,4 +1,4 @@
-import { GroupSession, KeyedGroups, Settled } from './family-groups';
+import { GroupSession, CommitQueue, Settled } from './commit-queue';
 
 /** A controllable run: each call waits for the test to grant the lock, then to finish. */
 function harness(max = 8) {
@@ -8,7 +8,7 @@ function harness(max = 8) {
     finish(answer?: (items: string[]) => Settled<string>[]): Promise<void>;
     taken?: string[];
   }[] = [];
-  const groups = new KeyedGroups<string, string>(
+  const groups = new CommitQueue<string, string>(
     (session) =>
       new Promise<Settled<string>[]>((resolve, reject) => {
         let granted: (locked: boolean) => void = () => undefined;
@@ -39,7 +39,7 @@ function harness(max = 8) {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-describe('KeyedGroups', () => {
+describe('CommitQueue', () => {
   it('a lone request runs at once, in a group of its own', async () => {
     const { groups, runs } = harness();
     const answer = groups.submit('f1', 'a');

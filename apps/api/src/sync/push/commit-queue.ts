@@ -69,7 +69,7 @@ export const LOCK_PATIENCE_MS = 50;
  * together; the successor takes newcomers until it closes). `run` answers each request of
  * its group; a thrown error answers every request of it.
  */
-export class KeyedGroups<I, R> {
+export class CommitQueue<I, R> {
   private readonly groups = new Map<string, Group<I, R>[]>();
 
   constructor(
