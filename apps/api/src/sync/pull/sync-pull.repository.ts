@@ -87,6 +87,8 @@ export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'sta
   });
   const created = mode === 'since' ? 'created_us > $2' : 'true';
   // `total`: the page's bytes up to this entry ('[' and a comma or ']' each): it fits while under maxBytes.
+  // `s.changed_us` orders by the position itself (the bare name would be the text output
+  // column): rows arrive in that order from the index, so PostgreSQL sorts nothing.
   const text = `SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= ${maxBytes} THEN entry END AS entry
           FROM (SELECT changed_us, odd, entry, row_number() OVER w AS n, 1 + sum(octet_length(entry) + 1) OVER w AS total
                 FROM (SELECT changed_us, NOT (client_us >= ${MIN_ISO_US} AND client_us < ${MAX_ISO_US}) AS odd,
@@ -97,7 +99,7 @@ export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'sta
                   FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${readLimit}) AS p) AS e
                 WINDOW w AS (ORDER BY changed_us ROWS UNBOUNDED PRECEDING)) AS s
           WHERE n <= 2 OR total - octet_length(entry) - 1 <= ${maxBytes}
-          ORDER BY changed_us`;
+          ORDER BY s.changed_us`;
   return new PreparedSql(shapeName(`sync_pull_${mode}`, text), types, text);
 }
 

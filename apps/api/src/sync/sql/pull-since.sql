@@ -1,4 +1,4 @@
--- PREPARE sync_pull_since_89b5a553f3e1(uuid, bigint, integer, text[], text[], text[], text[], text[], text[])
+-- PREPARE sync_pull_since_882366c3ce65(uuid, bigint, integer, text[], text[], text[], text[], text[], text[])
 SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= 4194304 THEN entry END AS entry
           FROM (SELECT changed_us, odd, entry, row_number() OVER w AS n, 1 + sum(octet_length(entry) + 1) OVER w AS total
                 FROM (SELECT changed_us, NOT (client_us >= -62135596800000000 AND client_us < 253402300800000000) AS odd,
@@ -21,4 +21,4 @@ SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= 4194304 
              FROM conflicts WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($9) ORDER BY changed_us LIMIT $3)) AS changed ORDER BY changed_us LIMIT $3) AS p) AS e
                 WINDOW w AS (ORDER BY changed_us ROWS UNBOUNDED PRECEDING)) AS s
           WHERE n <= 2 OR total - octet_length(entry) - 1 <= 4194304
-          ORDER BY changed_us
+          ORDER BY s.changed_us
