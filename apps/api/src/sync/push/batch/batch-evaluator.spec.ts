@@ -349,6 +349,13 @@ describe('evaluateBatch: the conflict inbox (PROTOCOL 2.8)', () => {
     expect(entry.data).toMatchObject({ entityType: 'badge', rejected });
   });
 
+  it('a lost create keeps the fields it sent as validated, not the defaults validation added', () => {
+    const deleted = taskRow('t1', { deleted: true, deletedUs: t(200) });
+    const [entry] = runInbox({ changes: [create('t1', { title: 'again' })], rows: [deleted] }).writes.rowsByTable.get('conflicts')!;
+    expect(entry.data).toMatchObject({ resolution: 'delete_wins' });
+    expect(entry.data!.rejected).toEqual({ title: 'again' });
+  });
+
   it('a client-writable type keeps its (validated) rejected values whatever their size', () => {
     const title = 'm'.repeat(400);
     const [entry] = runInbox({ changes: [update('t1', 1, { title })], rows: [newer] }).writes.rowsByTable.get('conflicts')!;

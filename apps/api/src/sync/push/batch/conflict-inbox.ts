@@ -40,7 +40,7 @@ export function inboxRows(
   const inbox = req.inbox;
   if (!inbox) return [];
   const at = microsToIso(clock.nowUs);
-  return evaluated.flatMap(({ prepared: { change, resolver }, outcome }) => {
+  return evaluated.flatMap(({ prepared: { change, resolver, valid }, outcome }) => {
     const lost = outcome.conflict;
     if (!lost || change.entity_type === CONFLICT_ENTITY_TYPE) return [];
     const data: EntityData = conflictRecord(
@@ -48,7 +48,7 @@ export function inboxRows(
         entityType: change.entity_type,
         entityId: change.entity_id,
         action: change.action,
-        sent: change.data ?? undefined,
+        sent: keptOfSent(change.data, valid),
         resolution: lost.resolution,
         reason: lost.conflict_reason,
         rejectedFields: lost.rejected_fields.length > 0 ? lost.rejected_fields : undefined,
@@ -75,4 +75,18 @@ export function inboxRows(
       },
     ];
   });
+}
+
+/**
+ * What the inbox keeps of the values a change sent (PROTOCOL 2.13): as the type's own
+ * validation accepted them (normalised), only the fields the client sent (not a create's
+ * defaults). A type that validates nothing (server-owned) keeps them as sent, bounded by size.
+ */
+function keptOfSent(sent: EntityData | undefined, valid: PreparedChange['valid']): EntityData | undefined {
+  if (!sent || !valid?.ok || Object.keys(valid.data).length === 0) return sent;
+  return Object.fromEntries(
+    Object.keys(sent)
+      .filter((k) => Object.hasOwn(valid.data, k))
+      .map((k) => [k, valid.data[k]]),
+  );
 }
