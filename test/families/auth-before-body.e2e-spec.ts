@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { bearer, mintToken } from '@app/testing';
+import { Logger } from 'nestjs-pino';
 import { RouteTable } from '../../apps/api/src/auth/route-table';
 import { createFamily, FamilyFixture } from '../support/sync-fixtures';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -81,11 +82,21 @@ describe('auth before the body: an unauthenticated request is refused before its
     expect(grownMb).toBeLessThan(50);
   });
 
-  it('a bomb with an invalid token is refused the same way, with the reason', async () => {
-    const answer = await postGzip(t, '/sync/delta', bomb, bearer(mintToken({ sub: 'alice' }, {}, 'x'.repeat(40))));
+  it('a bomb with an invalid token is refused the same way, with the reason, and one warn line says so', async () => {
+    const warn = jest.spyOn(t.app.get(Logger), 'warn');
+    const answer = await postGzip(t, '/sync/delta', bomb, {
+      ...bearer(mintToken({ sub: 'alice' }, {}, 'x'.repeat(40))),
+      'X-Request-Id': 'bomb-1',
+    });
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toMatchObject({ message: 'invalid signature' });
     expect(answer.headers.connection).toBe('close');
+    expect(warn).toHaveBeenCalledWith(
+      { reqId: 'bomb-1', method: 'POST', url: '/sync/delta', status: 401, reason: 'invalid signature' },
+      'refused before the body',
+      'Auth',
+    );
+    warn.mockRestore();
   });
 
   it('with a valid token the body is read: the inflated 4.8 MB is parsed and refused as invalid (400)', async () => {

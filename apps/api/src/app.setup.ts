@@ -34,7 +34,16 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   // Before the token check: the docs are Express routes of their own, open like @Public() ones.
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
   app.use('/sync/delta', syncRequestMetrics(app.get(SyncMetrics)));
-  app.use(authenticateBeforeBody(app.get(TokenVerifier), app.get(RouteTable)));
+  const log = app.get(Logger);
+  app.use(
+    authenticateBeforeBody(app.get(TokenVerifier), app.get(RouteTable), (req, status, reason) =>
+      log.warn(
+        { reqId: (req as { id?: string }).id, method: req.method, url: req.originalUrl.split('?')[0], status, reason },
+        'refused before the body',
+        'Auth',
+      ),
+    ),
+  );
   // Inflates `Content-Encoding: gzip` bodies; the limit applies to the inflated body.
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, inflate: true });
   app.enableShutdownHooks();

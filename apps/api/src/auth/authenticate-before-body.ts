@@ -21,12 +21,20 @@ export function verifiedBeforeBody(req: object): boolean {
  * 404 here, its body unread too. A refusal closes the connection: its body is not read, and
  * the next request of that client opens a new one.
  */
-export function authenticateBeforeBody(verifier: TokenVerifier, routes: RouteTable): RequestHandler {
+export function authenticateBeforeBody(
+  verifier: TokenVerifier,
+  routes: RouteTable,
+  onRefused: (req: Request, status: number, reason: string) => void = () => undefined,
+): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     admit(req, res, verifier, routes).then(
       () => next(),
       (error: unknown) => {
-        if (error instanceof UnauthorizedException || error instanceof NotFoundException) res.setHeader('Connection', 'close');
+        if (error instanceof UnauthorizedException || error instanceof NotFoundException) {
+          res.setHeader('Connection', 'close');
+          // Answered before the request logger runs (a module middleware): the refusal says so itself.
+          onRefused(req, error.getStatus(), error.message);
+        }
         next(error);
       },
     );
