@@ -20,8 +20,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { EmbeddedPostgres, startEmbeddedPostgres } from '../../libs/database/src/embedded-postgres';
-import { databaseUrl, withClient } from '../../libs/testing/src/test-database';
+import { benchDatabase } from './bench-database';
 import { BENCH_JWT_SECRET } from './fixtures';
 import { Floor } from './floor';
 import { HttpClient } from './http';
@@ -35,20 +34,10 @@ import { batchChart } from './svg';
 
 const ROOT = resolve(__dirname, '..', '..');
 const OUT_DIR = join(ROOT, '.data', 'bench');
-const BENCH_DB_PATTERN = /^bench_(\d+)$/;
 const GROUPS = ['push', 'sync', 'mixed', 'batch', 'realtime'] as const;
 
 const t0 = performance.now();
 const log = (message: string) => process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The URL with its password hidden, for the report. */
 function redact(url: string): string {
@@ -88,29 +77,7 @@ async function main(): Promise<number> {
 
   try {
     // 1. The PostgreSQL server, and a fresh database for this run.
-    let adminUrl = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
-    let embedded: EmbeddedPostgres | undefined;
-    if (!adminUrl) {
-      const port = Number(process.env.BENCH_PG_PORT ?? 54331);
-      log(`no DATABASE_URL/TEST_DATABASE_URL: starting the embedded PostgreSQL in .data/pg-bench on port ${port}`);
-      embedded = await startEmbeddedPostgres({ dataDir: join(ROOT, '.data', 'pg-bench'), port, database: 'postgres', log });
-      cleanups.push(() => embedded!.stop());
-      adminUrl = embedded.url;
-    }
-    const dbName = `bench_${process.pid}`;
-    await withClient(adminUrl, async (client) => {
-      const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'`);
-      for (const { datname } of rows) {
-        const owner = Number(BENCH_DB_PATTERN.exec(datname)?.[1]);
-        if (!owner || isAlive(owner)) continue;
-        log(`dropping ${datname}, left by an interrupted earlier run`);
-        await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
-      }
-      await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-      await client.query(`CREATE DATABASE "${dbName}"`);
-    });
-    cleanups.push(() => withClient(adminUrl!, async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`))));
-    const benchUrl = databaseUrl(adminUrl, dbName);
+    const { adminUrl, benchUrl, embedded } = await benchDatabase(ROOT, log, cleanups);
     log(`database ${redact(benchUrl)}${embedded ? ' (embedded)' : ''}`);
 
     // 2. The built service as a child process (it migrates the fresh database at start).

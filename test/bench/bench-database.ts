@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import { EmbeddedPostgres, startEmbeddedPostgres } from '../../libs/database/src/embedded-postgres';
+import { databaseUrl, withClient } from '../../libs/testing/src/test-database';
+
+const BENCH_DB_PATTERN = /^bench_(\d+)$/;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The PostgreSQL server of a bench run (DATABASE_URL / TEST_DATABASE_URL, else an embedded one
+ * in .data/pg-bench) and a fresh database `bench_<pid>` on it; databases left by interrupted
+ * earlier runs (their process is gone) are dropped. Cleanups are pushed for the caller to run.
+ */
+export async function benchDatabase(
+  root: string,
+  log: (message: string) => void,
+  cleanups: (() => Promise<void>)[],
+): Promise<{ adminUrl: string; benchUrl: string; embedded?: EmbeddedPostgres }> {
+  let adminUrl = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
+  let embedded: EmbeddedPostgres | undefined;
+  if (!adminUrl) {
+    const port = Number(process.env.BENCH_PG_PORT ?? 54331);
+    log(`no DATABASE_URL/TEST_DATABASE_URL: starting the embedded PostgreSQL in .data/pg-bench on port ${port}`);
+    embedded = await startEmbeddedPostgres({ dataDir: join(root, '.data', 'pg-bench'), port, database: 'postgres', log });
+    cleanups.push(() => embedded!.stop());
+    adminUrl = embedded.url;
+  }
+  const dbName = `bench_${process.pid}`;
+  await withClient(adminUrl, async (client) => {
+    const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'`);
+    for (const { datname } of rows) {
+      const owner = Number(BENCH_DB_PATTERN.exec(datname)?.[1]);
+      if (!owner || isAlive(owner)) continue;
+      log(`dropping ${datname}, left by an interrupted earlier run`);
+      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+    }
+    await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${dbName}"`);
+  });
+  cleanups.push(() => withClient(adminUrl!, async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`))));
+  return { adminUrl, benchUrl: databaseUrl(adminUrl, dbName), embedded };
+}
