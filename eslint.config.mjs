@@ -35,7 +35,7 @@ export default tseslint.config(
   },
   {
     files: ['apps/api/src/sync/**/*.ts'],
-    ignores: ['**/*.spec.ts'],
+    ignores: ['**/*.spec.ts', '**/*.fixtures.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
