@@ -46,9 +46,13 @@ async function admit(req: Request, res: Response, verifier: TokenVerifier, route
   if (kind === 'public') return;
   // No handler would read the body: Nest's own 404, without parsing it.
   if (kind === 'unknown') throw new NotFoundException(`Cannot ${req.method} ${req.originalUrl}`);
+  await authenticate(req, verifier);
+  verifiedRequests.add(req);
+}
+
+/** The request's bearer token, verified; its caller becomes `req.user` (401 without a valid one). */
+export async function authenticate(req: Request, verifier: TokenVerifier): Promise<void> {
   const token = bearerTokenOf(req.headers.authorization);
   if (token === null) throw new UnauthorizedException('missing bearer token');
-  const { caller } = await verifier.verify(token);
-  (req as Request & { user?: Caller }).user = caller;
-  verifiedRequests.add(req);
+  (req as Request & { user?: Caller }).user = (await verifier.verify(token)).caller;
 }

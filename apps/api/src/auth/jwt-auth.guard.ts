@@ -1,9 +1,7 @@
-import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { verifiedBeforeBody } from './authenticate-before-body';
-import { Caller } from './caller';
-import { bearerTokenOf } from './jwt-verification';
+import { authenticate, verifiedBeforeBody } from './authenticate-before-body';
 import { IS_PUBLIC } from './public.decorator';
 import { TokenVerifier } from './token-verifier';
 
@@ -23,11 +21,8 @@ export class JwtAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
-    const req = context.switchToHttp().getRequest<Request & { user?: Caller }>();
-    if (verifiedBeforeBody(req)) return true;
-    const token = bearerTokenOf(req.headers.authorization);
-    if (token === null) throw new UnauthorizedException('missing bearer token');
-    req.user = (await this.verifier.verify(token)).caller;
+    const req = context.switchToHttp().getRequest<Request>();
+    if (!verifiedBeforeBody(req)) await authenticate(req, this.verifier);
     return true;
   }
 }

@@ -5,6 +5,7 @@ import type { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '@app/config';
 import { algorithmsFor, bearerTokenOf, KeySource, keySourceOf } from './jwt-verification';
 import { JwtStrategy } from './jwt.strategy';
+import { TokenVerifier } from './token-verifier';
 
 const SECRET = 's'.repeat(32);
 const JWKS_URI = 'https://id.example.com/.well-known/jwks.json';
@@ -68,11 +69,11 @@ describe('algorithmsFor', () => {
   });
 });
 
-describe('JwtStrategy.verify (passport-jwt and jsonwebtoken, the messages of the 401 answers)', () => {
+describe('TokenVerifier over JwtStrategy (passport-jwt and jsonwebtoken, the messages of the 401 answers)', () => {
   const auth: AuthConfig = { secret: SECRET, issuer: 'https://id.example.com/', audience: 'delta-sync' };
   const config = { get: (key: string) => (key === 'auth' ? auth : '.data') } as unknown as ConfigService<AppConfig, true>;
-  const strategy = new JwtStrategy(config);
-  const verify = (token: string) => strategy.verify(token);
+  const verifier = new TokenVerifier(new JwtStrategy(config));
+  const verify = (token: string) => verifier.verify(token);
   const hs256 = (claims: Record<string, unknown>, options: SignOptions = {}) =>
     sign(claims, SECRET, {
       algorithm: 'HS256',

@@ -3,9 +3,10 @@ import { ConfigService } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-jwt';
 import type { AppConfig } from '@app/config';
+import { isUuid } from '@app/database';
 import { Caller } from './caller';
 import { loadOrCreateDevSecret } from './dev-secret';
-import { expiryOf, keySourceOf, refusalReason, strategyOptions } from './jwt-verification';
+import { keySourceOf, strategyOptions } from './jwt-verification';
 
 interface JwtClaims {
   sub?: unknown;
@@ -13,26 +14,9 @@ interface JwtClaims {
   exp?: unknown;
 }
 
-export interface VerifiedToken {
-  caller: Caller;
-  /** The `exp` claim in epoch milliseconds (tokens without one are refused). */
-  expiresAtMs: number;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** One attempt of passport's protocol on the strategy (see `verify`). */
-interface Attempt {
-  success(user: Caller): void;
-  fail(info?: unknown): void;
-  error(err: unknown): void;
-  authenticate(req: unknown): void;
-}
-
 /**
  * The one verification of a bearer token (passport-jwt, jsonwebtoken; keys of a key set
- * through jose), for every transport: the HTTP step before the body parser, the guard and
- * the WebSocket auth message all call `verify`.
+ * through jose) and the claims the service needs. TokenVerifier runs it for every transport.
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
@@ -47,20 +31,6 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       return dev.secret;
     });
     super(strategyOptions(auth, source));
-  }
-
-  /**
-   * Resolves with the caller, or rejects with an UnauthorizedException carrying the reason:
-   * passport's protocol run on a per-attempt copy of this strategy.
-   */
-  verify(token: string): Promise<VerifiedToken> {
-    return new Promise((resolve, reject) => {
-      const attempt = Object.create(this) as Attempt;
-      attempt.success = (caller) => resolve({ caller, expiresAtMs: expiryOf(token) });
-      attempt.fail = (info) => reject(new UnauthorizedException(refusalReason(info)));
-      attempt.error = (err) => reject(err instanceof UnauthorizedException ? err : new UnauthorizedException(refusalReason(err)));
-      attempt.authenticate({ headers: { authorization: `Bearer ${token}` } });
-    });
   }
 
   validate(claims: JwtClaims): Caller {
@@ -81,5 +51,5 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
  * them (lower case). An issuer may write them in upper case: the same family.
  */
 export function canonicalFamilyId(familyId: string | undefined): string | undefined {
-  return familyId !== undefined && UUID.test(familyId) ? familyId.toLowerCase() : familyId;
+  return familyId !== undefined && isUuid(familyId) ? familyId.toLowerCase() : familyId;
 }

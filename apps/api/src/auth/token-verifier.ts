@@ -1,18 +1,39 @@
-import { Injectable } from '@nestjs/common';
-import { JwtStrategy, VerifiedToken } from './jwt.strategy';
+import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Caller } from './caller';
+import { expiryOf, refusalReason } from './jwt-verification';
+import { JwtStrategy } from './jwt.strategy';
 
-export type { VerifiedToken } from './jwt.strategy';
+export interface VerifiedToken {
+  caller: Caller;
+  /** The `exp` claim in epoch milliseconds (tokens without one are refused). */
+  expiresAtMs: number;
+}
+
+/** One attempt of passport's protocol on the strategy. */
+interface Attempt {
+  success(user: Caller): void;
+  fail(info?: unknown): void;
+  error(err: unknown): void;
+  authenticate(req: unknown): void;
+}
 
 /**
  * Verifies a token wherever it arrives (the Authorization header before the body is read,
- * the WebSocket auth message) through the very strategy the HTTP guard uses: same keys,
- * algorithms, issuer, audience and claim checks.
+ * the WebSocket auth message) through the one strategy: same keys, algorithms, issuer,
+ * audience and claim checks. Runs passport's protocol on a per-attempt copy of the strategy.
  */
 @Injectable()
 export class TokenVerifier {
   constructor(private readonly strategy: JwtStrategy) {}
 
+  /** Resolves with the caller, or rejects with an UnauthorizedException carrying the reason. */
   verify(token: string): Promise<VerifiedToken> {
-    return this.strategy.verify(token);
+    return new Promise((resolve, reject) => {
+      const attempt = Object.create(this.strategy) as Attempt;
+      attempt.success = (caller) => resolve({ caller, expiresAtMs: expiryOf(token) });
+      attempt.fail = (info) => reject(new UnauthorizedException(refusalReason(info)));
+      attempt.error = (err) => reject(err instanceof UnauthorizedException ? err : new UnauthorizedException(refusalReason(err)));
+      attempt.authenticate({ headers: { authorization: `Bearer ${token}` } });
+    });
   }
 }
