@@ -1,17 +1,6 @@
 import { join } from 'node:path';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '../../libs/database/src/embedded-postgres';
-import { databaseUrl, withClient } from '../../libs/testing/src/test-database';
-
-const BENCH_DB_PATTERN = /^bench_(\d+)$/;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { databaseUrl, dropDatabasesOfDeadRuns, withClient } from '../../libs/testing/src/test-database';
 
 /**
  * The PostgreSQL server of a bench run (DATABASE_URL / TEST_DATABASE_URL, else an embedded one
@@ -34,13 +23,9 @@ export async function benchDatabase(
   }
   const dbName = `bench_${process.pid}`;
   await withClient(adminUrl, async (client) => {
-    const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'`);
-    for (const { datname } of rows) {
-      const owner = Number(BENCH_DB_PATTERN.exec(datname)?.[1]);
-      if (!owner || isAlive(owner)) continue;
-      log(`dropping ${datname}, left by an interrupted earlier run`);
-      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
-    }
+    await dropDatabasesOfDeadRuns(client, 'bench\\_%', /^bench_(\d+)$/, (name) =>
+      log(`dropping ${name}, left by an interrupted earlier run`),
+    );
     await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     await client.query(`CREATE DATABASE "${dbName}"`);
   });

@@ -4,7 +4,14 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { appSchema } from '../../apps/api/src/app.schema';
 import { startEmbeddedPostgres } from '../../libs/database/src/embedded-postgres';
-import { createMigratedTemplate, E2E_ADMIN_URL, E2E_DB_PREFIX, E2E_TEMPLATE_DB, withClient } from '../../libs/testing/src/test-database';
+import {
+  createMigratedTemplate,
+  dropDatabasesOfDeadRuns,
+  E2E_ADMIN_URL,
+  E2E_DB_PREFIX,
+  E2E_TEMPLATE_DB,
+  withClient,
+} from '../../libs/testing/src/test-database';
 
 /**
  * Once per `npm test`: find a PostgreSQL (TEST_DATABASE_URL, DATABASE_URL, else an embedded
@@ -26,23 +33,9 @@ export default async function globalSetup(): Promise<void> {
   const template = `${E2E_DB_PREFIX}${process.pid}_tmpl`;
   await withClient(adminUrl, async (client) => {
     // Databases left by an interrupted earlier run (its process is gone; a parallel run's are kept).
-    const stale = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE '${E2E_DB_PREFIX}%'`);
-    for (const { datname } of stale.rows) {
-      const owner = Number(/^ds_e2e_(\d+)_/.exec(datname)?.[1]);
-      if (owner && isAlive(owner)) continue;
-      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
-    }
+    await dropDatabasesOfDeadRuns(client, `${E2E_DB_PREFIX}%`, /^ds_e2e_(\d+)_/);
   });
   await createMigratedTemplate(adminUrl, template, appSchema);
   process.env[E2E_ADMIN_URL] = adminUrl;
   process.env[E2E_TEMPLATE_DB] = template;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

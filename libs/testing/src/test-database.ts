@@ -73,3 +73,32 @@ export async function createMigratedTemplate(adminUrl: string, template: string,
     await dataSource.destroy();
   }
 }
+
+/**
+ * Drops the databases an interrupted earlier run left (`like` their names; `owner` reads the
+ * pid of the run that made one from its name): those whose process is gone. Another run's
+ * databases, still in use, and names with no pid are kept.
+ */
+export async function dropDatabasesOfDeadRuns(
+  client: Client,
+  like: string,
+  owner: RegExp,
+  onDrop: (database: string) => void = () => undefined,
+): Promise<void> {
+  const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [like]);
+  for (const { datname } of rows) {
+    const pid = Number(owner.exec(datname)?.[1]);
+    if (!pid || isAlive(pid)) continue;
+    onDrop(datname);
+    await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
