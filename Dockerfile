@@ -29,5 +29,5 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER 1000:1000
 EXPOSE 3000
-# Migrations: node dist/apps/api/apps/api/src/cli/migrate.js (the migration Job).
-CMD ["node", "dist/apps/api/apps/api/src/main.js"]
+# Migrations: node dist/apps/api/migrate.js (the migration Job).
+CMD ["node", "dist/apps/api/main.js"]

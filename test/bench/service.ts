@@ -22,7 +22,7 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export const SERVICE_ENTRY = join('dist', 'apps', 'api', 'apps', 'api', 'src', 'main.js');
+export const SERVICE_ENTRY = join('dist', 'apps', 'api', 'main.js');
 
 /** A free TCP port on the loopback interface. */
 export function freePort(): Promise<number> {

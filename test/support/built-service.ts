@@ -9,7 +9,7 @@ const run = promisify(execFile);
 
 /**
  * Compiles the service with `nest build` into a folder of this test run (never dist/, which a
- * developer or the bench may be using) and returns the folder holding `apps/api/src/main.js`.
+ * developer or the bench may be using) and returns the folder holding `main.js` and `migrate.js`.
  */
 export async function buildService(): Promise<{ outDir: string; remove(): void }> {
   const dir = join(ROOT, '.data', `e2e-build-${process.pid}-${Date.now()}`);
@@ -37,7 +37,7 @@ export async function buildService(): Promise<{ outDir: string; remove(): void }
   return { outDir: join(dir, 'out'), remove };
 }
 
-/** Runs a compiled CLI (`apps/api/src/cli/migrate.js`, ...) to completion. */
+/** Runs a compiled CLI (`migrate.js`) to completion. */
 export async function runBuilt(outDir: string, entry: string, env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, [join(outDir, entry)], { cwd: outDir, env: { PATH: process.env.PATH, ...env } });
 }
@@ -54,7 +54,7 @@ export interface ServiceProcess {
 /** Starts the compiled service as a child process and waits for /health/ready = 200. */
 export async function startBuiltService(outDir: string, name: string, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(outDir, 'apps', 'api', 'src', 'main.js')], {
+  const child = spawn(process.execPath, [join(outDir, 'main.js')], {
     cwd: outDir,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 /**
- * Applies pending migrations and exits: `node dist/apps/api/apps/api/src/cli/migrate.js`
+ * Applies pending migrations and exits: `node dist/apps/api/migrate.js`
  * (`npm run migration:run:prod`). Compiled by `nest build` like the service, so it runs
  * in the production image (`npm run migration:run` needs the TypeScript sources and
  * tsconfig-paths, a dev dependency, neither of which is there). The
