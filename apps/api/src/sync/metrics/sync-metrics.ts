@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram, register } from 'prom-client';
+import { Counter, Gauge, Histogram, register } from 'prom-client';
 import type { DeltaResponseDto } from '../dto/delta-response.dto';
 
 function metric<T>(name: string, create: () => T): T {
@@ -51,6 +51,14 @@ export class SyncMetrics {
         name: 'sync_group_requests',
         help: 'Pushes of one family committed together in one transaction (group commit)',
         buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32],
+      }),
+  );
+  readonly pushesInFlight = metric(
+    'sync_pushes_in_flight',
+    () =>
+      new Gauge({
+        name: 'sync_pushes_in_flight',
+        help: 'Pushes on this instance waiting for or running in their family group commit',
       }),
   );
   readonly serverChanges = metric(

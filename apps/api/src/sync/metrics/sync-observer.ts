@@ -14,6 +14,11 @@ export class SyncObserver {
     @InjectPinoLogger('DeltaService') private readonly logger: PinoLogger,
   ) {}
 
+  /** A push entered (+1) or left (-1) the group commit queue. */
+  inFlight(delta: 1 | -1): void {
+    this.metrics.pushesInFlight.inc(delta);
+  }
+
   /** One group commit of `requests` pushes. */
   group(requests: number): void {
     this.metrics.groupSize.observe(requests);

@@ -89,7 +89,7 @@ export class CommitQueue<I, R> {
     });
   }
 
-  /** Requests of `key` waiting or running (for tests and metrics). */
+  /** Requests of `key` waiting or running. */
   pending(key: string): number {
     return (this.groups.get(key) ?? []).reduce((n, g) => n + g.members.length + g.next.length, 0);
   }

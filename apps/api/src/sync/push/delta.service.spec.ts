@@ -116,7 +116,7 @@ function service(units: FakeUnits): DeltaService {
   const config = {
     get: () => ({ maxBatch: 500, maxClockSkewMs: 300_000, maxRejectedBytes: 16_384 }),
   } as unknown as ConfigService<AppConfig, true>;
-  const observer = { record: () => undefined, group: () => undefined } as unknown as SyncObserver;
+  const observer = { record: () => undefined, group: () => undefined, inFlight: () => undefined } as unknown as SyncObserver;
   const registry = { find: (type: string) => (type === 'task' ? task : undefined), typeOf: () => 'task' } as unknown as SyncRegistry;
   return new DeltaService(units, observer, registry, config);
 }

@@ -57,17 +57,17 @@ export class DeltaService {
     return pulled.response;
   }
 
-  /** Pushes of the family waiting or running on this instance (group commit; for tests and diagnostics). */
-  pendingPushes(familyId: string): number {
-    return this.groups.pending(familyId);
-  }
-
   /**
    * Group commit: the pushes of one family that arrive while one of its groups runs on this
    * instance wait and then run together as the next group (see CommitQueue).
    */
-  private push(req: SyncRequestContext): Promise<PullResult> {
-    return this.groups.submit(req.scope.familyId, req);
+  private async push(req: SyncRequestContext): Promise<PullResult> {
+    this.observer.inFlight(1);
+    try {
+      return await this.groups.submit(req.scope.familyId, req);
+    } finally {
+      this.observer.inFlight(-1);
+    }
   }
 
   /**
