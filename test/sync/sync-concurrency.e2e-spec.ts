@@ -3,28 +3,24 @@ import {
   freshFirstSync,
   iso,
   key,
-  learn,
   onlyTasksAndEvents,
   Poller,
   positions,
   prng,
-  SHARED_EVENTS,
-  SHARED_TASKS,
   sleep,
   sorted,
   sync,
-  Writer,
-  writerChanges,
 } from '../support/concurrency-helpers';
+import { learn, SHARED_EVENTS, SHARED_TASKS, Writer, writerChanges } from '../support/concurrency-writer-helpers';
 import { createFamily } from '../support/sync-fixtures';
 import { liveTasksAndEvents } from '../support/db-state';
 
 /**
  * Concurrency of POST /sync/delta (PROTOCOL 2, 2.1, 2.4), one of two suites
- * (sync-concurrency*.e2e-spec.ts, helpers in test/support/concurrency-helpers.ts). Requests go
- * over real HTTP (fetch) so they really run concurrently. This part: many devices of one
- * family writing in parallel while another device pulls incrementally with small pages must
- * never lose or duplicate a commit.
+ * (sync-concurrency*.e2e-spec.ts, helpers in test/support/concurrency-helpers.ts and the
+ * writers in concurrency-writer-helpers.ts). Requests go over real HTTP (fetch) so they really
+ * run concurrently. This part: many devices of one family writing in parallel while another
+ * device pulls incrementally with small pages must never lose or duplicate a commit.
  */
 
 // The project's testTimeout does not reach tests run with --selectProjects: set it here.
