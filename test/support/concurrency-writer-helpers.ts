@@ -24,6 +24,26 @@ export const SHARED_EVENTS = Array.from({ length: 6 }, (_, i) => `E${i}`);
 export const SHARED_CREATES = Array.from({ length: 5 }, (_, i) => `S${i}`);
 export const USERS = ['alice', 'bob', 'carol'];
 
+/** The creates of the shared tasks and events every writer knows from the start. */
+export function sharedSeedChanges(clientTimestamp: string): WireChange[] {
+  return [
+    ...SHARED_TASKS.map((id) => ({
+      entity_type: 'task',
+      entity_id: id,
+      action: 'create' as const,
+      data: { title: `task ${id}`, points: 5 },
+      client_timestamp: clientTimestamp,
+    })),
+    ...SHARED_EVENTS.map((id) => ({
+      entity_type: 'event',
+      entity_id: id,
+      action: 'create' as const,
+      data: { title: `event ${id}`, start: '2030-01-01T09:00:00.000Z', end: '2030-01-01T18:00:00.000Z' },
+      client_timestamp: clientTimestamp,
+    })),
+  ];
+}
+
 export function taskPatch(rng: Rng, nowMs: number): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
   if (rng.chance(0.6)) patch.title = `title-${rng.int(0, 999)}`;

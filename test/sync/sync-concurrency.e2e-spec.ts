@@ -11,7 +11,7 @@ import {
   sorted,
   sync,
 } from '../support/concurrency-helpers';
-import { learn, SHARED_EVENTS, SHARED_TASKS, Writer, writerChanges } from '../support/concurrency-writer-helpers';
+import { learn, SHARED_EVENTS, SHARED_TASKS, sharedSeedChanges, Writer, writerChanges } from '../support/concurrency-writer-helpers';
 import { createFamily } from '../support/sync-fixtures';
 import { liveTasksAndEvents } from '../support/db-state';
 
@@ -40,22 +40,7 @@ describe('sync concurrency (one family, many devices)', () => {
     const seedTime = iso(Date.now() - 120_000);
     const seeded = await sync(app(), f.token('alice'), {
       device_id: 'seeder',
-      changes: [
-        ...SHARED_TASKS.map((id) => ({
-          entity_type: 'task',
-          entity_id: id,
-          action: 'create',
-          data: { title: `task ${id}`, points: 5 },
-          client_timestamp: seedTime,
-        })),
-        ...SHARED_EVENTS.map((id) => ({
-          entity_type: 'event',
-          entity_id: id,
-          action: 'create',
-          data: { title: `event ${id}`, start: '2030-01-01T09:00:00.000Z', end: '2030-01-01T18:00:00.000Z' },
-          client_timestamp: seedTime,
-        })),
-      ],
+      changes: sharedSeedChanges(seedTime),
     });
     expect(seeded.applied_count).toBe(SHARED_TASKS.length + SHARED_EVENTS.length);
 

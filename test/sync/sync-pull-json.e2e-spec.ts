@@ -92,7 +92,7 @@ describe('pull pages built by PostgreSQL equal the reference mapping', () => {
         t.app
           .get(SyncPullRepository)
           .pullAllAndCommit(tx, familyId, [
-            { sinceUs, limit, maxBytes: 4 * 1024 * 1024, tables: [{ entityType: 'task', table: 'tasks', excludeIds: [] }] },
+            { sinceUs, limit, maxBytes: 4 * 1024 * 1024, tables: [{ entityType: 'task', table: 'tasks', lane: 0, excludeIds: [] }] },
           ]),
       );
     const rows = await reference(familyId, sinceUs);

@@ -26,7 +26,15 @@ export interface DeltaRequest {
   changes?: WireChange[];
   atomic?: boolean;
   limit?: number;
+  /** Opts in to sync lanes (PROTOCOL 2.9): `{}`, or the `lanes` of the previous answer, unchanged. */
+  lanes?: LaneCursors;
 }
+
+/** A lane ("0", "1", "2") and the position up to which it is delivered beyond `last_sync_at`. */
+export type LaneCursors = Partial<Record<'0' | '1' | '2', string>>;
+
+/** Entities of each lane still to come after a page (PROTOCOL 2.9; 10000 means at least that many). */
+export type LaneBacklog = Record<'0' | '1' | '2', number>;
 
 /** One entry of `server_changes`: the entity's current state (data null: deleted). */
 export interface ServerChange {
@@ -78,6 +86,10 @@ export interface DeltaResponse {
   success: boolean;
   applied_count: number;
   error_count: number;
+  /** Only for a request that opted in to lanes (PROTOCOL 2.9). */
+  lanes?: LaneCursors;
+  /** Only for a request that opted in to lanes (PROTOCOL 2.9). */
+  backlog?: LaneBacklog;
 }
 
 /** One entry of `GET /sync/devices/:id/history` (PROTOCOL 2.8), newest first. */

@@ -47,6 +47,8 @@ export interface SyncConfig {
   maxPageBytes: number;
   /** Rejected values of a server-owned type's lost change above this size are kept as a marker (PROTOCOL 2.13). */
   maxRejectedBytes: number;
+  /** Lane overrides by entity type from SYNC_TYPE_PRIORITIES (PROTOCOL 2.9); the registry checks the types. */
+  typePriorities: Record<string, number>;
   tombstoneDays: number;
   receiptDays: number;
   /** Conflict inbox entries (and their tombstones) are purged after this many days. */

@@ -160,6 +160,11 @@ export class EnvironmentVariables {
   @Matches(SIZE_PATTERN, { message: 'SYNC_MAX_PAGE_BYTES must be a size such as 4mb, 512kb or a number of bytes' })
   SYNC_MAX_PAGE_BYTES = '4mb';
 
+  /** Sync lanes per entity type (PROTOCOL 2.9): `type=lane,...`, lanes 0 (first) to 2 (last); unlisted types keep their default. */
+  @IsOptional()
+  @IsString()
+  SYNC_TYPE_PRIORITIES?: string;
+
   /** A lost change to a server-owned type keeps its rejected values only up to this size. */
   @Matches(SIZE_PATTERN, { message: 'SYNC_MAX_REJECTED_BYTES must be a size such as 16kb or a number of bytes' })
   SYNC_MAX_REJECTED_BYTES = '16kb';

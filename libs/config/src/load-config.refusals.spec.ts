@@ -16,6 +16,9 @@ describe('loadConfig', () => {
         { SYNC_RATE_LIMIT: ' ' },
         ['SYNC_RATE_LIMIT must not be less than 0', 'SYNC_RATE_LIMIT must be an integer number'],
       ],
+      ['SYNC_TYPE_PRIORITIES=task=3', { SYNC_TYPE_PRIORITIES: 'task=3' }, 'SYNC_TYPE_PRIORITIES: lane of task must be 0, 1 or 2 (got 3)'],
+      ['SYNC_TYPE_PRIORITIES=task', { SYNC_TYPE_PRIORITIES: 'task' }, 'SYNC_TYPE_PRIORITIES: "task" is not type=lane'],
+      ['SYNC_TYPE_PRIORITIES twice', { SYNC_TYPE_PRIORITIES: 'task=0,task=1' }, 'SYNC_TYPE_PRIORITIES: task is listed twice'],
       ['NODE_ENV=staging', { NODE_ENV: 'staging' }, 'NODE_ENV must be one of the following values: development, production, test'],
       [
         'LOG_LEVEL=loud',

@@ -123,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const missing = [!vars.JWT_ISSUER && 'JWT_ISSUER', !vars.JWT_AUDIENCE && 'JWT_AUDIENCE'].filter(Boolean);
     if (missing.length > 0) problems.push(`${missing.join(' and ')} required with JWT_JWKS_URI when NODE_ENV=production`);
   }
+  const typePriorities = parseTypePriorities(vars.SYNC_TYPE_PRIORITIES, problems);
   if (vars.HTTP_HEADERS_TIMEOUT_MS > vars.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not be larger than HTTP_REQUEST_TIMEOUT_MS');
   }
@@ -165,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxClockSkewMs: parseDuration(vars.SYNC_MAX_CLOCK_SKEW),
       maxPageBytes: parseSize(vars.SYNC_MAX_PAGE_BYTES),
       maxRejectedBytes: parseSize(vars.SYNC_MAX_REJECTED_BYTES),
+      typePriorities,
       tombstoneDays: vars.SYNC_TOMBSTONE_DAYS,
       receiptDays: vars.SYNC_RECEIPT_DAYS,
       conflictDays: vars.SYNC_CONFLICT_DAYS,
@@ -177,4 +179,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       wsMaxMessagesPerSecond: vars.SYNC_WS_MAX_MESSAGES_PER_SECOND,
     },
   };
+}
+
+/**
+ * SYNC_TYPE_PRIORITIES (`task=0,points_ledger=2`): a lane (0, 1 or 2) per entity type
+ * (PROTOCOL 2.9). The syntax and the lanes are checked here; whether each type exists, when
+ * the entity types are registered.
+ */
+function parseTypePriorities(value: string | undefined, problems: string[]): Record<string, number> {
+  const lanes: Record<string, number> = {};
+  for (const part of (value ?? '').split(',').map((p) => p.trim())) {
+    if (part === '') continue;
+    const m = /^([a-z_][a-z0-9_]*)\s*=\s*(\S+)$/.exec(part);
+    if (!m) {
+      problems.push(`SYNC_TYPE_PRIORITIES: "${part}" is not type=lane`);
+      continue;
+    }
+    const [, type = '', lane = ''] = m;
+    if (!/^[012]$/.test(lane)) problems.push(`SYNC_TYPE_PRIORITIES: lane of ${type} must be 0, 1 or 2 (got ${lane})`);
+    else if (type in lanes) problems.push(`SYNC_TYPE_PRIORITIES: ${type} is listed twice`);
+    else lanes[type] = Number(lane);
+  }
+  return lanes;
 }

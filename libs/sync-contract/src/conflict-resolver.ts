@@ -1,6 +1,12 @@
 import { Decision } from './decision';
 import { EntityData, EntityState, ResolveContext, SyncAction, SyncChange } from './sync-change';
 
+/** A sync lane (PROTOCOL 2.9): 0 first, 2 last. */
+export type Lane = 0 | 1 | 2;
+
+/** Every lane, in the order a page is filled. */
+export const LANES: readonly Lane[] = [0, 1, 2];
+
 export type ValidationResult = { ok: true; data: EntityData } | { ok: false; message: string };
 
 /**
@@ -10,6 +16,11 @@ export type ValidationResult = { ok: true; data: EntityData } | { ok: false; mes
 export interface ConflictResolver {
   /** The table with the sync columns (family_id, id, version, data, field_clocks, ...). */
   readonly table: string;
+  /**
+   * The sync lane of this type (PROTOCOL 2.9): 0 is pulled first by a device far behind, 2
+   * last; 1 when absent. SYNC_TYPE_PRIORITIES overrides it.
+   */
+  readonly lane?: Lane;
   /** Whether clients must send `version` on update/delete (optimistic locking). */
   readonly versioned: boolean;
   /**

@@ -4,5 +4,6 @@ import { ServerOnlyResolver, SyncEntity } from '@app/sync-contract';
 @SyncEntity('badge')
 export class BadgeConflictResolver extends ServerOnlyResolver {
   readonly table = 'badges';
+  readonly lane = 1;
   protected readonly reason = 'Immutable (server only)';
 }

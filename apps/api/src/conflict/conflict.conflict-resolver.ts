@@ -17,6 +17,7 @@ import {
 @SyncEntity(CONFLICT_ENTITY_TYPE)
 export class ConflictConflictResolver implements ConflictResolver {
   readonly table = 'conflicts';
+  readonly lane = 1;
   readonly versioned = false;
 
   validate(): ValidationResult {

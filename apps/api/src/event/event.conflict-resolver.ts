@@ -23,6 +23,7 @@ const instantUs = (iso: string): number => isoToMicros(iso) ?? Date.parse(iso) *
 @SyncEntity('event')
 export class EventConflictResolver implements ConflictResolver {
   readonly table = 'events';
+  readonly lane = 0;
   readonly versioned = false;
   readonly appliedCarriesState = true;
 

@@ -21,6 +21,7 @@ import { CreatePointsLedgerDto, POINTS_LEDGER_DEFAULTS } from './dto/points-ledg
 @SyncEntity('points_ledger')
 export class PointsLedgerConflictResolver implements ConflictResolver {
   readonly table = 'points_ledger';
+  readonly lane = 2;
   readonly versioned = false;
   readonly serverOwned = true;
 

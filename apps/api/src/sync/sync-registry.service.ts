@@ -1,16 +1,21 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import { ConflictResolver, SYNC_BATCH_HOOK, SYNC_ENTITY, SyncBatchHook } from '@app/sync-contract';
+import type { AppConfig } from '@app/config';
+import { ConflictResolver, Lane, SYNC_BATCH_HOOK, SYNC_ENTITY, SyncBatchHook } from '@app/sync-contract';
 
 export interface RegisteredEntity {
   type: string;
   resolver: ConflictResolver;
+  /** Its sync lane (PROTOCOL 2.9): SYNC_TYPE_PRIORITIES, else the resolver's, else 1. */
+  lane: Lane;
 }
 
 /**
  * Finds every provider marked `@SyncEntity(type)` at start-up. Nest keeps only the last of
  * several providers with one token, so the entity types are discovered instead, and the
- * start fails on a duplicate type, on a resolver without a table, or when none is found.
+ * start fails on a duplicate type, on a resolver without a table, when none is found, or
+ * when SYNC_TYPE_PRIORITIES names a type that is not registered.
  */
 @Injectable()
 export class SyncRegistry implements OnModuleInit {
@@ -21,6 +26,7 @@ export class SyncRegistry implements OnModuleInit {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly reflector: Reflector,
+    private readonly config: ConfigService<AppConfig, true>,
   ) {}
 
   onModuleInit(): void {
@@ -37,10 +43,23 @@ export class SyncRegistry implements OnModuleInit {
         throw new Error(`the ConflictResolver of "${type}" must name its table (got ${String(resolver.table)})`);
       }
       if (this.typeByTable.has(resolver.table)) throw new Error(`two entity types are stored in table "${resolver.table}"`);
-      this.byType.set(type, { type, resolver });
+      this.byType.set(type, { type, resolver, lane: resolver.lane ?? 1 });
       this.typeByTable.set(resolver.table, type);
     }
     if (this.byType.size === 0) throw new Error('no entity type is registered: import the entity modules');
+    for (const [type, lane] of Object.entries(this.config.get('sync', { infer: true }).typePriorities)) {
+      const entity = this.byType.get(type);
+      if (!entity)
+        throw new Error(
+          `SYNC_TYPE_PRIORITIES names "${type}", which is not a registered entity type (${[...this.byType.keys()].join(', ')})`,
+        );
+      entity.lane = lane as Lane;
+    }
+  }
+
+  /** The sync lane of a registered type (PROTOCOL 2.9); an unknown type goes last. */
+  laneOf(type: string): Lane {
+    return this.byType.get(type)?.lane ?? 2;
   }
 
   find(type: string): ConflictResolver | undefined {

@@ -23,6 +23,7 @@ import { CreateTaskDto, PatchTaskDto, TASK_DEFAULTS } from './dto/task-data.dto'
 @SyncEntity('task')
 export class TaskConflictResolver implements ConflictResolver {
   readonly table = 'tasks';
+  readonly lane = 0;
   readonly versioned = true;
 
   validate(action: Exclude<SyncAction, 'delete'>, data: unknown): ValidationResult {

@@ -4,5 +4,6 @@ import { ServerOnlyResolver, SyncEntity } from '@app/sync-contract';
 @SyncEntity('user_streak')
 export class UserStreakConflictResolver extends ServerOnlyResolver {
   readonly table = 'user_streaks';
+  readonly lane = 1;
   protected readonly reason = 'Server calculated';
 }

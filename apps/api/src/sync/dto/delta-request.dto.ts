@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, OpenAPIObject } from '@nestjs/swagger';
+import type { LaneCursors } from '@delta-sync/client/wire';
 import { DeltaRequest, SYNC_ACTIONS, SyncChangeInput } from './delta-request';
 
 /** OpenAPI description of the request; validation is `DeltaRequestValidator` (JSON Schema). */
@@ -46,6 +47,20 @@ export class DeltaRequestDto implements DeltaRequest {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 5000, description: 'Most server_changes in one response (default 1000)' })
   limit?: number;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    properties: {
+      0: { type: 'string', format: 'date-time' },
+      1: { type: 'string', format: 'date-time' },
+      2: { type: 'string', format: 'date-time' },
+    },
+    additionalProperties: false,
+    example: {},
+    description:
+      'Opts in to sync lanes (PROTOCOL 2.9): {} or the lanes of the previous answer, unchanged. A device far behind then gets lane 0 (task, event) first and lane 2 (points_ledger) last',
+  })
+  lanes?: LaneCursors;
 }
 
 /** Limits that come from configuration, written into the generated document (decorators cannot read it). */

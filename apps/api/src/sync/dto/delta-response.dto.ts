@@ -1,4 +1,12 @@
-import type { AppliedEntry, ChangeError, ConflictEntry, DeltaResponse, ServerChange } from '@delta-sync/client/wire';
+import type {
+  AppliedEntry,
+  ChangeError,
+  ConflictEntry,
+  DeltaResponse,
+  LaneBacklog,
+  LaneCursors,
+  ServerChange,
+} from '@delta-sync/client/wire';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class ServerChangeDto implements ServerChange {
@@ -55,4 +63,19 @@ export class DeltaResponseDto implements DeltaResponse {
   @ApiProperty() success: boolean;
   @ApiProperty() applied_count: number;
   @ApiProperty() error_count: number;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', format: 'date-time' },
+    example: { 0: '2025-11-11T15:00:00.123456Z' },
+    description:
+      'Only when the request sent lanes: per lane, the position up to which it is delivered beyond last_sync_at (echo it unchanged)',
+  })
+  lanes?: LaneCursors;
+  @ApiPropertyOptional({
+    type: 'object',
+    properties: { 0: { type: 'integer' }, 1: { type: 'integer' }, 2: { type: 'integer' } },
+    example: { 0: 0, 1: 12, 2: 2500 },
+    description: 'Only when the request sent lanes: entities of each lane still to come after this page (10000 = at least)',
+  })
+  backlog?: LaneBacklog;
 }

@@ -61,6 +61,15 @@ export class SyncMetrics {
         help: 'Pushes on this instance waiting for or running in their family group commit',
       }),
   );
+  readonly backlog = metric(
+    'sync_backlog_entities',
+    () =>
+      new Histogram({
+        name: 'sync_backlog_entities',
+        help: 'Lane-2 entities still to come after a pull that opted in to lanes (PROTOCOL 2.9; counted up to 10000)',
+        buckets: [0, 10, 100, 1000, 5000, 10000],
+      }),
+  );
   readonly serverChanges = metric(
     'sync_server_changes_total',
     () => new Counter({ name: 'sync_server_changes_total', help: 'Entities sent to clients in server_changes' }),
@@ -69,6 +78,7 @@ export class SyncMetrics {
   /** Counts one sync's changes by outcome; `typeLabel` maps unknown client types to one label (bounded cardinality). */
   recordSync(batchSize: number, response: DeltaResponseDto, typeLabel: (entityType: string) => string): void {
     this.batchSize.observe(batchSize);
+    if (response.backlog) this.backlog.observe(response.backlog[2]);
     this.serverChanges.inc(response.server_changes.length);
     const merged = new Set<string>();
     for (const c of response.conflicts) {

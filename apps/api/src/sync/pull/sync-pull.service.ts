@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '@app/config';
 import type { WireTransaction } from '@app/database';
-import { microsToIso } from '@app/sync-contract';
+import { Lane, LANES, microsToIso } from '@app/sync-contract';
 import type { EvaluatedBatch, FamilyClock } from '../push/batch/batch.types';
 import type { SyncRequestContext } from '../push/batch/prepare-request';
 import type { DeltaResponseDto } from '../dto/delta-response.dto';
 import { assembleResponse } from './delta-response.assembler';
 import type { CommitNotice } from './commit-notice';
+import { laneStand } from './lanes';
 import { SyncPullRepository } from './sync-pull.repository';
 import { SyncRegistry } from '../sync-registry.service';
 import { zip } from '../zip';
@@ -16,6 +17,8 @@ export interface PullResult {
   response: DeltaResponseDto;
   /** Set when a full state's page ended below the horizon: saved for the device after the commit. */
   cursor?: { cursorUs: number; horizonUs: number };
+  /** With lanes: the lanes with changes still to come and where they start (`backlog`, counted after the commit). */
+  behind?: Partial<Record<Lane, number>>;
 }
 
 /** What the pull needs of the push: outcomes, what not to echo, what a later request of its group changed. */
@@ -69,7 +72,7 @@ export class SyncPullService {
       // Ahead of the family's newest position: this database never issued that watermark (a
       // restore from backup, another server's value), so "after it" would be an empty page
       // forever. Every watermark issued is at most the position it was read under (PROTOCOL 2.13).
-      const ahead = req.since !== null && req.since > positionBeforeUs;
+      const ahead = req.since !== null && (req.since > positionBeforeUs || LANES.some((l) => (req.lanes?.[l] ?? 0) > positionBeforeUs));
       const resync = ahead || (behind && !continuing);
       plans.push({ since: resync ? null : req.since, resync });
     }
@@ -79,10 +82,13 @@ export class SyncPullService {
       zip(pulls, plans).map(([{ req, batch }, plan]) => ({
         sinceUs: plan.since,
         limit: req.limit,
+        // A full state goes lane by lane from the start (PROTOCOL 2.9).
+        lanes: req.lanes && (plan.resync ? { 0: null, 1: null, 2: null } : req.lanes),
         maxBytes: this.maxPageBytes,
-        tables: this.registry.all().map(({ type, resolver }) => ({
+        tables: this.registry.all().map(({ type, resolver, lane }) => ({
           entityType: type,
           table: resolver.table,
+          lane,
           excludeIds: batch.notEchoed.get(type) ?? [],
           alsoDeleted: batch.changedLater?.get(type),
         })),
@@ -97,16 +103,37 @@ export class SyncPullService {
     );
     return zip(zip(pulls, plans), pages).map(([[{ batch }, { resync }], page]) => {
       const { hasMore } = page;
-      const watermark = hasMore ? page.lastUs! : clock.lastUs;
+      const stand = page.lanes && laneStand(page.lanes, clock.lastUs);
+      const watermark = stand?.watermarkUs ?? (hasMore ? page.lastUs! : clock.lastUs);
+      const response = assembleResponse({ serverChanges: page.serverChanges, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes);
+      if (stand) response.lanes = stand.cursors;
       return {
-        response: assembleResponse({ serverChanges: page.serverChanges, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes),
+        response,
         cursor: hasMore && watermark < clock.horizonUs ? { cursorUs: watermark, horizonUs: clock.horizonUs } : undefined,
+        behind: stand?.behind,
       };
     });
   }
 
-  /** After the commit, on the pool. */
-  async saveCursor(req: SyncRequestContext, pulled: PullResult): Promise<void> {
-    if (pulled.cursor) await this.repo.setResyncCursor(req.scope.familyId, req.deviceId, pulled.cursor);
+  /** After the commit, on the pool: the device's resync cursor, and the answer's `backlog` (PROTOCOL 2.9). */
+  async settle(req: SyncRequestContext, pulled: PullResult): Promise<void> {
+    const [, backlog] = await Promise.all([
+      pulled.cursor && this.repo.setResyncCursor(req.scope.familyId, req.deviceId, pulled.cursor),
+      pulled.behind && this.countBacklog(req.scope.familyId, pulled.behind),
+    ]);
+    if (backlog) pulled.response.backlog = backlog;
+  }
+
+  private async countBacklog(familyId: string, behind: Partial<Record<Lane, number>>): Promise<DeltaResponseDto['backlog']> {
+    const entities = this.registry.all();
+    const counts = await this.repo.countBacklog(
+      familyId,
+      LANES.flatMap((lane) => {
+        const afterUs = behind[lane];
+        const tables = entities.filter((e) => e.lane === lane).map((e) => e.resolver.table);
+        return afterUs === undefined ? [] : [{ lane, tables, afterUs }];
+      }),
+    );
+    return { 0: counts.get(0) ?? 0, 1: counts.get(1) ?? 0, 2: counts.get(2) ?? 0 };
   }
 }

@@ -60,7 +60,7 @@ class FakeUnits extends PushUnits {
     return (error as { code?: string }).code === '08006';
   }
 
-  async saveCursor(): Promise<void> {}
+  async settle(): Promise<void> {}
 
   async touchDevice(_scope: unknown, deviceId: string): Promise<void> {
     this.steps.push(`touch ${deviceId}`);

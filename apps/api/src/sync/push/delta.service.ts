@@ -45,6 +45,7 @@ export class DeltaService {
       maxSkewUs: sync.maxClockSkewMs * 1000,
       maxRejectedBytes: sync.maxRejectedBytes,
       find: (type) => this.registry.find(type),
+      laneOf: (type) => this.registry.laneOf(type),
     };
   }
 
@@ -52,7 +53,7 @@ export class DeltaService {
     const started = process.hrtime.bigint();
     const req = prepareRequest(caller, request, this.settings);
     const pulled = req.changes.length === 0 ? await this.pullOnly(req) : await this.push(req);
-    await this.units.saveCursor(req, pulled);
+    await this.units.settle(req, pulled);
     this.observer.record(req, pulled.response, started);
     return pulled.response;
   }

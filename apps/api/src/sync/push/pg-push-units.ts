@@ -74,8 +74,8 @@ export class PgPushUnits extends PushUnits {
     return classifyDatabaseError(error) !== undefined;
   }
 
-  saveCursor(req: SyncRequestContext, pulled: PullResult): Promise<void> {
-    return this.pulls.saveCursor(req, pulled);
+  settle(req: SyncRequestContext, pulled: PullResult): Promise<void> {
+    return this.pulls.settle(req, pulled);
   }
 
   touchDevice(scope: FamilyScope, deviceId: string): Promise<void> {

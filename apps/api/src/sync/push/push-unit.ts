@@ -38,8 +38,8 @@ export abstract class PushUnits {
   abstract pull(req: SyncRequestContext): Promise<PullResult | undefined>;
   /** An error of the database or the connection, which every request of a group would meet alike. */
   abstract isDatabaseFault(error: unknown): boolean;
-  /** After the commit: where a device's paging through a full state stands. */
-  abstract saveCursor(req: SyncRequestContext, pulled: PullResult): Promise<void>;
+  /** After the commit: where a device's paging through a full state stands, and the answer's lane backlog. */
+  abstract settle(req: SyncRequestContext, pulled: PullResult): Promise<void>;
   /** The device's visit (a pull writes nothing in its snapshot). */
   abstract touchDevice(scope: FamilyScope, deviceId: string): Promise<void>;
 }

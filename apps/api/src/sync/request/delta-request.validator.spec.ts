@@ -60,6 +60,9 @@ describe('DeltaRequestValidator', () => {
     ['unknown change field', { device_id: 'd', changes: [change({ foo: 1 })] }, 'property changes.0.foo should not exist'],
     ['limit 0', { device_id: 'd', limit: 0 }, 'limit must be >= 1'],
     ['limit 5001', { device_id: 'd', limit: 5001 }, 'limit must be <= 5000'],
+    ['lanes not an object', { device_id: 'd', lanes: [] }, 'lanes must be object'],
+    ['unknown lane', { device_id: 'd', lanes: { 3: '2025-11-11T15:00:00Z' } }, 'property lanes.3 should not exist'],
+    ['garbage lane cursor', { device_id: 'd', lanes: { 1: 'soon' } }, 'lanes.1 must be an ISO-8601 date-time'],
     ['atomic not boolean', { device_id: 'd', atomic: 'yes' }, 'atomic must be boolean'],
   ])('%s', (_, body, expected) => {
     expect(messageOf(body)).toBe(expected);

@@ -4,6 +4,7 @@ import { DeltaRequest, SYNC_ACTIONS, SyncChangeInput } from '../dto/delta-reques
 import { CLIENT_TIMESTAMP_PATTERN, WATERMARK_PATTERN } from '@app/sync-contract';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
+const WATERMARK = { type: 'string', pattern: WATERMARK_PATTERN } as const;
 
 /**
  * The request envelope of POST /sync/delta as JSON Schema (PROTOCOL 2, Request). Compiled once by
@@ -40,7 +41,12 @@ export const DELTA_REQUEST_SCHEMA = {
     },
     atomic: { type: 'boolean' },
     limit: { type: 'integer', minimum: 1, maximum: 5000 },
-  },
+    lanes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { 0: WATERMARK, 1: WATERMARK, 2: WATERMARK },
+    },
+  } satisfies Record<keyof DeltaRequest, unknown>,
 } as const;
 
 const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile<DeltaRequest>(DELTA_REQUEST_SCHEMA);

@@ -1,16 +1,16 @@
 import type { PreparedSql } from '@app/database';
-import { pullStatement } from '../pull/sync-pull.repository';
+import { lanePullStatement, pullStatement } from '../pull/pull-statements';
 import { loadSql, LOCK_FAMILY, writeSql } from '../push/sync.repository';
 
 /** The service's entity tables, in the registry's order, as the snapshots show them. */
 const TABLES = [
-  { entityType: 'task', table: 'tasks' },
-  { entityType: 'event', table: 'events' },
-  { entityType: 'points_ledger', table: 'points_ledger' },
-  { entityType: 'user_streak', table: 'user_streaks' },
-  { entityType: 'badge', table: 'badges' },
-  { entityType: 'conflict', table: 'conflicts' },
-];
+  { entityType: 'task', table: 'tasks', lane: 0 },
+  { entityType: 'event', table: 'events', lane: 0 },
+  { entityType: 'points_ledger', table: 'points_ledger', lane: 2 },
+  { entityType: 'user_streak', table: 'user_streaks', lane: 1 },
+  { entityType: 'badge', table: 'badges', lane: 1 },
+  { entityType: 'conflict', table: 'conflicts', lane: 1 },
+] as const;
 const PAGE_BYTES = 4 * 1024 * 1024;
 
 const prepared = (sql: PreparedSql) => `-- PREPARE ${sql.name}(${sql.types.join(', ')})\n${sql.text}`;
@@ -29,6 +29,8 @@ export function syncSqlSnapshots(): Record<string, string> {
     'write.sql': `-- a push writing ${touched.join(' and ')}\n${writeSql(touched)}`,
     'pull-since.sql': prepared(pullStatement(TABLES, 'since', PAGE_BYTES)),
     'pull-state.sql': prepared(pullStatement(TABLES, 'state', PAGE_BYTES)),
+    'pull-lanes-since.sql': prepared(lanePullStatement(TABLES, 'since', PAGE_BYTES)),
+    'pull-lanes-state.sql': prepared(lanePullStatement(TABLES, 'state', PAGE_BYTES)),
   };
 }
 

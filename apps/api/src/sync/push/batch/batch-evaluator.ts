@@ -79,7 +79,13 @@ function initialEntities(req: SyncRequestContext, loaded: Loaded): Map<string, B
   for (const { change, resolver } of req.changes) {
     const key = entityKey(change.entity_type, change.entity_id);
     if (!resolver || entities.has(key)) continue;
-    entities.set(key, loadedEntity(change.entity_type, resolver, change.entity_id, { row: loaded.rows.get(key), since: req.since }));
+    entities.set(
+      key,
+      loadedEntity(change.entity_type, resolver, change.entity_id, {
+        row: loaded.rows.get(key),
+        since: req.sinceByType?.[change.entity_type] ?? req.since,
+      }),
+    );
   }
   return entities;
 }

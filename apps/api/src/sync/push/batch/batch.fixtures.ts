@@ -9,7 +9,13 @@ import { evaluateBatch } from './batch-evaluator';
 import { prepareRequest } from './prepare-request';
 
 export const resolvers: Record<string, ConflictResolver> = { task: new TaskConflictResolver(), event: new EventConflictResolver() };
-export const settings = { maxBatch: 10, maxSkewUs: 300_000_000, maxRejectedBytes: 16_384, find: (type: string) => resolvers[type] };
+export const settings = {
+  maxBatch: 10,
+  maxSkewUs: 300_000_000,
+  maxRejectedBytes: 16_384,
+  find: (type: string) => resolvers[type],
+  laneOf: (type: string) => resolvers[type]?.lane ?? 1,
+};
 export const scope = { familyId: '00000000-0000-4000-8000-000000000001', userId: 'alice' };
 export const NOW = t(1000);
 /** The family's last commit was at t(900); the lock was granted at t(1000). */

@@ -1,14 +1,11 @@
-import { ConflictResolver } from '@app/sync-contract';
 import { t } from '@app/testing/resolver-fixtures';
-import { TaskConflictResolver } from '../../../task/task.conflict-resolver';
 import type { SyncChangeInput } from '../../dto/delta-request';
 import { entityKey, FamilyClock, Loaded, receiptKey, StoredOutcome, StoredRow } from './batch.types';
 import { evaluateBatch } from './batch-evaluator';
 import { evaluateGroup } from './group-evaluator';
 import { loadPlan, prepareRequest, SyncRequestContext } from './prepare-request';
+import { settings } from './batch.fixtures';
 
-const resolvers: Record<string, ConflictResolver> = { task: new TaskConflictResolver() };
-const settings = { maxBatch: 10, maxSkewUs: 300_000_000, maxRejectedBytes: 16_384, find: (type: string) => resolvers[type] };
 const clock: FamilyClock = { lastUs: t(900), horizonUs: 0, nowUs: t(1000) };
 const ISO = (us: number) => new Date(us / 1000).toISOString();
 const typeOf = (table: string) => ({ tasks: 'task' })[table]!;

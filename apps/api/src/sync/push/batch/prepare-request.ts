@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CONFLICT_ENTITY_TYPE, ConflictResolver, isoToMicros, isProtocolYear } from '@app/sync-contract';
+import { CONFLICT_ENTITY_TYPE, ConflictResolver, isoToMicros, isProtocolYear, Lane, LANES } from '@app/sync-contract';
 import type { FamilyScope } from '../../../family/family-caller';
 import { changeKey } from '../change-key';
 import { refusedData } from '../../request/delta-input.policy';
@@ -16,7 +16,11 @@ export interface SyncSettings {
   /** The inbox keeps a server-owned type's rejected values up to this many bytes of JSON. */
   maxRejectedBytes: number;
   find(type: string): ConflictResolver | undefined;
+  laneOf(type: string): Lane;
 }
+
+/** Each lane's cursor in µs (PROTOCOL 2.9): never below the watermark; null only with a first sync. */
+export type LaneSince = Record<Lane, number | null>;
 
 /** One POST /sync/delta as the steps of the DeltaService need it. */
 export interface SyncRequestContext {
@@ -25,6 +29,10 @@ export interface SyncRequestContext {
   /** The watermark in µs; null: first sync. */
   since: number | null;
   limit: number;
+  /** Opted in to lanes (PROTOCOL 2.9): where each lane stands. Absent: commit order (PROTOCOL 2.5). */
+  lanes?: LaneSince;
+  /** With lanes: per entity type of the changes, its lane's cursor when that is past `since`. */
+  sinceByType?: Record<string, number>;
   atomic: boolean;
   changes: PreparedChange[];
   /** Client clocks further ahead than this are clamped (rule 5). */
@@ -49,11 +57,15 @@ export function prepareRequest(scope: FamilyScope, request: DeltaRequest, settin
       },
     );
   }
+  const since = parseWatermark(request.last_sync_at);
+  const lanes = request.lanes && parseLanes(request.lanes, since);
   return {
     scope,
     deviceId: request.device_id,
     changes: changes.map((change, index) => prepareChange(change, index, request.device_id, settings)),
-    since: parseWatermark(request.last_sync_at),
+    since,
+    lanes,
+    sinceByType: lanes && sinceByType(changes, lanes, settings),
     limit: request.limit ?? DEFAULT_LIMIT,
     atomic: request.atomic === true,
     maxSkewUs: settings.maxSkewUs,
@@ -83,12 +95,35 @@ function prepareChange(change: SyncChangeInput, index: number, deviceId: string,
   return { change, index, key: changeKey(deviceId, change), clientUs: us, resolver, valid };
 }
 
-function parseWatermark(value: string | null | undefined): number | null {
+function parseWatermark(value: string | null | undefined, field = 'last_sync_at'): number | null {
   if (value === null || value === undefined) return null;
   const us = isoToMicros(value);
-  if (us === undefined) throw new SyncException(SyncErrorCode.BadWatermark, 'last_sync_at is not a valid date-time');
-  if (!isProtocolYear(us)) throw new SyncException(SyncErrorCode.BadWatermark, 'last_sync_at must be in the years 1 to 9999 (UTC)');
+  if (us === undefined) throw new SyncException(SyncErrorCode.BadWatermark, `${field} is not a valid date-time`);
+  if (!isProtocolYear(us)) throw new SyncException(SyncErrorCode.BadWatermark, `${field} must be in the years 1 to 9999 (UTC)`);
   return us;
+}
+
+/** The request's `lanes` (PROTOCOL 2.9): a cursor at or below the watermark says nothing more than it. */
+function parseLanes(cursors: NonNullable<DeltaRequest['lanes']>, since: number | null): LaneSince {
+  const lanes: LaneSince = { 0: since, 1: since, 2: since };
+  for (const lane of LANES) {
+    const us = parseWatermark(cursors[`${lane}`], `lanes.${lane}`);
+    if (us === null) continue;
+    if (since === null)
+      throw new SyncException(SyncErrorCode.BadWatermark, `lanes.${lane}: a lane cursor needs the last_sync_at it was answered with`);
+    if (us > since) lanes[lane] = us;
+  }
+  return lanes;
+}
+
+/** The lane cursor of each type the changes touch, where it is past the watermark (the device has those rows). */
+function sinceByType(changes: SyncChangeInput[], lanes: LaneSince, settings: SyncSettings): Record<string, number> {
+  const byType: Record<string, number> = {};
+  for (const { entity_type: type } of changes) {
+    const us = settings.find(type) ? lanes[settings.laneOf(type)] : null;
+    if (us !== null) byType[type] = us;
+  }
+  return byType;
 }
 
 /** What a group of requests loads: each distinct (device, change key) pair, every id of a registered type, in first-seen order. */

@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import { Client } from 'pg';
+import { postDelta, prng } from '../support/concurrency-helpers';
+import { learn, sharedSeedChanges, Writer, writerChanges } from '../support/concurrency-writer-helpers';
+import { sqlClient } from '../support/db-state';
+import { familyRows, LaneDevice, seedLedger } from '../support/lanes-helpers';
+import { createFamily, syncOk } from '../support/sync-fixtures';
+import { startTestApp, TestApp } from '../support/test-app';
+
+/**
+ * Property (PROTOCOL 2.9): whatever the writers do, whatever the page sizes, with page
+ * answers lost and pushes committing while a page is read, a device that pulls with lanes
+ * gets every change exactly once, never holds a watermark or lane cursor past a change it
+ * was not given, and ends with a replica equal to the tables. Writers push tasks (done ones
+ * make ledger rows, streaks and badges) and events, with stale versions (conflict entries).
+ */
+const RUNS = Number(process.env.LANES_RUNS ?? 10);
+jest.setTimeout(Math.max(120_000, RUNS * 20_000));
+
+const step = fc.record({
+  writes: fc.integer({ min: 0, max: 3 }),
+  /** Pushes that run while the page is read. */
+  during: fc.integer({ min: 0, max: 2 }),
+  limit: fc.integer({ min: 1, max: 60 }),
+  lost: fc.boolean(),
+});
+
+describe('sync lanes (property)', () => {
+  let t: TestApp;
+  let sql: Client;
+  let runs = 0;
+
+  beforeAll(async () => {
+    t = await startTestApp({ SYNC_RATE_LIMIT: '1000000' });
+    sql = await sqlClient(t, 'e2e-lanes-property');
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await t?.close();
+  });
+
+  it('every change exactly once, no cursor past an undelivered change, replica = tables', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(step, { minLength: 5, maxLength: 14 }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer(),
+        async (steps, backlog, seed) => {
+          runs++;
+          const rng = prng(seed);
+          const f = await createFamily(t, 'alice', `Lanes property ${runs}`);
+          await f.addMember('bob');
+          const at = new Date(Date.now() - 60_000).toISOString();
+          await syncOk(t, f.token(), {
+            device_id: 'seeder',
+            changes: sharedSeedChanges(at),
+          });
+          await seedLedger(sql, f.familyId, backlog);
+          const writers: Writer[] = ['alice', 'bob'].map((user) => ({
+            deviceId: `${user}-writer`,
+            token: f.token(user),
+            watermark: null,
+            versions: new Map(),
+            deleted: new Set(),
+            ownTasks: [],
+            ownEvents: [],
+            seq: 0,
+          }));
+          const write = async () => {
+            const w = writers[rng.int(0, writers.length - 1)]!;
+            const body = { device_id: w.deviceId, last_sync_at: w.watermark, changes: writerChanges(w, rng) };
+            const res = await postDelta(t, w.token, body);
+            expect(res.status).toBe(200);
+            learn(w, res.body);
+          };
+          const device = new LaneDevice('reader', f.token('bob'));
+          for (const s of steps) {
+            for (let i = 0; i < s.writes; i++) await write();
+            await Promise.all([device.page(t, s.limit, s.lost), ...Array.from({ length: s.during }, write)]);
+            expect(device.missing(await familyRows(sql, f.familyId))).toEqual([]);
+          }
+          while ((await device.page(t, 200)).has_more);
+          const rows = await familyRows(sql, f.familyId);
+          expect(device.missing(rows)).toEqual([]);
+          expect(device.lanes).toEqual({});
+          expect([...device.replica.keys()].sort()).toEqual(
+            [...rows.values()]
+              .filter((r) => !r.deleted)
+              .map((r) => r.key)
+              .sort(),
+          );
+          expect(new Set(device.applied).size).toBe(device.applied.length);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    expect(runs).toBe(RUNS);
+  });
+});
