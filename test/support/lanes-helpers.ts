@@ -30,7 +30,7 @@ export async function seedLedger(sql: Client, familyId: string, n: number, prefi
     const base = Math.max(Number(rows[0]!.last_us), Date.now() * 1000);
     await sql.query(
       `INSERT INTO points_ledger (family_id, id, version, data, field_clocks, client_us, created_us, changed_us)
-       SELECT $1, $2 || '-' || i, 1, jsonb_build_object('userId', 'alice', 'points', 1, 'reason', 'seed'), '{}', $3::bigint + i, $3::bigint + i, $3::bigint + i
+       SELECT $1, $2 || '-' || i, 1, jsonb_build_object('userId', 'alice', 'delta', 1, 'reason', 'seed', 'taskId', null), '{}', $3::bigint + i, $3::bigint + i, $3::bigint + i
        FROM generate_series(1, $4::int) AS i`,
       [familyId, prefix, base, n],
     );

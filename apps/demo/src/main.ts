@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     token = await session();
   } catch (error) {
     state.error = message(error);
-    state.status = { state: 'offline', pending: 0, lastSyncAt: null, live: 'off', tab: 'only' };
+    state.status = { state: 'offline', pending: 0, lastSyncAt: null, backlog: null, live: 'off', tab: 'only' };
     banner(`Cannot start: ${message(error)}`, 'error');
     renderDevice($('device'), state, () => location.reload());
     return;

@@ -13,7 +13,7 @@ import { DeltaRequest, DeltaResponse, OutgoingChange } from './types.js';
  */
 export class BatchPusher {
   constructor(
-    private readonly opts: Pick<SyncClientOptions, 'deviceId' | 'pageLimit'>,
+    private readonly opts: Pick<SyncClientOptions, 'deviceId' | 'pageLimit' | 'lanes'>,
     private readonly local: LocalStore,
     private readonly limits: BatchLimits,
     private readonly log: Log,
@@ -48,6 +48,7 @@ export class BatchPusher {
       last_sync_at: this.local.lastSyncAt,
       changes,
       ...(this.opts.pageLimit ? { limit: this.opts.pageLimit } : {}),
+      ...(this.opts.lanes === false ? {} : { lanes: this.local.lanes }),
     };
   }
 }

@@ -27,12 +27,12 @@ export class ClientStatus {
   }
 
   current(): StatusEvent {
-    const { outbox, lastSyncAt } = this.local;
+    const { outbox, lastSyncAt, backlog } = this.local;
     const { tabs } = this.life;
     const tab = !tabs ? 'only' : tabs.isLeader ? 'leader' : 'follower';
     // A follower shows the leader's rounds and socket: they are this device's.
     const { state, live } = tab === 'follower' && this.leader ? this.leader : { state: this.round, live: this.socket };
-    return { state, pending: outbox.length, lastSyncAt, live, tab };
+    return { state, pending: outbox.length, lastSyncAt, backlog, live, tab };
   }
 
   setState(state: StatusEvent['state']): void {

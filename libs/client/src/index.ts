@@ -11,5 +11,6 @@ export { SyncHttpError, GZIP_THRESHOLD } from './delta-transport.js';
 export { DEFAULT_RETRY, backoffDelay, parseRetryAfter } from './backoff.js';
 export type { RetryPolicy } from './backoff.js';
 export { CREATE_DEFAULTS, VERSIONED_TYPES } from './local-view.js';
+export { byLane, DEFAULT_TYPE_LANES } from './outbox-lanes.js';
 export type { FetchLike, FetchInit, ResponseLike, WebSocketLike, WebSocketConstructor } from './platform.js';
 export * from './types.js';

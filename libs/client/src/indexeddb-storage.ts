@@ -1,5 +1,5 @@
 import { StorageFullError, StorageWrite, StoredState, SyncStorage } from './storage.js';
-import { ChangeStatus, OutgoingChange, StoredEntity } from './types.js';
+import { ChangeStatus, LaneCursors, OutgoingChange, StoredEntity } from './types.js';
 
 /* Structural IndexedDB types: the package does not depend on the DOM type definitions. */
 interface Req<T = unknown> {
@@ -96,6 +96,7 @@ export class IndexedDbStorage implements SyncStorage {
     const entities = tx.objectStore(ENTITIES).getAll();
     const outbox = tx.objectStore(OUTBOX).getAll();
     const lastSyncAt = tx.objectStore(META).get('lastSyncAt');
+    const lanes = tx.objectStore(META).get('lanes');
     const changes = tx.objectStore(CHANGES).getAll();
     const asked = tx.objectStore(META).get('persistAsked');
     await done(tx);
@@ -104,6 +105,7 @@ export class IndexedDbStorage implements SyncStorage {
       entities: entities.result as StoredEntity[],
       outbox: (outbox.result as OutboxRow[]).map((r) => r.change),
       lastSyncAt: (lastSyncAt.result as string | null | undefined) ?? null,
+      lanes: (lanes.result as LaneCursors | undefined) ?? {},
       changes: changes.result as ChangeStatus[],
     };
   }
@@ -138,6 +140,7 @@ export class IndexedDbStorage implements SyncStorage {
         found.onsuccess = () => (found.result === undefined ? outbox.add({ change }) : outbox.put({ seq: found.result, change }));
       }
       if (w.lastSyncAt !== undefined) tx.objectStore(META).put(w.lastSyncAt, 'lastSyncAt');
+      if (w.lanes !== undefined) tx.objectStore(META).put(w.lanes, 'lanes');
       const changes = tx.objectStore(CHANGES);
       for (const id of w.deleteChanges ?? []) changes.delete(id);
       for (const st of w.putChanges ?? []) changes.put(st);

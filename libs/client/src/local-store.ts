@@ -1,7 +1,7 @@
 import { clone, overlay, predictedVersion } from './local-view.js';
 import { AppliedPage } from './response-apply.js';
 import { StorageWrite, SyncStorage } from './storage.js';
-import { ChangeStatus, Entity, EntityData, entityKey, OutgoingChange, StoredEntity } from './types.js';
+import { ChangeStatus, Entity, EntityData, entityKey, LaneBacklog, LaneCursors, OutgoingChange, StoredEntity } from './types.js';
 
 /**
  * The client's state in memory (replica, outbox, watermark), mirrored into its storage.
@@ -17,6 +17,10 @@ export class LocalStore {
   readonly statuses = new Map<string, ChangeStatus>();
   outbox: OutgoingChange[] = [];
   lastSyncAt: string | null = null;
+  /** The lane cursors stored with `lastSyncAt` (PROTOCOL 2.9). */
+  lanes: LaneCursors = {};
+  /** The `backlog` of the last answer (not stored: the next answer brings it again). */
+  backlog: LaneBacklog | null = null;
   private writes: Promise<unknown> = Promise.resolve();
   /**
    * Changes made since load() and not yet put in a request. Only these may be merged:
@@ -43,6 +47,7 @@ export class LocalStore {
     for (const e of state.entities) this.replica.set(entityKey(e.entity_type, e.entity_id), e);
     this.outbox = state.outbox;
     this.lastSyncAt = state.lastSyncAt;
+    this.lanes = state.lanes ?? {};
     this.views.clear();
     this.unsent.clear();
     this.takeStatuses(state.changes);
@@ -158,6 +163,7 @@ export class LocalStore {
       this.replica.clear();
       for (const [key, e] of replica) this.replica.set(key, e);
       this.lastSyncAt = state.lastSyncAt;
+      this.lanes = state.lanes ?? {};
       this.takeStatuses(state.changes);
     }
     for (const key of touched) this.views.delete(key);
@@ -198,6 +204,7 @@ export class LocalStore {
     const gone = new Set(answered.map((c) => c.change_id));
     this.outbox = this.outbox.filter((c) => !gone.has(c.change_id));
     this.lastSyncAt = lastSyncAt;
+    if (page.write.lanes) this.lanes = page.write.lanes;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { StorageWrite, StoredState, SyncStorage } from './storage.js';
 import { clone } from './local-view.js';
-import { ChangeStatus, entityKey, OutgoingChange, StoredEntity } from './types.js';
+import { ChangeStatus, entityKey, LaneCursors, OutgoingChange, StoredEntity } from './types.js';
 
 /**
  * Keeps everything in memory: the default storage, and the one for tests and servers. It
@@ -11,6 +11,7 @@ export class MemoryStorage implements SyncStorage {
   private readonly entities = new Map<string, StoredEntity>();
   private outbox: OutgoingChange[] = [];
   private lastSyncAt: string | null = null;
+  private lanes: LaneCursors = {};
   private readonly changes = new Map<string, ChangeStatus>();
 
   async load(): Promise<StoredState> {
@@ -18,6 +19,7 @@ export class MemoryStorage implements SyncStorage {
       entities: [...this.entities.values()],
       outbox: this.outbox,
       lastSyncAt: this.lastSyncAt,
+      lanes: this.lanes,
       changes: [...this.changes.values()],
     });
   }
@@ -37,6 +39,7 @@ export class MemoryStorage implements SyncStorage {
       else this.outbox.push(ch);
     }
     if (w.lastSyncAt !== undefined) this.lastSyncAt = w.lastSyncAt;
+    if (w.lanes !== undefined) this.lanes = w.lanes;
     for (const id of c.deleteChanges ?? []) this.changes.delete(id);
     for (const st of c.putChanges ?? []) this.changes.set(st.change_id, st);
   }

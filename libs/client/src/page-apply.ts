@@ -42,6 +42,7 @@ export class PageApplier {
     for (const { error, change } of page.errors)
       this.log('error', 'the server refused a change', { ...error, change_id: change.change_id });
     await this.local.applyPage(page, batch, res.resync_required, res.last_sync_at);
+    this.local.backlog = res.backlog ?? null;
     // Each answered change has left the outbox, so each outcome is reported exactly once.
     const { tabs } = this.life;
     tabs?.post({ kind: 'replica', from: tabs.id, keys: [...affected], resync: res.resync_required });

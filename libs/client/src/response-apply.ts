@@ -62,6 +62,7 @@ export function applyResponse(
     putEntities: [],
     deleteOutbox: pushed.map((c) => c.change_id),
     lastSyncAt: res.last_sync_at,
+    lanes: res.lanes ?? {},
   };
   for (const [key, e] of entities) {
     if (e) write.putEntities!.push(e);

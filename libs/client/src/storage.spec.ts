@@ -37,7 +37,7 @@ describe.each([
 ])('%s', (_name, make) => {
   it('starts empty', async () => {
     const { storage } = make();
-    expect(await storage.load()).toEqual({ entities: [], outbox: [], lastSyncAt: null, changes: [] });
+    expect(await storage.load()).toEqual({ entities: [], outbox: [], lastSyncAt: null, lanes: {}, changes: [] });
   });
 
   it('keeps the outbox in order across restarts, replaces a known change_id in place, removes answered ones', async () => {
@@ -63,12 +63,12 @@ describe.each([
     const { storage } = make();
     await storage.write({ putOutbox: [change('a'), change('b')] });
     await storage.write({ putEntities: [entity('x'), entity('y')], deleteOutbox: ['a'], lastSyncAt: 'w1' });
-    await storage.write({ deleteEntities: [['task', 'x']], putEntities: [entity('y', 2)], lastSyncAt: 'w2' });
+    await storage.write({ deleteEntities: [['task', 'x']], putEntities: [entity('y', 2)], lastSyncAt: 'w2', lanes: { 0: 'w5' } });
     let state = await storage.load();
-    expect(state).toEqual({ entities: [entity('y', 2)], outbox: [change('b')], lastSyncAt: 'w2', changes: [] });
-    await storage.write({ clearEntities: true, putEntities: [entity('z')], lastSyncAt: 'w3' });
+    expect(state).toEqual({ entities: [entity('y', 2)], outbox: [change('b')], lastSyncAt: 'w2', lanes: { 0: 'w5' }, changes: [] });
+    await storage.write({ clearEntities: true, putEntities: [entity('z')], lastSyncAt: 'w3', lanes: {} });
     state = await storage.load();
-    expect(state).toEqual({ entities: [entity('z')], outbox: [change('b')], lastSyncAt: 'w3', changes: [] });
+    expect(state).toEqual({ entities: [entity('z')], outbox: [change('b')], lastSyncAt: 'w3', lanes: {}, changes: [] });
     await storage.close?.();
   });
 
@@ -88,11 +88,11 @@ describe('IndexedDbStorage atomicity', () => {
   it('a write that fails in the middle stores none of it (no watermark without its page)', async () => {
     const indexedDB = new IDBFactory();
     const storage = new IndexedDbStorage({ indexedDB });
-    await storage.write({ putEntities: [entity('x')], lastSyncAt: 'w1' });
+    await storage.write({ putEntities: [entity('x')], lastSyncAt: 'w1', lanes: { 2: 'w1b' } });
     // An entity without its key path fails its put, which aborts the transaction.
     const broken = { entity_type: 'task', version: 1, data: {} } as unknown as StoredEntity;
-    await expect(storage.write({ putEntities: [entity('y'), broken], lastSyncAt: 'w2' })).rejects.toBeDefined();
-    expect(await storage.load()).toEqual({ entities: [entity('x')], outbox: [], lastSyncAt: 'w1', changes: [] });
+    await expect(storage.write({ putEntities: [entity('y'), broken], lastSyncAt: 'w2', lanes: { 2: 'w3' } })).rejects.toBeDefined();
+    expect(await storage.load()).toEqual({ entities: [entity('x')], outbox: [], lastSyncAt: 'w1', lanes: { 2: 'w1b' }, changes: [] });
     await storage.close();
   });
 });
@@ -155,6 +155,7 @@ describe('IndexedDbStorage shared by tabs, and its schema', () => {
       entities: [entity('x')],
       outbox: [change('old-1'), change('old-2')],
       lastSyncAt: 'w1',
+      lanes: {},
       changes: [],
     });
     await storage.write({ putOutbox: [change('new')], deleteOutbox: ['old-1'] });

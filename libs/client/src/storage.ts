@@ -1,4 +1,4 @@
-import { ChangeStatus, OutgoingChange, StoredEntity } from './types.js';
+import { ChangeStatus, LaneCursors, OutgoingChange, StoredEntity } from './types.js';
 
 /** Everything a client keeps between runs. */
 export interface StoredState {
@@ -8,6 +8,8 @@ export interface StoredState {
   outbox: OutgoingChange[];
   /** The watermark of the last page fully applied to `entities` (null: never synced). */
   lastSyncAt: string | null;
+  /** The lane cursors that came with `lastSyncAt` (PROTOCOL 2.9); absent: none. */
+  lanes?: LaneCursors;
   /** The latest changes' statuses (a storage may keep none). */
   changes?: ChangeStatus[];
 }
@@ -17,7 +19,7 @@ export interface StoredState {
  * updates of a page, the removal of the answered changes from the outbox and the page's
  * `last_sync_at` travel together, so a crash can only repeat a page, never skip one.
  * Steps apply in this order: clearEntities, deleteEntities, putEntities, deleteOutbox,
- * putOutbox, lastSyncAt.
+ * putOutbox, lastSyncAt and lanes.
  */
 export interface StorageWrite {
   /** Drop the whole replica first (resync); the outbox is kept. */
@@ -31,6 +33,8 @@ export interface StorageWrite {
   putOutbox?: OutgoingChange[];
   /** Set when present (undefined leaves it unchanged). */
   lastSyncAt?: string | null;
+  /** Set when present, always together with `lastSyncAt` (a watermark is only meaningful with its lane cursors). */
+  lanes?: LaneCursors;
   /** Change statuses to store (by change_id) and to forget. */
   putChanges?: ChangeStatus[];
   deleteChanges?: string[];

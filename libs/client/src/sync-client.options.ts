@@ -24,6 +24,13 @@ export interface SyncClientOptions {
   maxBodyBytes?: number;
   /** `limit` of each pull page; default: the server's (1000). */
   pageLimit?: number;
+  /**
+   * Sync lanes (PROTOCOL 2.9), default true: a device far behind pulls tasks and events
+   * first, and its outbox goes lane by lane (each entity's changes in order). false: commit order.
+   */
+  lanes?: boolean;
+  /** The lane of each entity type, for the outbox order; default PROTOCOL 2.9's (an unlisted type: 1). */
+  typeLanes?: Record<string, 0 | 1 | 2>;
   /** Default 30 s; a request that takes longer counts as a network failure. */
   requestTimeoutMs?: number;
   /** Bodies above this many bytes are gzip-compressed where CompressionStream exists; default 8 KB. */

@@ -8,12 +8,13 @@ import { DeltaSenderOptions } from './delta-sender.js';
 import { GZIP_THRESHOLD } from './delta-transport.js';
 import { Emitter } from './emitter.js';
 import { LocalStore } from './local-store.js';
+import { byLane } from './outbox-lanes.js';
 import { PageApplier } from './page-apply.js';
 import { platform } from './platform.js';
 import { serviceFetch, serviceUrl } from './service-endpoints.js';
 import { StorageFullError } from './storage.js';
 import { SyncClientOptions } from './sync-client.options.js';
-import { SyncClientEvents } from './types.js';
+import { OutgoingChange, SyncClientEvents } from './types.js';
 
 export interface SyncRoundsParts {
   life: ClientLifecycle;
@@ -106,7 +107,7 @@ export class SyncRounds {
       limits.newRound();
       for (;;) {
         await local.settled();
-        const batch = limits.take(local.outbox, remaining);
+        const batch = limits.take(this.sendOrder(local.outbox), remaining);
         const res = await pusher.push(sender, batch);
         if (!res) continue;
         await pages.apply(batch, res);
@@ -144,6 +145,11 @@ export class SyncRounds {
       this.resumeTimer = undefined;
       this.resume();
     }, ms);
+  }
+
+  /** The outbox in the order it is sent: lane by lane unless lanes are off (PROTOCOL 2.9). */
+  private sendOrder(outbox: readonly OutgoingChange[]): readonly OutgoingChange[] {
+    return this.opts.lanes === false ? outbox : byLane(outbox, this.opts.typeLanes);
   }
 
   private sender(): DeltaSenderOptions {

@@ -1,6 +1,6 @@
 /** The client's public shapes; the wire format itself is in wire.ts (shared with the service). */
 
-import type { ChangeAction, ChangeError, ConflictEntry, EntityData, WireChange } from './wire.js';
+import type { ChangeAction, ChangeError, ConflictEntry, EntityData, LaneBacklog, WireChange } from './wire.js';
 
 export type {
   AppliedEntry,
@@ -11,6 +11,8 @@ export type {
   DeltaResponse,
   DeviceHistoryEntry,
   EntityData,
+  LaneBacklog,
+  LaneCursors,
   ServerChange,
   WireChange,
 } from './wire.js';
@@ -65,6 +67,8 @@ export interface StatusEvent {
   state: 'idle' | 'syncing' | 'waiting' | 'offline' | 'blocked';
   pending: number;
   lastSyncAt: string | null;
+  /** Entities per lane still to come after the last page (PROTOCOL 2.9: lane 0 is tasks and events); null before the first answer. */
+  backlog: LaneBacklog | null;
   live: 'off' | 'connecting' | 'open' | 'stopped';
   /** Tabs on one shared storage: the `leader` syncs for the `follower`s; `only` when not shared. */
   tab: 'only' | 'leader' | 'follower';
