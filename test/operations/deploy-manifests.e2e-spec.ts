@@ -145,12 +145,20 @@ describe('deploy: the manifests and monitoring files', () => {
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(finalStage)![1]);
     expect(container.command).toEqual(cmd);
     const jobCommand = job.spec.template.spec.containers[0].command;
+    // `nest build` bundles one file per entry of apps/api/webpack.config.cjs into dist/apps/api.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the build's own CommonJS config, evaluated as nest build does
+    const webpackConfig = require(join(ROOT, 'apps', 'api', 'webpack.config.cjs')) as (options: object) => {
+      entry: Record<string, string>;
+    };
+    const tsconfig = { options: { configFile: join(ROOT, 'apps', 'api', 'tsconfig.app.json') } };
+    const { entry: entries } = webpackConfig({ entry: '', output: {}, module: { rules: [{ use: [tsconfig] }] } });
     for (const [node, entry] of [cmd, jobCommand]) {
       expect(node).toBe('node');
-      const source = entry.replace(/^dist\/apps\/api\//, '').replace(/\.js$/, '.ts');
-      expect(existsSync(join(ROOT, source))).toBe(true);
+      const name = /^dist\/apps\/api\/(\w+)\.js$/.exec(entry)?.[1] ?? '';
+      expect(existsSync(entries[name] ?? '')).toBe(true);
     }
-    expect(jobCommand[1]).toMatch(/cli\/migrate\.js$/);
+    expect(entries.migrate).toMatch(/cli\/migrate\.ts$/);
+    expect(jobCommand[1]).toBe('dist/apps/api/migrate.js');
     expect(job.spec.template.spec.restartPolicy).toBe('Never');
     expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^node_modules$/m);
   });
