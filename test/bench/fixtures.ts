@@ -97,13 +97,17 @@ export class Device {
     readonly token: string,
   ) {}
 
-  async delta(changes: WireChange[], options: { lastSyncAt?: string | null; limit?: number } = {}): Promise<HttpResult<DeltaResponse>> {
+  async delta(
+    changes: WireChange[],
+    options: { lastSyncAt?: string | null; limit?: number; lanes?: Record<string, string> } = {},
+  ): Promise<HttpResult<DeltaResponse>> {
     const body: Record<string, unknown> = {
       device_id: this.deviceId,
       last_sync_at: options.lastSyncAt !== undefined ? options.lastSyncAt : this.watermark,
       changes,
     };
     if (options.limit !== undefined) body.limit = options.limit;
+    if (options.lanes !== undefined) body.lanes = options.lanes;
     const res = await this.http.post<DeltaResponse>('/sync/delta', body, this.token);
     // With has_more the returned watermark is the last row sent: the next call continues from it.
     if (res.status === 200) this.watermark = res.body.last_sync_at;

@@ -8,7 +8,7 @@
  *                                     set, an embedded PostgreSQL in .data/pg-bench (port
  *                                     BENCH_PG_PORT, default 54331)
  *   BENCH_QUICK=1                     a ~30 second version (fewer runs, shorter mixed load)
- *   BENCH_ONLY=push,sync,mixed,batch,realtime  run only these scenario groups
+ *   BENCH_ONLY=push,sync,lanes,mixed,batch,realtime  run only these scenario groups
  *   BENCH_CPU_PROF=1                  write a V8 CPU profile of the service to .data/bench/profile
  *                                     (summarise it with test/bench/profile-summary.ts)
  *   DB_POOL_SIZE etc.                 passed through to the service
@@ -28,13 +28,14 @@ import { batchTable, cpuLines, evaluateTargets, firstSyncLines, mixedTable, pair
 import { BenchContext, batchSizeScenario, FirstSyncExtra, MixedResult, PairResult, pushScenarios } from './scenarios';
 import { firstSyncScenario } from './first-sync-scenario';
 import { mixedScenario } from './mixed-scenario';
+import { LanesResult, lanesLines, lanesScenario } from './lanes-scenario';
 import { RunningService, startService } from './service';
 import { RealtimeResult, realtimeLines, realtimeScenario } from './realtime-scenario';
 import { batchChart } from './svg';
 
 const ROOT = resolve(__dirname, '..', '..');
 const OUT_DIR = join(ROOT, '.data', 'bench');
-const GROUPS = ['push', 'sync', 'mixed', 'batch', 'realtime'] as const;
+const GROUPS = ['push', 'sync', 'lanes', 'mixed', 'batch', 'realtime'] as const;
 
 const t0 = performance.now();
 const log = (message: string) => process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
@@ -142,6 +143,8 @@ async function main(): Promise<number> {
       firstSync = fs.extra;
       explain = fs.explain;
     }
+    let lanes: LanesResult | undefined;
+    if (only('lanes')) lanes = await lanesScenario(ctx);
     if (only('batch')) batches = await batchSizeScenario(ctx);
     if (only('mixed')) mixed = await mixedScenario(ctx);
     let realtime: RealtimeResult | undefined;
@@ -195,6 +198,7 @@ async function main(): Promise<number> {
       for (const r of pairs) for (const note of r.notes) out.push(`  ${r.label}: ${note}`);
       if (firstSync) out.push(`  ${firstSyncLines(firstSync)}`);
     }
+    if (lanes) out.push('', ...lanesLines(lanes));
     if (batches.length > 0) {
       out.push('', 'Scenario 5: batch sizes (creates; per change = request median / batch size)');
       out.push(batchTable(batches));
@@ -236,6 +240,7 @@ async function main(): Promise<number> {
       firstSync,
       batchSizes: batches.map((r) => ({ ...r, perChangeMs: { service: r.service.median / r.size, floor: r.floor.median / r.size } })),
       mixed,
+      lanes,
       realtime,
       targets,
       explainPull: explain,
