@@ -114,14 +114,20 @@ export interface LaneTable extends PullTable {
 /**
  * The pull of a request that opted in to lanes (PROTOCOL 2.9), one prepared statement per
  * mode. Each table is read after its lane's cursor ($2, $3, $4 for lanes 0, 1, 2) in commit
- * order, `limit + 1` rows at most. The page is filled in one order (`fill_n`): first up to a
- * quarter of the page (`ceil(limit / 4)`) from the lane whose oldest undelivered change is
- * the oldest of all (so a backlog drains while a busier lane keeps writing), then lane by
- * lane, 0 first, each in commit order. Entries are built only for the first `limit` rows of
- * that order, and cut by the byte limit as in `pullStatement`. Each lane's rows on the page
- * are thus the first ones of that lane; for every lane that has more, one row without its
- * text follows (its first undelivered change), which tells the service how far the lane is
- * delivered. The page lists lane 0 first, each lane in commit order.
+ * order. The page is filled in one order: first up to a quarter of the page
+ * (`ceil(limit / 4)`) from the lane whose oldest undelivered change is the oldest of all (so
+ * a backlog drains while a busier lane keeps writing), then lane by lane, 0 first, each in
+ * commit order.
+ *
+ * How many rows each lane gets depends only on how many each has (up to `limit + 1`) and on
+ * which is oldest: `plan` counts them on narrow rows (no entry built, no sort) and works the
+ * shares out. Then each lane's share is read as its own range of the index in commit order
+ * (a merge of its tables, LIMIT and OFFSET from the plan), the reserved quarter first: the
+ * segments in fill order, so no row is sorted. Entries are built only for those rows and cut
+ * by the byte limit as in `pullStatement`, in the same order. A lane with more gets one row
+ * without its text (its first undelivered change: the row after its share, or the first one
+ * the byte limit left out), which tells the service how far the lane is delivered. Rows come
+ * in fill order (the service lists the page by lane).
  *
  * Parameters: $1 family, then (incremental only) the three lane cursors, then limit + 1,
  * then per table the ids not to echo and, for a first sync, the tombstones sent anyway.
@@ -130,27 +136,63 @@ export function lanePullStatement(tables: readonly LaneTable[], mode: 'since' | 
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new Error(`pull byte limit must be a positive integer, got ${maxBytes}`);
   const types = mode === 'since' ? ['uuid', 'bigint', 'bigint', 'bigint', 'integer'] : ['uuid', 'integer'];
   const param = (type: string) => `$${types.push(type)}`;
-  const readLimit = mode === 'since' ? '$5' : '$2';
-  const branches = tables.map(({ entityType, table, lane }) => {
+  const L = mode === 'since' ? '$5' : '$2';
+  const filters = tables.map(({ lane }) => {
     const exclude = param('text[]');
     const cursor = `$${2 + lane}`;
     const where = mode === 'since' ? `changed_us > ${cursor}` : `(deleted_us IS NULL OR id = ANY(${param('text[]')}))`;
-    const created = mode === 'since' ? `created_us > ${cursor}` : 'true';
-    return `(SELECT ${lane} AS lane, '${entityType}' AS entity_type, id, version, data, client_us, ${created} AS created, changed_us, deleted_us
-             FROM ${table} WHERE family_id = $1 AND ${where} AND id <> ALL(${exclude}) ORDER BY changed_us LIMIT ${readLimit})`;
+    return {
+      where: `family_id = $1 AND ${where} AND id <> ALL(${exclude})`,
+      created: mode === 'since' ? `created_us > ${cursor}` : 'true',
+    };
   });
-  // lane_n: the row's rank in its lane; oldest: the lane of the oldest row; fits: on the page.
-  const text = `SELECT lane, changed_us::text AS changed_us, odd, CASE WHEN fits THEN entry END AS entry
-          FROM (SELECT *, count(*) FILTER (WHERE fits) OVER (PARTITION BY lane) AS lane_fits
-                FROM (SELECT *, fill_n < ${readLimit} AND (fill_n = 1 OR total <= ${maxBytes}) AS fits
-                      FROM (SELECT *, 1 + sum(octet_length(entry) + 1) OVER (ORDER BY fill_n ROWS UNBOUNDED PRECEDING) AS total
-                            FROM (SELECT lane, changed_us, lane_n, fill_n, ${ODD} AS odd,
-                                         CASE WHEN fill_n < ${readLimit} THEN ${entryJson('created')} END AS entry
-                                  FROM (SELECT *, row_number() OVER (ORDER BY (lane = oldest AND lane_n <= (${readLimit} + 2) / 4) DESC, lane, changed_us) AS fill_n
-                                        FROM (SELECT *, row_number() OVER (PARTITION BY lane ORDER BY changed_us) AS lane_n,
-                                                     first_value(lane) OVER (ORDER BY changed_us) AS oldest
-                                              FROM (${branches.join(' UNION ALL ')}) AS changed) AS ranked) AS filled) AS built) AS summed) AS cut) AS page
-          WHERE fits OR lane_n = lane_fits + 1
-          ORDER BY page.lane, page.changed_us`;
+  /** A lane's candidate rows (`columns` of each of its tables), each table in commit order, at most `limit + 1`. */
+  const laneRows = (lane: Lane, columns: (entityType: string, created: string) => string) =>
+    tables.flatMap((t, i) =>
+      t.lane === lane
+        ? [
+            `(SELECT ${columns(t.entityType, filters[i]!.created)} FROM ${t.table} WHERE ${filters[i]!.where} ORDER BY changed_us LIMIT ${L})`,
+          ]
+        : [],
+    );
+  const full = (et: string, created: string) =>
+    `'${et}' AS entity_type, id, version, data, client_us, ${created} AS created, changed_us, deleted_us`;
+  const heads = LANES.map((lane) => {
+    const rows = laneRows(lane, () => 'changed_us');
+    return rows.length === 0
+      ? `SELECT ${lane} AS lane, 0::bigint AS c, NULL::bigint AS first`
+      : `SELECT ${lane} AS lane, least(count(*), ${L}) AS c, min(changed_us) AS first FROM (${rows.join(' UNION ALL ')}) AS h`;
+  });
+  // Each lane's share: r reserved for the oldest lane o, then lane by lane (k0, k1, k2 besides r).
+  const share = (lane: Lane) => `c${lane} - CASE WHEN o = ${lane} THEN r ELSE 0 END`;
+  const plan = `SELECT o, r, k0, k1, greatest(0, least(${share(2)}, ${L} - 1 - r - k0 - k1)) AS k2
+     FROM (SELECT *, greatest(0, least(${share(1)}, ${L} - 1 - r - k0)) AS k1
+           FROM (SELECT *, greatest(0, least(${share(0)}, ${L} - 1 - r)) AS k0
+                 FROM (SELECT *, CASE o WHEN 0 THEN least(q, c0) WHEN 1 THEN least(q, c1) WHEN 2 THEN least(q, c2) ELSE 0 END AS r
+                       FROM (SELECT (SELECT c FROM heads WHERE lane = 0) AS c0, (SELECT c FROM heads WHERE lane = 1) AS c1,
+                                    (SELECT c FROM heads WHERE lane = 2) AS c2, (${L} + 2) / 4 AS q,
+                                    (SELECT lane FROM heads WHERE c > 0 ORDER BY first LIMIT 1) AS o) AS counted) AS reserved) AS first_lane) AS second_lane`;
+  // Segments in fill order: the reserved rows (seg 0-2), then each lane's share and the row after it (seg 3-5).
+  const segments = LANES.flatMap((lane) => {
+    const rows = laneRows(lane, full);
+    if (rows.length === 0) return [];
+    const merged = `SELECT * FROM (${rows.join(' UNION ALL ')}) AS l${lane} ORDER BY changed_us`;
+    const reserved = `(SELECT CASE WHEN o = ${lane} THEN r ELSE 0 END FROM plan)`;
+    return [
+      { seg: lane, text: `SELECT ${lane} AS seg, ${lane} AS lane, false AS beyond, * FROM (${merged} LIMIT ${reserved}) AS s${lane}` },
+      {
+        seg: 3 + lane,
+        text: `SELECT ${3 + lane} AS seg, ${lane} AS lane, row_number() OVER (ORDER BY changed_us) > (SELECT k${lane} FROM plan) AS beyond, *
+               FROM (${merged} LIMIT (SELECT k${lane} + 1 FROM plan) OFFSET ${reserved}) AS m${lane}`,
+      },
+    ];
+  }).sort((a, b) => a.seg - b.seg);
+  const text = `WITH heads AS (${heads.join(' UNION ALL ')}), plan AS MATERIALIZED (${plan})
+          SELECT lane, changed_us::text AS changed_us, odd, CASE WHEN fits THEN entry END AS entry
+          FROM (SELECT seg, lane, changed_us, odd, entry, entry IS NOT NULL AND (total - octet_length(entry) = 2 OR total <= ${maxBytes}) AS fits
+                FROM (SELECT *, 1 + sum(octet_length(entry) + 1) OVER (ORDER BY seg, changed_us ROWS UNBOUNDED PRECEDING) AS total
+                      FROM (SELECT seg, lane, changed_us, ${ODD} AS odd, CASE WHEN NOT beyond THEN ${entryJson('created')} END AS entry
+                            FROM (${segments.map((x) => x.text).join(' UNION ALL ')}) AS segs) AS built) AS summed) AS page
+          ORDER BY page.seg, page.changed_us`;
   return new PreparedSql(shapeName(`sync_pull_lanes_${mode}`, text), types, text);
 }

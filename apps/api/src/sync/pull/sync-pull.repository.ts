@@ -43,25 +43,28 @@ function toPage(rows: PulledEntryRow[], limit: number): PulledJsonPage {
 }
 
 /**
- * A page of a pull with lanes (`lanePullStatement`): its rows with a text are the page, in
- * the order the page was filled; a row without is the first change still to come of its lane.
+ * A page of a pull with lanes (`lanePullStatement`): its rows with a text are the page; the
+ * first row without text of a lane is its first change still to come.
  */
 function toLanePage(rows: PulledLaneRow[]): PulledJsonPage {
   const lanes = { 0: { lastUs: null, nextUs: null }, 1: { lastUs: null, nextUs: null }, 2: { lastUs: null, nextUs: null } } as Record<
     Lane,
     LaneEdge
   >;
-  const kept: PulledLaneRow[] = [];
+  const kept: PulledLaneRow[][] = [[], [], []];
   for (const row of rows) {
     const edge = lanes[row.lane];
-    if (row.entry === null) edge.nextUs = Number(row.changed_us);
+    const us = Number(row.changed_us);
+    // Rows come in fill order, each lane's in commit order: its first row without text is its next change.
+    if (row.entry === null) edge.nextUs ??= us;
     else {
-      kept.push(row);
-      edge.lastUs = Number(row.changed_us);
+      kept[row.lane]!.push(row);
+      edge.lastUs = us;
     }
   }
   const hasMore = LANES.some((lane) => lanes[lane].nextUs !== null);
-  return { serverChanges: entriesOf(kept), hasMore, lastUs: null, lanes };
+  // The page lists lane 0 first, each lane in commit order.
+  return { serverChanges: entriesOf(kept.flat()), hasMore, lastUs: null, lanes };
 }
 
 /** The entries' texts joined as the `server_changes` array. */
