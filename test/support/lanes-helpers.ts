@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Client } from 'pg';
 import type { DeltaResponseDto } from '../../apps/api/src/sync/dto/delta-response.dto';
 import { syncOk } from './sync-fixtures';
@@ -83,19 +84,37 @@ export class LaneDevice {
   constructor(
     readonly id: string,
     private readonly token: string,
+    /** Opt in to field-level pulls (PROTOCOL 2.10): patches merge into the replica. */
+    private readonly patches = false,
+    /** Opt in to lanes (PROTOCOL 2.9); off: commit order and the watermark alone. */
+    private readonly withLanes = true,
   ) {}
+
+  /** Patch entries applied (PROTOCOL 2.10). */
+  patched = 0;
 
   /** One page; `drop`: the answer is lost (nothing stored). */
   async page(t: TestApp, limit: number, drop = false): Promise<DeltaResponseDto> {
-    const res = await syncOk(t, this.token, { device_id: this.id, last_sync_at: this.lastSyncAt, lanes: this.lanes, limit });
+    const body: Record<string, unknown> = { device_id: this.id, last_sync_at: this.lastSyncAt, limit };
+    if (this.withLanes) body.lanes = this.lanes;
+    if (this.patches) body.patches = true;
+    const res = await syncOk(t, this.token, body);
     if (drop) return res;
     this.pages++;
     if (res.resync_required) this.replica.clear();
     for (const c of res.server_changes) {
       const key = `${c.entity_type}/${c.entity_id}`;
       this.applied.push(`${key}@${c.server_timestamp}`);
+      const held = this.replica.get(key);
+      if (c.patch && !held) throw new Error(`${this.id}: a patch for ${key}, which it does not hold`);
+      if (c.patch) this.patched++;
       if (c.action === 'delete') this.replica.delete(key);
-      else this.replica.set(key, { data: c.data, version: c.version, atUs: us(c.server_timestamp) });
+      else
+        this.replica.set(key, {
+          data: c.patch ? { ...(held!.data as object), ...c.data } : c.data,
+          version: c.version,
+          atUs: us(c.server_timestamp),
+        });
     }
     this.lastSyncAt = res.last_sync_at;
     this.lanes = res.lanes ?? {};
@@ -109,8 +128,8 @@ export class LaneDevice {
   }
 
   /**
-   * The watermark guarantee (PROTOCOL 2.9): every row at or below the cursor of its lane is in
-   * the replica as it is now (live rows) or absent (tombstones). Rows only move forward, so
+   * The watermark guarantee (PROTOCOL 2.9, 2.10): every row at or below the cursor of its lane
+   * is in the replica as it is now, data included (live rows), or absent (tombstones). Rows only move forward, so
    * a row read after the page that is at or below the cursor was so when the page was read.
    */
   missing(rows: Map<string, TableRow>): string[] {
@@ -119,7 +138,8 @@ export class LaneDevice {
       const type = row.key.slice(0, row.key.indexOf('/'));
       if (row.changedUs > this.deliveredUs(type)) continue;
       const held = this.replica.get(row.key);
-      if (row.deleted ? held !== undefined : held?.atUs !== row.changedUs) missing.push(`${row.key}@${row.changedUs}`);
+      const stale = row.deleted ? held !== undefined : held?.atUs !== row.changedUs || !isDeepStrictEqual(held.data, row.data);
+      if (stale) missing.push(`${row.key}@${row.changedUs}`);
     }
     return missing;
   }

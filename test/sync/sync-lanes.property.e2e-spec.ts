@@ -8,11 +8,13 @@ import { createFamily, syncOk } from '../support/sync-fixtures';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /**
- * Property (PROTOCOL 2.9): whatever the writers do, whatever the page sizes, with page
+ * Property (PROTOCOL 2.9, 2.10): whatever the writers do, whatever the page sizes, with page
  * answers lost and pushes committing while a page is read, a device that pulls with lanes
- * gets every change exactly once, never holds a watermark or lane cursor past a change it
- * was not given, and ends with a replica equal to the tables. Writers push tasks (done ones
- * make ledger rows, streaks and badges) and events, with stale versions (conflict entries).
+ * and/or patches (both drawn) gets every change exactly once, never holds a watermark or lane
+ * cursor past a change it was not given (data included: patches merged over what it held
+ * equal the tables), and ends with a replica equal to the tables. Writers push tasks (done
+ * ones make ledger rows, streaks and badges) and events, with stale versions (conflict
+ * entries) and deletes.
  */
 const RUNS = Number(process.env.LANES_RUNS ?? 10);
 jest.setTimeout(Math.max(120_000, RUNS * 20_000));
@@ -25,10 +27,11 @@ const step = fc.record({
   lost: fc.boolean(),
 });
 
-describe('sync lanes (property)', () => {
+describe('sync lanes and patches (property)', () => {
   let t: TestApp;
   let sql: Client;
   let runs = 0;
+  let patched = 0;
 
   beforeAll(async () => {
     t = await startTestApp({ SYNC_RATE_LIMIT: '1000000' });
@@ -45,7 +48,8 @@ describe('sync lanes (property)', () => {
         fc.array(step, { minLength: 5, maxLength: 14 }),
         fc.integer({ min: 0, max: 400 }),
         fc.integer(),
-        async (steps, backlog, seed) => {
+        fc.boolean(),
+        async (steps, backlog, seed, lanes) => {
           runs++;
           const rng = prng(seed);
           const f = await createFamily(t, 'alice', `Lanes property ${runs}`);
@@ -73,12 +77,16 @@ describe('sync lanes (property)', () => {
             expect(res.status).toBe(200);
             learn(w, res.body);
           };
-          const device = new LaneDevice('reader', f.token('bob'));
+          // Patches on every other run (both kinds in every run of the test), lanes drawn.
+          const device = new LaneDevice('reader', f.token('bob'), runs % 2 === 1, lanes);
           for (const s of steps) {
             for (let i = 0; i < s.writes; i++) await write();
             await Promise.all([device.page(t, s.limit, s.lost), ...Array.from({ length: s.during }, write)]);
             expect(device.missing(await familyRows(sql, f.familyId))).toEqual([]);
           }
+          while ((await device.page(t, 200)).has_more);
+          // Caught up (has_more false): the next changes of entities it holds can come as patches.
+          for (let i = 0; i < 3; i++) await write();
           while ((await device.page(t, 200)).has_more);
           const rows = await familyRows(sql, f.familyId);
           expect(device.missing(rows)).toEqual([]);
@@ -90,10 +98,13 @@ describe('sync lanes (property)', () => {
               .sort(),
           );
           expect(new Set(device.applied).size).toBe(device.applied.length);
+          patched += device.patched;
         },
       ),
       { numRuns: RUNS },
     );
     expect(runs).toBe(RUNS);
+    // The runs with patches on did get patches (not only full entries).
+    expect(patched).toBeGreaterThan(0);
   });
 });

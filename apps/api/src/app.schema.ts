@@ -16,6 +16,7 @@ import { CreateSyncState1764115400000 } from './sync/migrations/1764115400000-cr
 import { ReceiptHistory1764115800000 } from './sync/migrations/1764115800000-receipt-history';
 import { ReceiptHistoryByKey1764115900000 } from './sync/migrations/1764115900000-receipt-history-by-key';
 import { StripProtoKeys1764116000000 } from './sync/migrations/1764116000000-strip-proto-keys';
+import { FieldPositions1764116100000 } from './sync/migrations/1764116100000-field-positions';
 import { CreateTasks1764115300000 } from './task/migrations/1764115300000-create-tasks';
 import { TaskEntity } from './task/task.entity';
 import { CreateUserStreaks1764115300003 } from './user-streak/migrations/1764115300003-create-user-streaks';
@@ -41,5 +42,6 @@ export const appSchema: SchemaDefinition = {
     ReceiptHistory1764115800000,
     ReceiptHistoryByKey1764115900000,
     StripProtoKeys1764116000000,
+    FieldPositions1764116100000,
   ],
 };

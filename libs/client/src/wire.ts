@@ -28,6 +28,8 @@ export interface DeltaRequest {
   limit?: number;
   /** Opts in to sync lanes (PROTOCOL 2.9): `{}`, or the `lanes` of the previous answer, unchanged. */
   lanes?: LaneCursors;
+  /** Opts in to field-level pulls (PROTOCOL 2.10): entities the device holds may come as patches. */
+  patches?: boolean;
 }
 
 /** A lane ("0", "1", "2") and the position up to which it is delivered beyond `last_sync_at`. */
@@ -45,6 +47,8 @@ export interface ServerChange {
   version: number;
   client_timestamp: string;
   server_timestamp: string;
+  /** PROTOCOL 2.10: `data` holds only the fields written since the device's cursor (merge them into the entity it holds). */
+  patch?: true;
 }
 
 export interface ConflictEntry {

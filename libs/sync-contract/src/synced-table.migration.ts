@@ -29,3 +29,43 @@ export async function createSyncedTable(q: QueryRunner, table: string): Promise<
 export async function dropSyncedTable(q: QueryRunner, table: string): Promise<void> {
   await q.query(`DROP TABLE ${table}`);
 }
+
+/**
+ * PROTOCOL 2.10: `field_positions` (`{"field": position}`), the position of the write that
+ * last wrote each field of `data`, kept by a trigger before every insert and update, so every
+ * writer keeps it (pushes, server computations, migrations) within its own statement. A field
+ * whose value did not change keeps its position (unknown: the row's previous position, which
+ * is at least as late); a field that disappeared from `data`, or a tombstone, makes the whole
+ * map unknown (NULL: the entity is pulled whole). Entity tables created after this call it in
+ * their migration, after createSyncedTable.
+ */
+export async function addFieldPositions(q: QueryRunner, table: string): Promise<void> {
+  await q.query(`
+    CREATE OR REPLACE FUNCTION sync_field_positions() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.data IS NULL OR jsonb_typeof(NEW.data) <> 'object' THEN
+        NEW.field_positions := NULL;
+      ELSIF TG_OP = 'INSERT' OR OLD.data IS NULL OR jsonb_typeof(OLD.data) <> 'object' THEN
+        NEW.field_positions := (SELECT coalesce(jsonb_object_agg(k, NEW.changed_us), '{}'::jsonb) FROM jsonb_object_keys(NEW.data) AS k);
+      ELSIF NEW.data = OLD.data AND NEW.changed_us = OLD.changed_us THEN
+        NEW.field_positions := OLD.field_positions;
+      ELSIF EXISTS (SELECT 1 FROM jsonb_object_keys(OLD.data) AS k WHERE NOT NEW.data ? k) THEN
+        NEW.field_positions := NULL;
+      ELSE
+        NEW.field_positions := (
+          SELECT coalesce(jsonb_object_agg(k, CASE WHEN NEW.data -> k IS DISTINCT FROM OLD.data -> k THEN to_jsonb(NEW.changed_us)
+                                                   ELSE coalesce(OLD.field_positions -> k, to_jsonb(OLD.changed_us)) END), '{}'::jsonb)
+          FROM jsonb_object_keys(NEW.data) AS k);
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await q.query(`ALTER TABLE ${table} ADD COLUMN field_positions jsonb`);
+  await q.query(
+    `CREATE TRIGGER ${table}_field_positions BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION sync_field_positions()`,
+  );
+}
+
+export async function dropFieldPositions(q: QueryRunner, table: string): Promise<void> {
+  await q.query(`DROP TRIGGER ${table}_field_positions ON ${table}`);
+  await q.query(`ALTER TABLE ${table} DROP COLUMN field_positions`);
+}

@@ -61,6 +61,12 @@ export class DeltaRequestDto implements DeltaRequest {
       'Opts in to sync lanes (PROTOCOL 2.9): {} or the lanes of the previous answer, unchanged. A device far behind then gets lane 0 (task, event) first and lane 2 (points_ledger) last',
   })
   lanes?: LaneCursors;
+
+  @ApiPropertyOptional({
+    description:
+      'Opts in to field-level pulls (PROTOCOL 2.10): an entity the device already holds may come as a patch (patch: true, data = only the fields written since its cursor)',
+  })
+  patches?: boolean;
 }
 
 /** Limits that come from configuration, written into the generated document (decorators cannot read it). */

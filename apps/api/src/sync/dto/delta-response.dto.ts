@@ -18,6 +18,12 @@ export class ServerChangeDto implements ServerChange {
   @ApiProperty({ example: '2025-11-11T14:00:00.000000Z' }) client_timestamp: string;
   @ApiProperty({ example: '2025-11-11T15:00:00.123456Z', description: 'Commit position (same kind as last_sync_at)' })
   server_timestamp: string;
+  @ApiPropertyOptional({
+    enum: [true],
+    description:
+      'Only with patches (PROTOCOL 2.10): data holds only the fields written since the device cursor; merge them into the entity',
+  })
+  patch?: true;
 }
 
 export class ConflictDto implements ConflictEntry {

@@ -63,10 +63,12 @@ export class SyncMaintenanceRepository {
       count += (rows as unknown[]).length;
     }
     await tx.query('UPDATE family_sync_state SET horizon_us = greatest(horizon_us, $2) WHERE family_id = $1', [familyId, horizon]);
-    // A device paging through a full state may have missed the deletes just purged: its
-    // cursor no longer vouches for a continuation, its next page restarts the resync.
+    // A device paging through a full state below the new horizon may have missed the deletes
+    // just purged: its cursor no longer vouches for a continuation, its next page restarts
+    // the resync. One at or above it missed nothing and stays a continuation (PROTOCOL 2.10:
+    // no patches until its full state is complete).
     if (count > 0)
-      await tx.query('UPDATE sync_devices SET resync_cursor_us = NULL WHERE family_id = $1 AND resync_cursor_us IS NOT NULL', [familyId]);
+      await tx.query('UPDATE sync_devices SET resync_cursor_us = NULL WHERE family_id = $1 AND resync_cursor_us < $2', [familyId, horizon]);
     return count;
   }
 

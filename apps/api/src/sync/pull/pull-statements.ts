@@ -19,12 +19,32 @@ export const PREPARED_ID_LIST_MAX = 128;
 /**
  * One `server_changes` entry as JSON text, built from a row's columns (entity_type, id,
  * version, data, client_us, changed_us, deleted_us); `created`: SQL that is true when the
- * entity is new to the device.
+ * entity is new to the device. `patched`: the row also has a `patch` column (PROTOCOL 2.10):
+ * where it is not null, the entry carries `"patch": true` and those fields as `data`.
  */
-const entryJson = (created: string) => `'{"entity_type":' || to_json(entity_type)::text || ',"entity_id":' || to_json(id)::text ||
+const entryJson = (
+  created: string,
+  patched = false,
+) => `'{"entity_type":' || to_json(entity_type)::text || ',"entity_id":' || to_json(id)::text ||
                  ',"action":"' || CASE WHEN deleted_us IS NOT NULL THEN 'delete' WHEN ${created} THEN 'create' ELSE 'update' END ||
-                 '","data":' || CASE WHEN deleted_us IS NULL THEN data::text ELSE 'null' END || ',"version":' || version ||
+                 ${
+                   patched
+                     ? `'",' || CASE WHEN patch IS NOT NULL THEN '"patch":true,"data":' || patch::text WHEN deleted_us IS NULL THEN '"data":' || data::text ELSE '"data":null' END`
+                     : `'","data":' || CASE WHEN deleted_us IS NULL THEN data::text ELSE 'null' END`
+                 } || ',"version":' || version ||
                  ',"client_timestamp":"' || ${iso('client_us')} || '","server_timestamp":"' || ${iso('changed_us')} || '"}'`;
+
+/**
+ * PROTOCOL 2.10: the fields of a row written after `cursor` (with their current values), for
+ * an entity the device holds at `cursor` (created at or before it, live, its field positions
+ * known); null where the patch would hold every field (the full entry is no larger) or the
+ * device does not hold the entity.
+ */
+const patchOf = (cursor: string) =>
+  `CASE WHEN deleted_us IS NULL AND created_us <= ${cursor} AND field_positions IS NOT NULL THEN
+     (SELECT CASE WHEN count(*) FILTER (WHERE f.p::bigint > ${cursor}) < count(*)
+                  THEN coalesce(jsonb_object_agg(f.k, data -> f.k) FILTER (WHERE f.p::bigint > ${cursor}), '{}'::jsonb) END
+      FROM jsonb_each_text(field_positions) AS f(k, p)) END`;
 
 /** Whether a client timestamp is outside years 1..9999 (its text then needs the service's formatting). */
 const ODD = `NOT (client_us >= ${MIN_ISO_US} AND client_us < ${MAX_ISO_US})`;
@@ -56,15 +76,18 @@ export interface PullTable {
  * are sent anyway (text[]). The byte limit is part of the text (configuration, not input). Planned once per connection instead of once per pull (a 6-table
  * UNION took PostgreSQL longer to plan than to run).
  */
-export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'state', maxBytes: number): PreparedSql {
+export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'state', maxBytes: number, patches = false): PreparedSql {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new Error(`pull byte limit must be a positive integer, got ${maxBytes}`);
   const types = mode === 'since' ? ['uuid', 'bigint', 'integer'] : ['uuid', 'integer'];
   const param = (type: string) => `$${types.push(type)}`;
   const readLimit = mode === 'since' ? '$3' : '$2';
+  // Patches only on incremental pages: a first sync or resync sends whole entities.
+  const patched = patches && mode === 'since';
   const branches = tables.map(({ entityType, table }) => {
     const exclude = param('text[]');
     const where = mode === 'since' ? `changed_us > $2` : `(deleted_us IS NULL OR id = ANY(${param('text[]')}))`;
-    return `(SELECT '${entityType}' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
+    const patch = patched ? `, ${patchOf('$2')} AS patch` : '';
+    return `(SELECT '${entityType}' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us${patch}
              FROM ${table} WHERE family_id = $1 AND ${where} AND id <> ALL(${exclude}) ORDER BY changed_us LIMIT ${readLimit})`;
   });
   const created = mode === 'since' ? 'created_us > $2' : 'true';
@@ -74,12 +97,12 @@ export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'sta
   const text = `SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= ${maxBytes} THEN entry END AS entry
           FROM (SELECT changed_us, odd, entry, row_number() OVER w AS n, 1 + sum(octet_length(entry) + 1) OVER w AS total
                 FROM (SELECT changed_us, ${ODD} AS odd,
-                 ${entryJson(created)} AS entry
+                 ${entryJson(created, patched)} AS entry
                   FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${readLimit}) AS p) AS e
                 WINDOW w AS (ORDER BY changed_us ROWS UNBOUNDED PRECEDING)) AS s
           WHERE n <= 2 OR total - octet_length(entry) - 1 <= ${maxBytes}
           ORDER BY s.changed_us`;
-  return new PreparedSql(shapeName(`sync_pull_${mode}`, text), types, text);
+  return new PreparedSql(shapeName(`sync_pull_${mode}${patched ? '_patches' : ''}`, text), types, text);
 }
 
 /** The arguments of `pullStatement` (or, with `lanes`, of `lanePullStatement`) for one pull. */
@@ -101,6 +124,8 @@ export interface PullArgsQuery {
   /** null: first sync (or resync) = the current state without tombstones. */
   sinceUs: number | null;
   limit: number;
+  /** Opted in to patches (PROTOCOL 2.10): incremental pages send patches for entities the device holds. */
+  patches?: boolean;
   /** Opted in to lanes (PROTOCOL 2.9): each lane's cursor; the pull is then `lanePullStatement`. */
   lanes?: Record<Lane, number | null>;
   /** `alsoDeleted`: with `sinceUs` null, ids whose tombstones are sent too (see EvaluatedBatch.changedLater). */
@@ -132,11 +157,12 @@ export interface LaneTable extends PullTable {
  * Parameters: $1 family, then (incremental only) the three lane cursors, then limit + 1,
  * then per table the ids not to echo and, for a first sync, the tombstones sent anyway.
  */
-export function lanePullStatement(tables: readonly LaneTable[], mode: 'since' | 'state', maxBytes: number): PreparedSql {
+export function lanePullStatement(tables: readonly LaneTable[], mode: 'since' | 'state', maxBytes: number, patches = false): PreparedSql {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new Error(`pull byte limit must be a positive integer, got ${maxBytes}`);
   const types = mode === 'since' ? ['uuid', 'bigint', 'bigint', 'bigint', 'integer'] : ['uuid', 'integer'];
   const param = (type: string) => `$${types.push(type)}`;
   const L = mode === 'since' ? '$5' : '$2';
+  const patched = patches && mode === 'since';
   const filters = tables.map(({ lane }) => {
     const exclude = param('text[]');
     const cursor = `$${2 + lane}`;
@@ -144,19 +170,18 @@ export function lanePullStatement(tables: readonly LaneTable[], mode: 'since' | 
     return {
       where: `family_id = $1 AND ${where} AND id <> ALL(${exclude})`,
       created: mode === 'since' ? `created_us > ${cursor}` : 'true',
+      patch: patched ? `, ${patchOf(cursor)} AS patch` : '',
     };
   });
   /** A lane's candidate rows (`columns` of each of its tables), each table in commit order, at most `limit + 1`. */
-  const laneRows = (lane: Lane, columns: (entityType: string, created: string) => string) =>
+  const laneRows = (lane: Lane, columns: (entityType: string, filter: (typeof filters)[number]) => string) =>
     tables.flatMap((t, i) =>
       t.lane === lane
-        ? [
-            `(SELECT ${columns(t.entityType, filters[i]!.created)} FROM ${t.table} WHERE ${filters[i]!.where} ORDER BY changed_us LIMIT ${L})`,
-          ]
+        ? [`(SELECT ${columns(t.entityType, filters[i]!)} FROM ${t.table} WHERE ${filters[i]!.where} ORDER BY changed_us LIMIT ${L})`]
         : [],
     );
-  const full = (et: string, created: string) =>
-    `'${et}' AS entity_type, id, version, data, client_us, ${created} AS created, changed_us, deleted_us`;
+  const full = (et: string, { created, patch }: (typeof filters)[number]) =>
+    `'${et}' AS entity_type, id, version, data, client_us, ${created} AS created, changed_us, deleted_us${patch}`;
   const heads = LANES.map((lane) => {
     const rows = laneRows(lane, () => 'changed_us');
     return rows.length === 0
@@ -191,8 +216,8 @@ export function lanePullStatement(tables: readonly LaneTable[], mode: 'since' | 
           SELECT lane, changed_us::text AS changed_us, odd, CASE WHEN fits THEN entry END AS entry
           FROM (SELECT seg, lane, changed_us, odd, entry, entry IS NOT NULL AND (total - octet_length(entry) = 2 OR total <= ${maxBytes}) AS fits
                 FROM (SELECT *, 1 + sum(octet_length(entry) + 1) OVER (ORDER BY seg, changed_us ROWS UNBOUNDED PRECEDING) AS total
-                      FROM (SELECT seg, lane, changed_us, ${ODD} AS odd, CASE WHEN NOT beyond THEN ${entryJson('created')} END AS entry
+                      FROM (SELECT seg, lane, changed_us, ${ODD} AS odd, CASE WHEN NOT beyond THEN ${entryJson('created', patched)} END AS entry
                             FROM (${segments.map((x) => x.text).join(' UNION ALL ')}) AS segs) AS built) AS summed) AS page
           ORDER BY page.seg, page.changed_us`;
-  return new PreparedSql(shapeName(`sync_pull_lanes_${mode}`, text), types, text);
+  return new PreparedSql(shapeName(`sync_pull_lanes_${mode}${patched ? '_patches' : ''}`, text), types, text);
 }

@@ -106,10 +106,10 @@ export class SyncPullRepository {
   private statementFor(query: PullQuery): PreparedSql {
     const mode = query.sinceUs === null ? 'state' : 'since';
     const tables = query.tables.map((t) => `${t.entityType}=${t.table}${query.lanes ? `@${t.lane}` : ''}`).join(',');
-    const key = `${query.lanes ? 'lanes:' : ''}${mode}:${query.maxBytes}:${tables}`;
+    const key = `${query.lanes ? 'lanes:' : ''}${query.patches ? 'patches:' : ''}${mode}:${query.maxBytes}:${tables}`;
     let statement = this.statements.get(key);
     const build = query.lanes ? lanePullStatement : pullStatement;
-    if (!statement) this.statements.set(key, (statement = build(query.tables, mode, query.maxBytes)));
+    if (!statement) this.statements.set(key, (statement = build(query.tables, mode, query.maxBytes, query.patches)));
     return statement;
   }
 

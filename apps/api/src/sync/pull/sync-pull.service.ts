@@ -62,19 +62,26 @@ export class SyncPullService {
   ): Promise<PullResult[]> {
     const familyId = pulls[0]?.req.scope.familyId;
     if (familyId === undefined) return [];
-    const plans: { since: number | null; resync: boolean }[] = [];
+    const plans: { since: number | null; resync: boolean; patches: boolean }[] = [];
     for (const { req } of pulls) {
       // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
       // full state. The pages of a full state can end below the horizon; the device's own
-      // page cursor (kept per device) tells such a continuation from a stale client.
+      // page cursor (kept per device) tells such a continuation from a stale client. It also
+      // tells whether the device holds every entity as of its watermark, which patches need
+      // (PROTOCOL 2.10): while it pages (the cursor is the watermark of its last cut page), an
+      // entity that existed at the watermark may have changed again since and not reached it.
       const behind = req.since !== null && req.since < clock.horizonUs;
-      const continuing = behind && (await this.repo.resyncCursor(tx, familyId, req.deviceId)) === req.since;
+      const cursor = behind || (req.patches && req.since !== null) ? await this.repo.resyncCursor(tx, familyId, req.deviceId) : undefined;
+      const continuing = cursor !== undefined && cursor === req.since;
+      // A page answer may have been lost: any watermark up to the cursor is still paging.
+      const paging = cursor !== undefined && req.since !== null && req.since <= cursor;
       // Ahead of the family's newest position: this database never issued that watermark (a
       // restore from backup, another server's value), so "after it" would be an empty page
       // forever. Every watermark issued is at most the position it was read under (PROTOCOL 2.13).
       const ahead = req.since !== null && (req.since > positionBeforeUs || LANES.some((l) => (req.lanes?.[l] ?? 0) > positionBeforeUs));
       const resync = ahead || (behind && !continuing);
-      plans.push({ since: resync ? null : req.since, resync });
+      const since = resync ? null : req.since;
+      plans.push({ since, resync, patches: req.patches && since !== null && !paging });
     }
     const pages = await this.repo.pullAllAndCommit(
       tx,
@@ -84,6 +91,7 @@ export class SyncPullService {
         limit: req.limit,
         // A full state goes lane by lane from the start (PROTOCOL 2.9).
         lanes: req.lanes && (plan.resync ? { 0: null, 1: null, 2: null } : req.lanes),
+        patches: plan.patches,
         maxBytes: this.maxPageBytes,
         tables: this.registry.all().map(({ type, resolver, lane }) => ({
           entityType: type,
@@ -109,7 +117,8 @@ export class SyncPullService {
       if (stand) response.lanes = stand.cursors;
       return {
         response,
-        cursor: hasMore && watermark < clock.horizonUs ? { cursorUs: watermark, horizonUs: clock.horizonUs } : undefined,
+        // The watermark of every cut page (see `paging` above and the horizon's continuation).
+        cursor: hasMore ? { cursorUs: watermark, horizonUs: clock.horizonUs } : undefined,
         behind: stand?.behind,
       };
     });

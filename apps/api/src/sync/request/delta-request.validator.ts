@@ -41,6 +41,7 @@ export const DELTA_REQUEST_SCHEMA = {
     },
     atomic: { type: 'boolean' },
     limit: { type: 'integer', minimum: 1, maximum: 5000 },
+    patches: { type: 'boolean' },
     lanes: {
       type: 'object',
       additionalProperties: false,

@@ -29,7 +29,9 @@ export function syncSqlSnapshots(): Record<string, string> {
     'write.sql': `-- a push writing ${touched.join(' and ')}\n${writeSql(touched)}`,
     'pull-since.sql': prepared(pullStatement(TABLES, 'since', PAGE_BYTES)),
     'pull-state.sql': prepared(pullStatement(TABLES, 'state', PAGE_BYTES)),
+    'pull-since-patches.sql': prepared(pullStatement(TABLES, 'since', PAGE_BYTES, true)),
     'pull-lanes-since.sql': prepared(lanePullStatement(TABLES, 'since', PAGE_BYTES)),
+    'pull-lanes-since-patches.sql': prepared(lanePullStatement(TABLES, 'since', PAGE_BYTES, true)),
     'pull-lanes-state.sql': prepared(lanePullStatement(TABLES, 'state', PAGE_BYTES)),
   };
 }

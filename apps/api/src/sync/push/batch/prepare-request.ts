@@ -31,6 +31,8 @@ export interface SyncRequestContext {
   limit: number;
   /** Opted in to lanes (PROTOCOL 2.9): where each lane stands. Absent: commit order (PROTOCOL 2.5). */
   lanes?: LaneSince;
+  /** Opted in to patches (PROTOCOL 2.10). */
+  patches: boolean;
   /** With lanes: per entity type of the changes, its lane's cursor when that is past `since`. */
   sinceByType?: Record<string, number>;
   atomic: boolean;
@@ -66,6 +68,7 @@ export function prepareRequest(scope: FamilyScope, request: DeltaRequest, settin
     since,
     lanes,
     sinceByType: lanes && sinceByType(changes, lanes, settings),
+    patches: request.patches === true,
     limit: request.limit ?? DEFAULT_LIMIT,
     atomic: request.atomic === true,
     maxSkewUs: settings.maxSkewUs,

@@ -1,0 +1,42 @@
+-- PREPARE sync_pull_since_patches_5fb5e96ef903(uuid, bigint, integer, text[], text[], text[], text[], text[], text[])
+SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= 4194304 THEN entry END AS entry
+          FROM (SELECT changed_us, odd, entry, row_number() OVER w AS n, 1 + sum(octet_length(entry) + 1) OVER w AS total
+                FROM (SELECT changed_us, NOT (client_us >= -62135596800000000 AND client_us < 253402300800000000) AS odd,
+                 '{"entity_type":' || to_json(entity_type)::text || ',"entity_id":' || to_json(id)::text ||
+                 ',"action":"' || CASE WHEN deleted_us IS NOT NULL THEN 'delete' WHEN created_us > $2 THEN 'create' ELSE 'update' END ||
+                 '",' || CASE WHEN patch IS NOT NULL THEN '"patch":true,"data":' || patch::text WHEN deleted_us IS NULL THEN '"data":' || data::text ELSE '"data":null' END || ',"version":' || version ||
+                 ',"client_timestamp":"' || CASE WHEN client_us >= -62135596800000000 AND client_us < 253402300800000000
+     THEN to_char(timestamp 'epoch' + (client_us / 1000000) * interval '1 second' + (client_us % 1000000) * interval '1 microsecond',
+                  'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+     ELSE '#' || client_us END || '","server_timestamp":"' || CASE WHEN changed_us >= -62135596800000000 AND changed_us < 253402300800000000
+     THEN to_char(timestamp 'epoch' + (changed_us / 1000000) * interval '1 second' + (changed_us % 1000000) * interval '1 microsecond',
+                  'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+     ELSE '#' || changed_us END || '"}' AS entry
+                  FROM (SELECT * FROM ((SELECT 'task' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us, CASE WHEN deleted_us IS NULL AND created_us <= $2 AND field_positions IS NOT NULL THEN
+     (SELECT CASE WHEN count(*) FILTER (WHERE f.p::bigint > $2) < count(*)
+                  THEN coalesce(jsonb_object_agg(f.k, data -> f.k) FILTER (WHERE f.p::bigint > $2), '{}'::jsonb) END
+      FROM jsonb_each_text(field_positions) AS f(k, p)) END AS patch
+             FROM tasks WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($4) ORDER BY changed_us LIMIT $3) UNION ALL (SELECT 'event' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us, CASE WHEN deleted_us IS NULL AND created_us <= $2 AND field_positions IS NOT NULL THEN
+     (SELECT CASE WHEN count(*) FILTER (WHERE f.p::bigint > $2) < count(*)
+                  THEN coalesce(jsonb_object_agg(f.k, data -> f.k) FILTER (WHERE f.p::bigint > $2), '{}'::jsonb) END
+      FROM jsonb_each_text(field_positions) AS f(k, p)) END AS patch
+             FROM events WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($5) ORDER BY changed_us LIMIT $3) UNION ALL (SELECT 'points_ledger' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us, CASE WHEN deleted_us IS NULL AND created_us <= $2 AND field_positions IS NOT NULL THEN
+     (SELECT CASE WHEN count(*) FILTER (WHERE f.p::bigint > $2) < count(*)
+                  THEN coalesce(jsonb_object_agg(f.k, data -> f.k) FILTER (WHERE f.p::bigint > $2), '{}'::jsonb) END
+      FROM jsonb_each_text(field_positions) AS f(k, p)) END AS patch
+             FROM points_ledger WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($6) ORDER BY changed_us LIMIT $3) UNION ALL (SELECT 'user_streak' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us, CASE WHEN deleted_us IS NULL AND created_us <= $2 AND field_positions IS NOT NULL THEN
+     (SELECT CASE WHEN count(*) FILTER (WHERE f.p::bigint > $2) < count(*)
+                  THEN coalesce(jsonb_object_agg(f.k, data -> f.k) FILTER (WHERE f.p::bigint > $2), '{}'::jsonb) END
+      FROM jsonb_each_text(field_positions) AS f(k, p)) END AS patch
+             FROM user_streaks WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($7) ORDER BY changed_us LIMIT $3) UNION ALL (SELECT 'badge' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us, CASE WHEN deleted_us IS NULL AND created_us <= $2 AND field_positions IS NOT NULL THEN
+     (SELECT CASE WHEN count(*) FILTER (WHERE f.p::bigint > $2) < count(*)
+                  THEN coalesce(jsonb_object_agg(f.k, data -> f.k) FILTER (WHERE f.p::bigint > $2), '{}'::jsonb) END
+      FROM jsonb_each_text(field_positions) AS f(k, p)) END AS patch
+             FROM badges WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($8) ORDER BY changed_us LIMIT $3) UNION ALL (SELECT 'conflict' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us, CASE WHEN deleted_us IS NULL AND created_us <= $2 AND field_positions IS NOT NULL THEN
+     (SELECT CASE WHEN count(*) FILTER (WHERE f.p::bigint > $2) < count(*)
+                  THEN coalesce(jsonb_object_agg(f.k, data -> f.k) FILTER (WHERE f.p::bigint > $2), '{}'::jsonb) END
+      FROM jsonb_each_text(field_positions) AS f(k, p)) END AS patch
+             FROM conflicts WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($9) ORDER BY changed_us LIMIT $3)) AS changed ORDER BY changed_us LIMIT $3) AS p) AS e
+                WINDOW w AS (ORDER BY changed_us ROWS UNBOUNDED PRECEDING)) AS s
+          WHERE n <= 2 OR total - octet_length(entry) - 1 <= 4194304
+          ORDER BY s.changed_us
