@@ -13,7 +13,7 @@ import { DeltaRequest, DeltaResponse, OutgoingChange } from './types.js';
  */
 export class BatchPusher {
   constructor(
-    private readonly opts: Pick<SyncClientOptions, 'deviceId' | 'pageLimit' | 'lanes'>,
+    private readonly opts: Pick<SyncClientOptions, 'deviceId' | 'pageLimit' | 'lanes' | 'patches'>,
     private readonly local: LocalStore,
     private readonly limits: BatchLimits,
     private readonly log: Log,
@@ -49,6 +49,7 @@ export class BatchPusher {
       changes,
       ...(this.opts.pageLimit ? { limit: this.opts.pageLimit } : {}),
       ...(this.opts.lanes === false ? {} : { lanes: this.local.lanes }),
+      ...(this.opts.patches === false ? {} : { patches: true }),
     };
   }
 }

@@ -178,4 +178,22 @@ describe('applyResponse', () => {
     expect(out.write.clearEntities).toBe(true);
     expect(out.write.putEntities).toEqual([stored('t1', 2, { title: 'b' }), stored('t3', 7, { title: 'c' })]);
   });
+
+  it('a patch (PROTOCOL 2.10) merges its fields into the entity the replica holds, in the page write; a full entry replaces it', () => {
+    const replica = replicaOf(stored('t1', 1, { title: 'a', desc: 'long', status: 'open' }), stored('t2', 1, { title: 'b', desc: 'x' }));
+    const sc = (id: string, version: number, data: Record<string, unknown>, patch?: true) => ({
+      entity_type: 'task',
+      entity_id: id,
+      action: 'update' as const,
+      data,
+      version,
+      client_timestamp: '2025-11-11T12:00:00.000000Z',
+      server_timestamp: '2025-11-11T15:00:00.000000Z',
+      ...(patch ? { patch } : {}),
+    });
+    const out = applyResponse(replica, [], res({ server_changes: [sc('t1', 2, { title: 'A' }, true), sc('t2', 2, { title: 'B' })] }));
+    expect(out.entities.get(K('t1'))).toEqual(stored('t1', 2, { title: 'A', desc: 'long', status: 'open' }));
+    expect(out.entities.get(K('t2'))).toEqual(stored('t2', 2, { title: 'B' }));
+    expect(out.write.putEntities).toEqual([stored('t1', 2, { title: 'A', desc: 'long', status: 'open' }), stored('t2', 2, { title: 'B' })]);
+  });
 });

@@ -53,7 +53,10 @@ export function applyResponse(
     }
     const known = current(key);
     if (known && known.version > sc.version) continue;
-    entities.set(key, { entity_type: sc.entity_type, entity_id: sc.entity_id, version: sc.version, data: sc.data });
+    // PROTOCOL 2.10: a patch holds only the fields written since the device's cursor; the
+    // server sends one only for an entity the device holds, so the rest is in the replica.
+    const data = sc.patch ? { ...(known?.data ?? {}), ...sc.data } : sc.data;
+    entities.set(key, { entity_type: sc.entity_type, entity_id: sc.entity_id, version: sc.version, data });
   }
 
   const write: StorageWrite = {

@@ -29,6 +29,8 @@ export interface SyncClientOptions {
    * first, and its outbox goes lane by lane (each entity's changes in order). false: commit order.
    */
   lanes?: boolean;
+  /** Field-level pulls (PROTOCOL 2.10), default true: an entity the replica holds may come as a patch (only the fields written since), merged in the page's atomic write. */
+  patches?: boolean;
   /** The lane of each entity type, for the outbox order; default PROTOCOL 2.9's (an unlisted type: 1). */
   typeLanes?: Record<string, 0 | 1 | 2>;
   /** Default 30 s; a request that takes longer counts as a network failure. */
