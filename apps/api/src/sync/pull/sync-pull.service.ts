@@ -56,14 +56,19 @@ export class SyncPullService {
    */
   async respondAndCommit(
     tx: WireTransaction,
-    pulls: { req: SyncRequestContext; batch: PushedBatch }[],
+    pulls: {
+      req: SyncRequestContext;
+      batch: PushedBatch;
+      /** The device's page cursor when already read (null: none). */
+      cursorUs?: number | null;
+    }[],
     clock: FamilyClock,
     positionBeforeUs: number,
   ): Promise<PullResult[]> {
     const familyId = pulls[0]?.req.scope.familyId;
     if (familyId === undefined) return [];
     const plans: { since: number | null; resync: boolean; patches: boolean }[] = [];
-    for (const { req } of pulls) {
+    for (const { req, cursorUs } of pulls) {
       // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
       // full state. The pages of a full state can end below the horizon; the device's own
       // page cursor (kept per device) tells such a continuation from a stale client. It also
@@ -71,7 +76,12 @@ export class SyncPullService {
       // (PROTOCOL 2.10): while it pages (the cursor is the watermark of its last cut page), an
       // entity that existed at the watermark may have changed again since and not reached it.
       const behind = req.since !== null && req.since < clock.horizonUs;
-      const cursor = behind || (req.patches && req.since !== null) ? await this.repo.resyncCursor(tx, familyId, req.deviceId) : undefined;
+      const needed = behind || (req.patches && req.since !== null);
+      const cursor = !needed
+        ? undefined
+        : cursorUs !== undefined
+          ? (cursorUs ?? undefined)
+          : await this.repo.resyncCursor(tx, familyId, req.deviceId);
       const continuing = cursor !== undefined && cursor === req.since;
       // A page answer may have been lost: any watermark up to the cursor is still paging.
       const paging = cursor !== undefined && req.since !== null && req.since <= cursor;

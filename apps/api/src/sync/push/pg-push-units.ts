@@ -61,9 +61,14 @@ export class PgPushUnits extends PushUnits {
   pull(req: SyncRequestContext): Promise<PullResult | undefined> {
     return this.tx.runWire(
       async (tx) => {
-        const clock = await this.repo.readFamilyClock(tx, req.scope);
+        const clock = await this.repo.readFamilyClock(tx, req.scope, req.deviceId);
         if (!clock) return undefined;
-        const [pulled] = await this.pulls.respondAndCommit(tx, [{ req, batch: NOTHING_PUSHED }], clock, clock.lastUs);
+        const [pulled] = await this.pulls.respondAndCommit(
+          tx,
+          [{ req, batch: NOTHING_PUSHED, cursorUs: clock.deviceCursorUs }],
+          clock,
+          clock.lastUs,
+        );
         return pulled;
       },
       { isolation: 'REPEATABLE READ' },

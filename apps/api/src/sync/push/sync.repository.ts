@@ -98,14 +98,22 @@ export class SyncRepository {
    * Opens the (REPEATABLE READ) transaction and reads the family's clock without a lock, with
    * the membership check (undefined: not a member), in one round trip as above.
    */
-  async readFamilyClock(tx: WireTransaction, scope: FamilyScope): Promise<FamilyClock | undefined> {
+  /** The family's clock for a pull without changes, and the device's page cursor (see SyncPullService) in the same statement. */
+  async readFamilyClock(
+    tx: WireTransaction,
+    scope: FamilyScope,
+    deviceId: string,
+  ): Promise<(FamilyClock & { deviceCursorUs: number | null }) | undefined> {
     const rows = await tx.begin(
-      `SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us, ${NOW_US} AS now_us
+      `SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us, ${NOW_US} AS now_us,
+              (SELECT d.resync_cursor_us FROM sync_devices d WHERE d.family_id = m.family_id AND d.device_id = ${tx.literal(deviceId)}) AS device_cursor_us
        FROM family_members m LEFT JOIN family_sync_state s ON s.family_id = m.family_id
        WHERE m.family_id = ${uuidLiteral(scope.familyId)} AND m.user_id = ${tx.literal(scope.userId)}`,
     );
     const [row] = rows;
-    return row === undefined ? undefined : toClock(row);
+    return row === undefined
+      ? undefined
+      : { ...toClock(row), deviceCursorUs: row.device_cursor_us == null ? null : Number(row.device_cursor_us) };
   }
 
   /**
