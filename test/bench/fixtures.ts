@@ -99,7 +99,7 @@ export class Device {
 
   async delta(
     changes: WireChange[],
-    options: { lastSyncAt?: string | null; limit?: number; lanes?: Record<string, string> } = {},
+    options: { lastSyncAt?: string | null; limit?: number; lanes?: Record<string, string>; patches?: boolean } = {},
   ): Promise<HttpResult<DeltaResponse>> {
     const body: Record<string, unknown> = {
       device_id: this.deviceId,
@@ -108,6 +108,7 @@ export class Device {
     };
     if (options.limit !== undefined) body.limit = options.limit;
     if (options.lanes !== undefined) body.lanes = options.lanes;
+    if (options.patches !== undefined) body.patches = options.patches;
     const res = await this.http.post<DeltaResponse>('/sync/delta', body, this.token);
     // With has_more the returned watermark is the last row sent: the next call continues from it.
     if (res.status === 200) this.watermark = res.body.last_sync_at;

@@ -8,7 +8,7 @@
  *                                     set, an embedded PostgreSQL in .data/pg-bench (port
  *                                     BENCH_PG_PORT, default 54331)
  *   BENCH_QUICK=1                     a ~30 second version (fewer runs, shorter mixed load)
- *   BENCH_ONLY=push,sync,lanes,mixed,batch,realtime  run only these scenario groups
+ *   BENCH_ONLY=push,sync,lanes,patches,mixed,batch,realtime  run only these scenario groups
  *   BENCH_CPU_PROF=1                  write a V8 CPU profile of the service to .data/bench/profile
  *                                     (summarise it with test/bench/profile-summary.ts)
  *   DB_POOL_SIZE etc.                 passed through to the service
@@ -29,13 +29,14 @@ import { BenchContext, batchSizeScenario, FirstSyncExtra, MixedResult, PairResul
 import { firstSyncScenario } from './first-sync-scenario';
 import { mixedScenario } from './mixed-scenario';
 import { LanesResult, lanesLines, lanesScenario } from './lanes-scenario';
+import { PatchesResult, patchesLines, patchesScenario } from './patches-scenario';
 import { RunningService, startService } from './service';
 import { RealtimeResult, realtimeLines, realtimeScenario } from './realtime-scenario';
 import { batchChart } from './svg';
 
 const ROOT = resolve(__dirname, '..', '..');
 const OUT_DIR = join(ROOT, '.data', 'bench');
-const GROUPS = ['push', 'sync', 'lanes', 'mixed', 'batch', 'realtime'] as const;
+const GROUPS = ['push', 'sync', 'lanes', 'patches', 'mixed', 'batch', 'realtime'] as const;
 
 const t0 = performance.now();
 const log = (message: string) => process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
@@ -145,6 +146,8 @@ async function main(): Promise<number> {
     }
     let lanes: LanesResult | undefined;
     if (only('lanes')) lanes = await lanesScenario(ctx);
+    let patches: PatchesResult | undefined;
+    if (only('patches')) patches = await patchesScenario(ctx);
     if (only('batch')) batches = await batchSizeScenario(ctx);
     if (only('mixed')) mixed = await mixedScenario(ctx);
     let realtime: RealtimeResult | undefined;
@@ -199,6 +202,7 @@ async function main(): Promise<number> {
       if (firstSync) out.push(`  ${firstSyncLines(firstSync)}`);
     }
     if (lanes) out.push('', ...lanesLines(lanes));
+    if (patches) out.push('', ...patchesLines(patches));
     if (batches.length > 0) {
       out.push('', 'Scenario 5: batch sizes (creates; per change = request median / batch size)');
       out.push(batchTable(batches));
@@ -241,6 +245,7 @@ async function main(): Promise<number> {
       batchSizes: batches.map((r) => ({ ...r, perChangeMs: { service: r.service.median / r.size, floor: r.floor.median / r.size } })),
       mixed,
       lanes,
+      patches,
       realtime,
       targets,
       explainPull: explain,
