@@ -92,6 +92,8 @@ export class LaneDevice {
 
   /** Patch entries applied (PROTOCOL 2.10). */
   patched = 0;
+  /** Answers with resync_required applied. */
+  resyncs = 0;
 
   /** One page; `drop`: the answer is lost (nothing stored). */
   async page(t: TestApp, limit: number, drop = false): Promise<DeltaResponseDto> {
@@ -101,7 +103,12 @@ export class LaneDevice {
     const res = await syncOk(t, this.token, body);
     if (drop) return res;
     this.pages++;
-    if (res.resync_required) this.replica.clear();
+    // A resync replaces the replica: exactly once holds again from its first page.
+    if (res.resync_required) {
+      this.resyncs++;
+      this.replica.clear();
+      this.applied.length = 0;
+    }
     for (const c of res.server_changes) {
       const key = `${c.entity_type}/${c.entity_id}`;
       this.applied.push(`${key}@${c.server_timestamp}`);

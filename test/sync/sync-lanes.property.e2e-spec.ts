@@ -1,4 +1,7 @@
 import fc from 'fast-check';
+import { TransactionRunner } from '@app/database';
+import { SyncMaintenanceRepository } from '../../apps/api/src/sync/maintenance/sync-maintenance.repository';
+import { SyncRegistry } from '../../apps/api/src/sync/sync-registry.service';
 import { Client } from 'pg';
 import { postDelta, prng } from '../support/concurrency-helpers';
 import { learn, sharedSeedChanges, Writer, writerChanges } from '../support/concurrency-writer-helpers';
@@ -25,6 +28,8 @@ const step = fc.record({
   during: fc.integer({ min: 0, max: 2 }),
   limit: fc.integer({ min: 1, max: 60 }),
   lost: fc.boolean(),
+  /** 0: the family's tombstones are purged first (a reader behind the new horizon resyncs). */
+  purge: fc.integer({ min: 0, max: 7 }),
 });
 
 describe('sync lanes and patches (property)', () => {
@@ -32,6 +37,7 @@ describe('sync lanes and patches (property)', () => {
   let sql: Client;
   let runs = 0;
   let patched = 0;
+  let resyncs = 0;
 
   beforeAll(async () => {
     t = await startTestApp({ SYNC_RATE_LIMIT: '1000000' });
@@ -41,6 +47,17 @@ describe('sync lanes and patches (property)', () => {
     await sql?.end();
     await t?.close();
   });
+
+  /** The maintenance purge of every tombstone of the family so far (its horizon moves past them). */
+  async function purgeTombstones(familyId: string): Promise<void> {
+    const tables = t.app
+      .get(SyncRegistry)
+      .all()
+      .map((e) => e.resolver.table);
+    await t.app
+      .get(TransactionRunner)
+      .run((tx) => t.app.get(SyncMaintenanceRepository).purgeFamily(tx, familyId, tables, Date.now() * 1000 + 1e9));
+  }
 
   it('every change exactly once, no cursor past an undelivered change, replica = tables', async () => {
     await fc.assert(
@@ -77,28 +94,36 @@ describe('sync lanes and patches (property)', () => {
             expect(res.status).toBe(200);
             learn(w, res.body);
           };
-          // Patches on every other run (both kinds in every run of the test), lanes drawn.
-          const device = new LaneDevice('reader', f.token('bob'), runs % 2 === 1, lanes);
+          // Two readers: patches on for one of them in every other run, lanes drawn for each.
+          const readers = [
+            new LaneDevice('reader', f.token('bob'), runs % 2 === 1, lanes),
+            new LaneDevice('reader-2', f.token('alice'), true, !lanes),
+          ];
           for (const s of steps) {
+            if (s.purge === 0) await purgeTombstones(f.familyId);
             for (let i = 0; i < s.writes; i++) await write();
-            await Promise.all([device.page(t, s.limit, s.lost), ...Array.from({ length: s.during }, write)]);
-            expect(device.missing(await familyRows(sql, f.familyId))).toEqual([]);
+            const [reader, other] = s.limit % 2 === 0 ? readers : [readers[1]!, readers[0]!];
+            await Promise.all([reader!.page(t, s.limit, s.lost), other!.page(t, s.limit + 3), ...Array.from({ length: s.during }, write)]);
+            const rows = await familyRows(sql, f.familyId);
+            for (const d of readers) expect(d.missing(rows)).toEqual([]);
           }
-          while ((await device.page(t, 200)).has_more);
-          // Caught up (has_more false): the next changes of entities it holds can come as patches.
+          for (const d of readers) while ((await d.page(t, 200)).has_more);
+          // Caught up (has_more false): the next changes of entities they hold can come as patches.
           for (let i = 0; i < 3; i++) await write();
-          while ((await device.page(t, 200)).has_more);
+          for (const d of readers) while ((await d.page(t, 200)).has_more);
           const rows = await familyRows(sql, f.familyId);
-          expect(device.missing(rows)).toEqual([]);
-          expect(device.lanes).toEqual({});
-          expect([...device.replica.keys()].sort()).toEqual(
-            [...rows.values()]
-              .filter((r) => !r.deleted)
-              .map((r) => r.key)
-              .sort(),
-          );
-          expect(new Set(device.applied).size).toBe(device.applied.length);
-          patched += device.patched;
+          const live = [...rows.values()]
+            .filter((r) => !r.deleted)
+            .map((r) => r.key)
+            .sort();
+          for (const d of readers) {
+            expect(d.missing(rows)).toEqual([]);
+            expect(d.lanes).toEqual({});
+            expect([...d.replica.keys()].sort()).toEqual(live);
+            expect(new Set(d.applied).size).toBe(d.applied.length);
+            patched += d.patched;
+            resyncs += d.resyncs;
+          }
         },
       ),
       { numRuns: RUNS },
@@ -106,5 +131,7 @@ describe('sync lanes and patches (property)', () => {
     expect(runs).toBe(RUNS);
     // The runs with patches on did get patches (not only full entries).
     expect(patched).toBeGreaterThan(0);
+    expect(resyncs).toBeGreaterThan(0);
+    console.log(`lanes and patches: ${runs} runs, ${patched} patches applied, ${resyncs} resyncs after a purge`);
   });
 });
