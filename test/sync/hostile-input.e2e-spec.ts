@@ -77,7 +77,13 @@ describe('in data: per-change error validation naming the field, the other chang
 
   it('with atomic: true the whole batch is rolled back', async () => {
     // The request is answered (200), so the device's last-seen row moves; nothing else may.
-    const withoutDevices = async () => ({ ...(await familyState(t, fam.familyId)), sync_devices: [] });
+    // Device visits, the family's clock row and the request's record (PROTOCOL 2.11) are not the batch's data.
+    const withoutDevices = async () => ({
+      ...(await familyState(t, fam.familyId)),
+      sync_devices: [],
+      sync_requests: [],
+      family_sync_state: [],
+    });
     const before = await withoutDevices();
     const b = await syncOk(t, token, {
       atomic: true,
@@ -86,6 +92,11 @@ describe('in data: per-change error validation naming the field, the other chang
     expect(b.applied_count).toBe(0);
     expect(b.errors).toEqual([expect.objectContaining({ index: 1, code: 'validation' })]);
     expect(await withoutDevices()).toEqual(before);
+    // Recorded as such: rolled back, the refused data not kept.
+    const records = (await familyState(t, fam.familyId)).sync_requests.map((r) => JSON.parse(r) as Record<string, unknown>);
+    const record = records.filter((r) => r.id === b.request_id);
+    expect(record).toEqual([expect.objectContaining({ discarded: true, applied: 0, errors: 1 })]);
+    expect(JSON.stringify(record)).not.toContain('\\ud800');
   });
 });
 

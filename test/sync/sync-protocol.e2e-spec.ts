@@ -42,6 +42,8 @@ describe('sync protocol (POST /sync/delta): API examples, malformed requests', (
         success: true,
         applied_count: 3,
         error_count: 0,
+        // The push's record (PROTOCOL 2.11).
+        request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       });
       const other = await pull(f.token(), 'tablet', '2025-11-10T00:00:00Z');
       expect(other.changes).toEqual(

@@ -24,6 +24,7 @@ describe('sync rules (POST /sync/delta): empty changes, concurrent users, per-ch
         success: true,
         applied_count: 0,
         error_count: 0,
+        request_id: null,
       });
       await sync(f.token(), { device_id: 'd2', changes: [task({ entity_id: 't1', data: { title: 'T' } })] });
       for (const body of [{ changes: [] }, {}]) {

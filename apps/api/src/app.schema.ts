@@ -17,6 +17,7 @@ import { ReceiptHistory1764115800000 } from './sync/migrations/1764115800000-rec
 import { ReceiptHistoryByKey1764115900000 } from './sync/migrations/1764115900000-receipt-history-by-key';
 import { StripProtoKeys1764116000000 } from './sync/migrations/1764116000000-strip-proto-keys';
 import { FieldPositions1764116100000 } from './sync/migrations/1764116100000-field-positions';
+import { RequestRecords1764116200000 } from './sync/migrations/1764116200000-request-records';
 import { CreateTasks1764115300000 } from './task/migrations/1764115300000-create-tasks';
 import { TaskEntity } from './task/task.entity';
 import { CreateUserStreaks1764115300003 } from './user-streak/migrations/1764115300003-create-user-streaks';
@@ -43,5 +44,6 @@ export const appSchema: SchemaDefinition = {
     ReceiptHistoryByKey1764115900000,
     StripProtoKeys1764116000000,
     FieldPositions1764116100000,
+    RequestRecords1764116200000,
   ],
 };

@@ -12,6 +12,7 @@ const res = (over: Partial<DeltaResponse>): DeltaResponse => ({
   success: true,
   applied_count: 0,
   error_count: 0,
+  request_id: null,
   ...over,
 });
 const ch = (over: Partial<OutgoingChange>): OutgoingChange => ({

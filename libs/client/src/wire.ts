@@ -90,6 +90,8 @@ export interface DeltaResponse {
   success: boolean;
   applied_count: number;
   error_count: number;
+  /** The push's record (PROTOCOL 2.11: `GET /sync/requests/:id`); null when nothing was recorded. */
+  request_id: string | null;
   /** Only for a request that opted in to lanes (PROTOCOL 2.9). */
   lanes?: LaneCursors;
   /** Only for a request that opted in to lanes (PROTOCOL 2.9). */

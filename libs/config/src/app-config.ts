@@ -51,6 +51,8 @@ export interface SyncConfig {
   typePriorities: Record<string, number>;
   tombstoneDays: number;
   receiptDays: number;
+  /** Push records kept this many days for replay and explain (PROTOCOL 2.11); 0: none are kept. */
+  replayDays: number;
   /** Conflict inbox entries (and their tombstones) are purged after this many days. */
   conflictDays: number;
   /** Sync requests per user and minute; 0 disables the limit. */

@@ -179,6 +179,12 @@ export class EnvironmentVariables {
   @Min(1)
   SYNC_RECEIPT_DAYS = 30;
 
+  /** Push records for replay and explain (PROTOCOL 2.11) are kept this many days; 0 keeps none. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  SYNC_REPLAY_DAYS = 7;
+
   @Transform(toNumber)
   @IsInt()
   @Min(1)

@@ -169,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       typePriorities,
       tombstoneDays: vars.SYNC_TOMBSTONE_DAYS,
       receiptDays: vars.SYNC_RECEIPT_DAYS,
+      replayDays: vars.SYNC_REPLAY_DAYS,
       conflictDays: vars.SYNC_CONFLICT_DAYS,
       rateLimitPerMinute: vars.SYNC_RATE_LIMIT,
       rateLimitWindowMs: parseDuration(vars.SYNC_RATE_LIMIT_WINDOW),

@@ -69,6 +69,13 @@ export class DeltaResponseDto implements DeltaResponse {
   @ApiProperty() success: boolean;
   @ApiProperty() applied_count: number;
   @ApiProperty() error_count: number;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    format: 'uuid',
+    description: 'The push record (PROTOCOL 2.11: GET /sync/requests/:id); null for a pull, a pure retry, or with SYNC_REPLAY_DAYS=0',
+  })
+  request_id: string | null;
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: { type: 'string', format: 'date-time' },

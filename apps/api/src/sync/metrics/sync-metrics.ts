@@ -61,6 +61,19 @@ export class SyncMetrics {
         help: 'Pushes on this instance waiting for or running in their family group commit',
       }),
   );
+  readonly recordsWritten = metric(
+    'sync_requests_recorded_total',
+    () => new Counter({ name: 'sync_requests_recorded_total', help: 'Push records written for replay and explain (PROTOCOL 2.11)' }),
+  );
+  readonly replays = metric(
+    'sync_replays_total',
+    () =>
+      new Counter({
+        name: 'sync_replays_total',
+        help: 'Replays of push records (PROTOCOL 2.11), by whether every change replayed the same',
+        labelNames: ['same'],
+      }),
+  );
   readonly backlog = metric(
     'sync_backlog_entities',
     () =>

@@ -14,6 +14,16 @@ export class SyncObserver {
     @InjectPinoLogger('DeltaService') private readonly logger: PinoLogger,
   ) {}
 
+  /** Push records written with a group (PROTOCOL 2.11). */
+  recorded(count: number): void {
+    if (count > 0) this.metrics.recordsWritten.inc(count);
+  }
+
+  /** A replay of a push record (PROTOCOL 2.11). */
+  replayed(same: boolean): void {
+    this.metrics.replays.inc({ same: String(same) });
+  }
+
   /** A push entered (+1) or left (-1) the group commit queue. */
   inFlight(delta: 1 | -1): void {
     this.metrics.pushesInFlight.inc(delta);

@@ -38,6 +38,7 @@ describe('assembleResponse', () => {
       'success',
       'applied_count',
       'error_count',
+      'request_id',
     ]);
     expect(body).toMatchObject({
       server_changes: [],
@@ -45,6 +46,7 @@ describe('assembleResponse', () => {
       success: true,
       applied_count: 0,
       error_count: 0,
+      request_id: null,
     });
   });
 

@@ -28,5 +28,7 @@ export function assembleResponse(page: PulledPage, outcomes: StoredOutcome[]): D
     success: conflicts.length === 0 && errors.length === 0,
     applied_count: applied.length,
     error_count: errors.length,
+    // The push's record id (PROTOCOL 2.11), set once it is recorded.
+    request_id: null,
   };
 }

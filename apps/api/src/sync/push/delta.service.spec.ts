@@ -109,6 +109,7 @@ const page = (pulls: { req: SyncRequestContext; batch: PushedBatch }[]): PullRes
       success: true,
       applied_count: 0,
       error_count: 0,
+      request_id: null,
     },
   }));
 
@@ -135,7 +136,7 @@ describe('DeltaService (orchestrator, fake port)', () => {
     const body = await service(units).sync({ familyId: FAMILY, userId: 'alice' }, { device_id: 'phone', changes: [create('a')] });
     expect(units.steps).toEqual(['begin', 'lock alice', 'load a', 'write a', 'compute phone', 'pull+commit phone', 'commit']);
     expect(body.applied).toEqual([{ entity_type: 'task', entity_id: 'a', version: 1 }]);
-    expect(units.written[0].devices).toEqual([{ deviceId: 'phone', userId: 'alice', visits: 1 }]);
+    expect(units.written[0].devices).toEqual([{ deviceId: 'phone', userId: 'alice', visits: 1, lastSyncUs: null, lanes: null }]);
   });
 
   it('a push of a non-member is refused after the lock read, with nothing loaded or written', async () => {

@@ -3,7 +3,9 @@ import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '@app/config';
 import { FamilyScope } from '../../family/family-caller';
 import { FamilyErrorCode, FamilyException } from '../../family/family.exception';
-import { evaluateGroup } from './batch/group-evaluator';
+import type { FamilyClock } from './batch/batch.types';
+import { EvaluatedGroup, evaluateGroup } from './batch/group-evaluator';
+import { RequestRecord, requestRecord } from './batch/request-record';
 import { loadPlan, prepareRequest, SyncRequestContext, SyncSettings } from './batch/prepare-request';
 import { GroupSession, CommitQueue, Settled } from './commit-queue';
 import type { DeltaRequest } from '../dto/delta-request';
@@ -31,6 +33,8 @@ const MAX_GROUP = 32;
 @Injectable()
 export class DeltaService {
   private readonly settings: SyncSettings;
+  /** PROTOCOL 2.11: pushes are recorded (SYNC_REPLAY_DAYS > 0). */
+  private readonly recording: boolean;
   private readonly groups = new CommitQueue<SyncRequestContext, PullResult>((session) => this.runGroup(session), MAX_GROUP);
 
   constructor(
@@ -40,6 +44,7 @@ export class DeltaService {
     config: ConfigService<AppConfig, true>,
   ) {
     const sync = config.get('sync', { infer: true });
+    this.recording = sync.replayDays > 0;
     this.settings = {
       maxBatch: sync.maxBatch,
       maxSkewUs: sync.maxClockSkewMs * 1000,
@@ -129,7 +134,8 @@ export class DeltaService {
     const members = reqs.filter((r) => loaded.members.has(r.scope.userId));
     // atomic and failed: `discarded`, nothing of that request is written but the device's visit.
     const group = evaluateGroup(members, loaded, clock, (table) => this.registry.typeOf(table));
-    await unit.write(familyId, group.writes);
+    const records = this.recordsOf(members, group, clock);
+    await unit.write(familyId, { ...group.writes, records: [...records.values()] });
     const pushed = zip(members, group.batches).map(([req, batch]) => ({ req, batch }));
     let positionUs = group.positionUs;
     for (const { req, batch } of pushed) positionUs = await unit.compute(req, clock, { ...batch, positionUs });
@@ -137,8 +143,27 @@ export class DeltaService {
     const byReq = new Map(zip(members, pulled));
     return reqs.map((req) => {
       const value = byReq.get(req);
+      if (value && records.has(req)) value.response.request_id = req.id;
       return value ? { value } : { error: notMember() };
     });
+  }
+
+  /** PROTOCOL 2.11: each push's record (none when SYNC_REPLAY_DAYS is 0, or every change was a retry). */
+  private recordsOf(reqs: SyncRequestContext[], group: EvaluatedGroup, clock: FamilyClock): Map<SyncRequestContext, RequestRecord> {
+    const records = new Map<SyncRequestContext, RequestRecord>();
+    if (!this.recording) return records;
+    let positionBeforeUs = clock.lastUs;
+    zip(reqs, zip(group.batches, group.befores)).forEach(([req, [batch, before]]) => {
+      const changes = req.changes.map((p) =>
+        p.refused && p.valid && !p.valid.ok ? { ...p.change, data: undefined, refused: p.valid.message } : p.change,
+      );
+      const who = { deviceId: req.deviceId, userId: req.scope.userId, atomic: req.atomic, maxSkewUs: req.maxSkewUs, changes };
+      const record = requestRecord(req.id, who, batch, before, { positionBeforeUs, nowUs: clock.nowUs });
+      if (record) records.set(req, record);
+      positionBeforeUs = batch.positionUs;
+    });
+    this.observer.recorded(records.size);
+    return records;
   }
 
   /**

@@ -17,10 +17,20 @@ w1 AS (
     client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us),
 position AS (UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1 AND $2::bigint IS NOT NULL),
 device AS (
-           INSERT INTO sync_devices (family_id, device_id, user_id, sync_count)
-           SELECT $1, d."deviceId", d."userId", d.visits FROM jsonb_to_recordset($3::jsonb) AS d("deviceId" text, "userId" text, visits bigint)
+           INSERT INTO sync_devices (family_id, device_id, user_id, sync_count, last_sync_us, lanes)
+           SELECT $1, d."deviceId", d."userId", d.visits, d."lastSyncUs", d.lanes
+           FROM jsonb_to_recordset($3::jsonb) AS d("deviceId" text, "userId" text, visits bigint, "lastSyncUs" bigint, lanes jsonb)
            ON CONFLICT (family_id, device_id) DO UPDATE
-           SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + EXCLUDED.sync_count)
+           SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + EXCLUDED.sync_count,
+               last_sync_us = EXCLUDED.last_sync_us, lanes = EXCLUDED.lanes),
+record AS (
+           INSERT INTO sync_requests (family_id, id, device_id, user_id, position_before_us, position_us, server_us, atomic, discarded,
+                                      max_skew_us, changes, before, outcomes, applied, conflicts, errors)
+           SELECT $1, r.id, r."deviceId", r."userId", r."positionBeforeUs", r."positionUs", r."serverUs", r.atomic, r.discarded,
+                  r."maxSkewUs", r.changes, r.before, r.outcomes, r.applied, r.conflicts, r.errors
+           FROM jsonb_to_recordset($7::jsonb) AS r(id uuid, "deviceId" text, "userId" text, "positionBeforeUs" bigint,
+                "positionUs" bigint, "serverUs" bigint, atomic boolean, discarded boolean, "maxSkewUs" bigint, changes jsonb, before jsonb,
+                outcomes jsonb, applied integer, conflicts integer, errors integer))
        INSERT INTO sync_receipts (family_id, device_id, change_key, outcome, entity_type, entity_id, action, change_index)
        SELECT $1, r."deviceId", r.key, r.outcome, r."entityType", r."entityId", r.action, r.index
        FROM jsonb_to_recordset($4::jsonb)

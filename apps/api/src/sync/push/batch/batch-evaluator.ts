@@ -15,6 +15,7 @@ import {
 import { BatchEntity, ChangeVerdict, evaluateChange, loadedEntity } from './change-evaluator';
 import { atomicFailures, isFailure, toOutcome } from './change-outcome';
 import { inboxRows } from './conflict-inbox';
+import { decisionRule, RuleName } from './decision-rule';
 import type { SyncRequestContext } from './prepare-request';
 
 /** How each change of the batch was settled, in array order. */
@@ -49,7 +50,8 @@ export function evaluateBatch(req: SyncRequestContext, loaded: Loaded, clock: Fa
   });
 
   const outcomes = outcomesOf(steps, entities);
-  if (req.atomic && outcomes.some(isFailure)) return discarded(outcomes, loaded, clock);
+  const rules = rulesOf(steps);
+  if (req.atomic && outcomes.some(isFailure)) return { ...discarded(outcomes, loaded, clock), rules };
 
   const positions = new PositionAllocator(clock);
   const rowsByTable = rowsToWrite(entities, positions);
@@ -71,7 +73,15 @@ export function evaluateBatch(req: SyncRequestContext, loaded: Loaded, clock: Fa
       index,
     })),
   };
-  return { outcomes, discarded: false, writes, transitions, positionUs, notEchoed: notEchoed(entities) };
+  return { outcomes, rules, discarded: false, writes, transitions, positionUs, notEchoed: notEchoed(entities) };
+}
+
+/** The rule behind each change's outcome, in array order (PROTOCOL 2.11). */
+function rulesOf(steps: Step[]): RuleName[] {
+  const rules = steps.map((s) =>
+    s.kind === 'receipt' ? 'retry' : s.kind === 'evaluated' ? decisionRule(s.verdict, s.prepared.resolver) : undefined,
+  );
+  return steps.map((s, i) => (s.kind === 'repeat' ? rules[s.of]! : rules[i]!));
 }
 
 function initialEntities(req: SyncRequestContext, loaded: Loaded): Map<string, BatchEntity> {
@@ -102,6 +112,7 @@ function outcomesOf(steps: Step[], entities: Map<string, BatchEntity>): StoredOu
 
 const discarded = (outcomes: StoredOutcome[], loaded: Loaded, clock: FamilyClock): EvaluatedBatch => ({
   outcomes: atomicFailures(outcomes, loaded.rows),
+  rules: [],
   discarded: true,
   writes: { rowsByTable: new Map(), lastUs: null, receipts: [] },
   transitions: [],

@@ -1,3 +1,4 @@
+import type { RuleName } from './decision-rule';
 import type { ConflictResolver, EntityState, StateTransition, ValidationResult } from '@app/sync-contract';
 import type { SyncChangeInput } from '../../dto/delta-request';
 import type { AppliedDto, ChangeErrorDto, ConflictDto } from '../../dto/delta-response.dto';
@@ -31,6 +32,8 @@ export interface PreparedChange {
   resolver?: ConflictResolver;
   /** The validated data of a create or update (undefined for a delete or an unknown type). */
   valid?: ValidationResult;
+  /** The input guard refused its `data` (PROTOCOL 2.6, 2.13): a record keeps the change without it. */
+  refused?: boolean;
 }
 
 /** The outcome of one change, as kept in its receipt and replayed to a retry. */
@@ -76,6 +79,8 @@ export interface BatchWrites {
 export interface EvaluatedBatch {
   /** One per change, in array order, as the response reports them. */
   outcomes: StoredOutcome[];
+  /** The rule behind each outcome, in array order (PROTOCOL 2.11). */
+  rules: RuleName[];
   /** `atomic` and some change failed: nothing of the batch is stored. */
   discarded: boolean;
   writes: BatchWrites;

@@ -84,8 +84,8 @@ describe('evaluateGroup', () => {
       ['phone', 'c'],
     ]);
     expect(writes.devices).toEqual([
-      { deviceId: 'phone', userId: 'alice', visits: 2 },
-      { deviceId: 'tablet', userId: 'bob', visits: 1 },
+      { deviceId: 'phone', userId: 'alice', visits: 2, lastSyncUs: null, lanes: null },
+      { deviceId: 'tablet', userId: 'bob', visits: 1, lastSyncUs: null, lanes: null },
     ]);
     expect(positionUs).toBe(clock.nowUs + 2);
     expect(writes.lastUs).toBe(positionUs);

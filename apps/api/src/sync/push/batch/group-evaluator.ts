@@ -1,7 +1,8 @@
 import { zip } from '../../zip';
 import { evaluateBatch } from './batch-evaluator';
-import { entityKey, EvaluatedBatch, FamilyClock, Loaded, Receipt, receiptKey, StoredRow } from './batch.types';
+import { entityKey, EvaluatedBatch, FamilyClock, Loaded, Receipt, receiptKey, StoredOutcome, StoredRow } from './batch.types';
 import type { SyncRequestContext } from './prepare-request';
+import type { RequestBefore, RequestRecord } from './request-record';
 
 /**
  * Group commit (one family, one instance): the pushes waiting for the family's lock run as
@@ -17,13 +18,25 @@ export interface GroupWrites {
   /** The family's position after the group's rows; null when none was written. */
   lastUs: number | null;
   receipts: Receipt[];
-  /** Each device's visits (one per request) and the user of its last request. */
-  devices: { deviceId: string; userId: string; visits: number }[];
+  /** Each device's visits (one per request), and the user and cursors of its last request (PROTOCOL 2.11 explain). */
+  devices: DeviceVisit[];
+  /** The records of the group's pushes (PROTOCOL 2.11); empty when recording is off. */
+  records: RequestRecord[];
+}
+
+export interface DeviceVisit {
+  deviceId: string;
+  userId: string;
+  visits: number;
+  lastSyncUs: number | null;
+  lanes: Record<string, number | null> | null;
 }
 
 export interface EvaluatedGroup {
   /** One per request, in order; `notEchoed` already leaves out what a later request changed. */
   batches: EvaluatedBatch[];
+  /** One per request: the rows and receipts it met (after the requests before it: PROTOCOL 2.11). */
+  befores: RequestBefore[];
   writes: GroupWrites;
   /** The family's position after every request's rows. */
   positionUs: number;
@@ -45,15 +58,23 @@ export function evaluateGroup(
   /** entityKey -> index of the last request that wrote the row. */
   const lastWriter = new Map<string, number>();
   const groupReceipts: Receipt[] = [];
-  const devices = new Map<string, { deviceId: string; userId: string; visits: number }>();
+  const devices = new Map<string, DeviceVisit>();
   const batches: EvaluatedBatch[] = [];
+  const befores: RequestBefore[] = [];
   let positionUs = clock.lastUs;
 
   reqs.forEach((req, i) => {
+    befores.push(beforeOf(req, rows, receipts));
     const batch = evaluateBatch(req, { receipts, rows }, { ...clock, lastUs: positionUs });
     batches.push(batch);
-    const device = devices.get(req.deviceId) ?? { deviceId: req.deviceId, userId: req.scope.userId, visits: 0 };
-    devices.set(req.deviceId, { ...device, userId: req.scope.userId, visits: device.visits + 1 });
+    const visits = (devices.get(req.deviceId)?.visits ?? 0) + 1;
+    devices.set(req.deviceId, {
+      deviceId: req.deviceId,
+      userId: req.scope.userId,
+      visits,
+      lastSyncUs: req.since,
+      lanes: req.lanes ?? null,
+    });
     if (batch.discarded) return;
     for (const [table, tableRows] of batch.writes.rowsByTable) {
       const byId = written.get(table) ?? new Map<string, StoredRow>();
@@ -78,11 +99,13 @@ export function evaluateGroup(
       notEchoed: notChangedLater(batch.notEchoed, lastWriter, i),
       changedLater: touchedAndChangedLater(req, lastWriter, i),
     })),
+    befores,
     writes: {
       rowsByTable: new Map([...written].map(([table, byId]) => [table, [...byId.values()]])),
       lastUs: positionUs > clock.lastUs ? positionUs : null,
       receipts: groupReceipts,
       devices: [...devices.values()],
+      records: [],
     },
     positionUs,
   };
@@ -107,4 +130,24 @@ function touchedAndChangedLater(req: SyncRequestContext, lastWriter: Map<string,
     later.set(change.entity_type, ids.add(change.entity_id));
   }
   return new Map([...later].map(([type, ids]) => [type, [...ids]]));
+}
+
+/** The rows a request touches and the receipts of its changes, as they stand when it is decided. */
+function beforeOf(
+  req: SyncRequestContext,
+  rows: ReadonlyMap<string, StoredRow>,
+  receipts: ReadonlyMap<string, StoredOutcome>,
+): RequestBefore {
+  const before: RequestBefore = { rows: [], receipts: [] };
+  const seen = new Set<string>();
+  for (const { change, key } of req.changes) {
+    const entity = entityKey(change.entity_type, change.entity_id);
+    const row = rows.get(entity);
+    if (row && !seen.has(entity)) before.rows.push({ type: change.entity_type, id: change.entity_id, row });
+    seen.add(entity);
+    const receipt = receipts.get(receiptKey(req.deviceId, key));
+    if (receipt && !seen.has(`\u0001${key}`)) before.receipts.push({ key, outcome: receipt });
+    seen.add(`\u0001${key}`);
+  }
+  return before;
 }

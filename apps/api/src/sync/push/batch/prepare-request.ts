@@ -24,6 +24,8 @@ export type LaneSince = Record<Lane, number | null>;
 
 /** One POST /sync/delta as the steps of the DeltaService need it. */
 export interface SyncRequestContext {
+  /** The request's id: its record's, when recorded (PROTOCOL 2.11). */
+  id: string;
   scope: FamilyScope;
   deviceId: string;
   /** The watermark in µs; null: first sync. */
@@ -62,6 +64,7 @@ export function prepareRequest(scope: FamilyScope, request: DeltaRequest, settin
   const since = parseWatermark(request.last_sync_at);
   const lanes = request.lanes && parseLanes(request.lanes, since);
   return {
+    id: randomUUID(),
     scope,
     deviceId: request.device_id,
     changes: changes.map((change, index) => prepareChange(change, index, request.device_id, settings)),
@@ -94,8 +97,9 @@ function prepareChange(change: SyncChangeInput, index: number, deviceId: string,
     throw new SyncException(SyncErrorCode.BadClientTimestamp, `changes.${index}.client_timestamp is not a valid date-time`);
   }
   // A `data` the input guard refused (PROTOCOL 2.6) is a per-change validation error, whatever the action.
-  const valid = refusedData(change) ?? (resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined);
-  return { change, index, key: changeKey(deviceId, change), clientUs: us, resolver, valid };
+  const refused = refusedData(change);
+  const valid = refused ?? (resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined);
+  return { change, index, key: changeKey(deviceId, change), clientUs: us, resolver, valid, refused: refused !== undefined };
 }
 
 function parseWatermark(value: string | null | undefined, field = 'last_sync_at'): number | null {
