@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { startTestApp, TestApp } from '../support/test-app';
 import { createFamily } from '../support/sync-fixtures';
 import { liveTasksAndEvents } from '../support/db-state';
+import { replayAll } from '../support/replay-helpers';
 import { Device, firstSync, onlyTasksAndEvents, scenarioArb, snapshot, stats } from '../support/convergence-model';
 
 /**
@@ -70,6 +71,10 @@ describe('sync convergence (property)', () => {
           expect(snapshot(onlyTasksAndEvents(fresh))).toEqual(snapshot(tables));
           for (const d of devices)
             expect({ device: d.name, replica: snapshot(d.replica) }).toEqual({ device: d.name, replica: snapshot(fresh) });
+          // PROTOCOL 2.11: every push of the run was recorded and replays the same.
+          const replayed = await replayAll(t, f.token('alice'));
+          expect(replayed.differences).toEqual([]);
+          stats.replayedRecords = (stats.replayedRecords ?? 0) + replayed.records;
         } catch (error) {
           if (process.env.CONVERGENCE_LOG) console.log(context());
           throw error;
@@ -88,6 +93,7 @@ describe('sync convergence (property)', () => {
     expect(runs).toBe(RUNS);
     expect(stats.requests).toBeGreaterThanOrEqual(RUNS * 7);
     expect(stats.merged ?? 0).toBeGreaterThan(0);
+    expect(stats.replayedRecords ?? 0).toBeGreaterThan(RUNS);
     expect((stats.server_wins ?? 0) + (stats.delete_wins ?? 0) + (stats.done_wins ?? 0)).toBeGreaterThan(0);
     expect(stats.has_more ?? 0).toBeGreaterThan(0);
     expect(stats['applied with data'] ?? 0).toBeGreaterThan(0);

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { bearer } from '@app/testing';
 import { COMMIT_CHANNEL } from '../../apps/api/src/sync/pull/commit-notice';
 import { sqlClient } from '../support/db-state';
+import { replayAll } from '../support/replay-helpers';
 import { metricsText, sample } from '../support/operations-helpers';
 import { change, createFamily, FamilyFixture, syncOk } from '../support/sync-fixtures';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -292,5 +293,11 @@ describe('group commit per family (issue 13)', () => {
     } finally {
       await listener.end();
     }
+  });
+
+  it('every push of these group commits was recorded with the state it met, and replays the same (PROTOCOL 2.11)', async () => {
+    const replayed = await replayAll(t, f.token());
+    expect(replayed.records).toBeGreaterThan(10);
+    expect(replayed.differences).toEqual([]);
   });
 });

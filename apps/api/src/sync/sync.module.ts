@@ -22,6 +22,9 @@ import { SyncHookRunner } from './push/sync-hooks.service';
 import { SyncObserver } from './metrics/sync-observer';
 import { SyncMaintenanceRepository } from './maintenance/sync-maintenance.repository';
 import { UserThrottlerGuard } from './rate-limit/user-throttler.guard';
+import { SyncRequestsController } from './requests/sync-requests.controller';
+import { SyncRequestsRepository } from './requests/sync-requests.repository';
+import { SyncRequestsService } from './requests/sync-requests.service';
 
 @Module({
   imports: [
@@ -36,7 +39,7 @@ import { UserThrottlerGuard } from './rate-limit/user-throttler.guard';
       },
     }),
   ],
-  controllers: [SyncController],
+  controllers: [SyncController, SyncRequestsController],
   providers: [
     SyncRegistry,
     SyncRepository,
@@ -52,6 +55,8 @@ import { UserThrottlerGuard } from './rate-limit/user-throttler.guard';
     SyncMaintenanceRepository,
     SyncMaintenanceService,
     UserThrottlerGuard,
+    SyncRequestsRepository,
+    SyncRequestsService,
   ],
 })
 export class SyncModule {}

@@ -10,13 +10,20 @@ export class SyncDeviceRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Only for a member: this runs beside the membership check of a pull, not after it. */
-  async touch(familyId: string, deviceId: string, userId: string): Promise<void> {
+  /** A pull's visit, with the cursor the device sent (what it has confirmed holding: PROTOCOL 2.11). */
+  async touch(
+    familyId: string,
+    deviceId: string,
+    userId: string,
+    cursor: { sinceUs: number | null; lanes: Record<string, number | null> | null },
+  ): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO sync_devices (family_id, device_id, user_id)
-       SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = $3)
+      `INSERT INTO sync_devices (family_id, device_id, user_id, last_sync_us, lanes)
+       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM family_members WHERE family_id = $1 AND user_id = $3)
        ON CONFLICT (family_id, device_id) DO UPDATE
-       SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1`,
-      [familyId, deviceId, userId],
+       SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + 1,
+           last_sync_us = EXCLUDED.last_sync_us, lanes = EXCLUDED.lanes`,
+      [familyId, deviceId, userId, cursor.sinceUs, cursor.lanes === null ? null : JSON.stringify(cursor.lanes)],
     );
   }
 

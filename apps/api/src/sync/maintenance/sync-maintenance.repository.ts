@@ -107,6 +107,13 @@ export class SyncMaintenanceRepository {
     return expired;
   }
 
+  async purgeRequests(days: number): Promise<number> {
+    const [, count] = await this.dataSource.query(`DELETE FROM sync_requests WHERE recorded_at < now() - make_interval(days => $1)`, [
+      days,
+    ]);
+    return Number(count);
+  }
+
   async purgeReceipts(days: number): Promise<number> {
     const [, count] = await this.dataSource.query(`DELETE FROM sync_receipts WHERE created_at < now() - make_interval(days => $1)`, [days]);
     return Number(count);

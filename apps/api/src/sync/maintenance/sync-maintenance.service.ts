@@ -39,16 +39,18 @@ export class SyncMaintenanceService implements OnApplicationBootstrap, OnApplica
     clearInterval(this.timer);
   }
 
-  async runOnce(): Promise<{ tombstones: number; receipts: number; conflicts: number }> {
+  async runOnce(): Promise<{ tombstones: number; receipts: number; conflicts: number; requests: number }> {
     const purged = await this.repo.whileLocked(PURGE_LOCK, async () => {
       const sync = this.config.get('sync', { infer: true });
       const conflicts = await this.expireConflicts(sync.conflictDays);
       const tombstones = await this.purgeTombstones(sync.tombstoneDays);
       const receipts = await this.repo.purgeReceipts(sync.receiptDays);
-      if (tombstones + receipts + conflicts > 0) this.logger.info({ tombstones, receipts, conflicts }, 'sync purge');
-      return { tombstones, receipts, conflicts };
+      // PROTOCOL 2.11: push records older than SYNC_REPLAY_DAYS (0: every one left from before).
+      const requests = await this.repo.purgeRequests(sync.replayDays);
+      if (tombstones + receipts + conflicts + requests > 0) this.logger.info({ tombstones, receipts, conflicts, requests }, 'sync purge');
+      return { tombstones, receipts, conflicts, requests };
     });
-    return purged ?? { tombstones: 0, receipts: 0, conflicts: 0 };
+    return purged ?? { tombstones: 0, receipts: 0, conflicts: 0, requests: 0 };
   }
 
   /**

@@ -62,8 +62,8 @@ class FakeUnits extends PushUnits {
 
   async settle(): Promise<void> {}
 
-  async touchDevice(_scope: unknown, deviceId: string): Promise<void> {
-    this.steps.push(`touch ${deviceId}`);
+  async touchDevice(req: SyncRequestContext): Promise<void> {
+    this.steps.push(`touch ${req.deviceId}`);
   }
 
   private unit(): PushUnit {

@@ -6,7 +6,7 @@ import { FamilyErrorCode, FamilyException } from '../../family/family.exception'
 import type { FamilyClock } from './batch/batch.types';
 import { EvaluatedGroup, evaluateGroup } from './batch/group-evaluator';
 import { RequestRecord, requestRecord } from './batch/request-record';
-import { loadPlan, prepareRequest, SyncRequestContext, SyncSettings } from './batch/prepare-request';
+import { loadPlan, prepareRequest, SyncRequestContext, SyncSettings, syncSettings } from './batch/prepare-request';
 import { GroupSession, CommitQueue, Settled } from './commit-queue';
 import type { DeltaRequest } from '../dto/delta-request';
 import type { DeltaResponseDto } from '../dto/delta-response.dto';
@@ -45,13 +45,7 @@ export class DeltaService {
   ) {
     const sync = config.get('sync', { infer: true });
     this.recording = sync.replayDays > 0;
-    this.settings = {
-      maxBatch: sync.maxBatch,
-      maxSkewUs: sync.maxClockSkewMs * 1000,
-      maxRejectedBytes: sync.maxRejectedBytes,
-      find: (type) => this.registry.find(type),
-      laneOf: (type) => this.registry.laneOf(type),
-    };
+    this.settings = syncSettings(sync, this.registry);
   }
 
   async sync(caller: FamilyScope, request: DeltaRequest): Promise<DeltaResponseDto> {
@@ -171,7 +165,7 @@ export class DeltaService {
    * last-seen is recorded meanwhile on another pooled connection.
    */
   private async pullOnly(req: SyncRequestContext): Promise<PullResult> {
-    const [pulled] = await Promise.all([this.units.pull(req), this.units.touchDevice(req.scope, req.deviceId)]);
+    const [pulled] = await Promise.all([this.units.pull(req), this.units.touchDevice(req)]);
     if (!pulled) throw notMember();
     return pulled;
   }

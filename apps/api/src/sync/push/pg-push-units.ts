@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { classifyDatabaseError, WireTransaction, TransactionRunner } from '@app/database';
-import type { FamilyScope } from '../../family/family-caller';
 import { SyncDeviceRepository } from '../devices/sync-device.repository';
 import { NOTHING_PUSHED, PullResult, PushedBatch, SyncPullService } from '../pull/sync-pull.service';
 import type { EvaluatedBatch, FamilyClock, LoadPlan } from './batch/batch.types';
@@ -83,7 +82,7 @@ export class PgPushUnits extends PushUnits {
     return this.pulls.settle(req, pulled);
   }
 
-  touchDevice(scope: FamilyScope, deviceId: string): Promise<void> {
-    return this.devices.touch(scope.familyId, deviceId, scope.userId);
+  touchDevice(req: SyncRequestContext): Promise<void> {
+    return this.devices.touch(req.scope.familyId, req.deviceId, req.scope.userId, { sinceUs: req.since, lanes: req.lanes ?? null });
   }
 }

@@ -1,4 +1,3 @@
-import type { FamilyScope } from '../../family/family-caller';
 import type { PullResult, PushedBatch } from '../pull/sync-pull.service';
 import type { EvaluatedBatch, FamilyClock, Loaded, LoadPlan } from './batch/batch.types';
 import type { GroupWrites } from './batch/group-evaluator';
@@ -41,5 +40,6 @@ export abstract class PushUnits {
   /** After the commit: where a device's paging through a full state stands, and the answer's lane backlog. */
   abstract settle(req: SyncRequestContext, pulled: PullResult): Promise<void>;
   /** The device's visit (a pull writes nothing in its snapshot). */
-  abstract touchDevice(scope: FamilyScope, deviceId: string): Promise<void>;
+  /** The device's visit, with the cursor it sent (PROTOCOL 2.11 explain). */
+  abstract touchDevice(req: SyncRequestContext): Promise<void>;
 }

@@ -19,6 +19,20 @@ export interface SyncSettings {
   laneOf(type: string): Lane;
 }
 
+/** The settings of the service's configuration and registry (the push, and replay: PROTOCOL 2.11). */
+export function syncSettings(
+  sync: { maxBatch: number; maxClockSkewMs: number; maxRejectedBytes: number },
+  registry: Pick<SyncSettings, 'find' | 'laneOf'>,
+): SyncSettings {
+  return {
+    maxBatch: sync.maxBatch,
+    maxSkewUs: sync.maxClockSkewMs * 1000,
+    maxRejectedBytes: sync.maxRejectedBytes,
+    find: (type) => registry.find(type),
+    laneOf: (type) => registry.laneOf(type),
+  };
+}
+
 /** Each lane's cursor in µs (PROTOCOL 2.9): never below the watermark; null only with a first sync. */
 export type LaneSince = Record<Lane, number | null>;
 
