@@ -1,41 +1,7 @@
 import { MemoryStorage } from './memory-storage.js';
-import { FetchLike } from './platform.js';
 import { SyncClient } from './sync-client.js';
-import { DeltaRequest, DeltaResponse, OutgoingChange, ServerChange } from './types.js';
-
-/** A fetch that answers each pull with the next scripted page of server changes (and applies pushes as sent). */
-function pagedServer(pages: ServerChange[][]) {
-  let n = 0;
-  const fetch: FetchLike = async (_url, init) => {
-    const req = JSON.parse(init.body as string) as DeltaRequest & { changes: OutgoingChange[] };
-    const page = pages[n] ?? [];
-    n += 1;
-    const body: DeltaResponse = {
-      server_changes: page,
-      conflicts: [],
-      errors: [],
-      applied: req.changes.map((c) => ({ entity_type: c.entity_type, entity_id: c.entity_id, version: (c.version ?? 0) + 1 })),
-      last_sync_at: `2025-01-01T00:00:0${n}.000000Z`,
-      has_more: n < pages.length,
-      resync_required: false,
-      success: true,
-      applied_count: req.changes.length,
-      error_count: 0,
-    };
-    return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify(body) };
-  };
-  return fetch;
-}
-
-const task = (id: string, data: Record<string, unknown>, version = 1): ServerChange => ({
-  entity_type: 'task',
-  entity_id: id,
-  action: 'create',
-  data: { title: id, desc: null, status: 'open', assignees: [], due: null, points: 0, completedAt: null, ...data },
-  version,
-  client_timestamp: '2025-01-01T00:00:00Z',
-  server_timestamp: '2025-01-01T00:00:00Z',
-});
+import { ServerChange } from './types.js';
+import { pagedServer, serverTask } from './fake-server.test-helpers.js';
 
 async function client(pages: ServerChange[][] = []) {
   const c = new SyncClient({
@@ -43,7 +9,7 @@ async function client(pages: ServerChange[][] = []) {
     deviceId: 'd',
     getToken: () => 't',
     storage: new MemoryStorage(),
-    fetch: pagedServer(pages),
+    fetch: pagedServer(pages).fetch,
     logger: null,
     tabs: false,
   });
@@ -89,9 +55,9 @@ describe('live queries', () => {
 
   it('notifies once per sync page that changes the result, not per entity, never for a page without a match', async () => {
     const pages = [
-      Array.from({ length: 40 }, (_, i) => task(`p1-${i}`, { points: i })),
-      Array.from({ length: 40 }, (_, i) => task(`p2-${i}`, { status: 'done' })),
-      Array.from({ length: 40 }, (_, i) => task(`p3-${i}`, { points: 100 + i })),
+      Array.from({ length: 40 }, (_, i) => serverTask(`p1-${i}`, { points: i })),
+      Array.from({ length: 40 }, (_, i) => serverTask(`p2-${i}`, { status: 'done' })),
+      Array.from({ length: 40 }, (_, i) => serverTask(`p3-${i}`, { points: 100 + i })),
     ];
     const c = await client(pages);
     await c.start();
