@@ -4,7 +4,7 @@ import { SyncClientOptions } from './sync-client.options.js';
 
 /** How a binding starts the client it holds. */
 export interface StartOptions {
-  /** Live mode (PROTOCOL 2.7) once started; default true. false: one sync() after start. */
+  /** Live mode (PROTOCOL 2.7) once started; default true. Either way one sync() runs at start. */
   live?: boolean;
 }
 
@@ -35,7 +35,7 @@ export function sharedClient(options: SyncClientOptions): SyncClient {
 }
 
 /**
- * Holds a client: the first holder starts it (and turns live mode on, or syncs once).
+ * Holds a client: the first holder starts it, syncs once and turns live mode on (unless `live: false`).
  * Returns the release; when the last holder lets go and nobody takes the client within a
  * macrotask (a StrictMode remount takes it back at once), it is stopped and forgotten.
  * A client not made by sharedClient is started but never stopped here: its owner stops it.
@@ -43,7 +43,11 @@ export function sharedClient(options: SyncClientOptions): SyncClient {
 export function holdClient(client: SyncClient, start: StartOptions = {}, onError: (e: unknown) => void = () => undefined): () => void {
   const entry = byClient.get(client) ?? { client, holders: 0 };
   entry.holders += 1;
-  entry.started ??= client.start().then(() => (start.live === false ? client.sync().catch(onError) : client.live(true)));
+  // One sync at once, also in live mode: the page shows the server's state even where the socket cannot open.
+  entry.started ??= client.start().then(() => {
+    client.sync().catch(onError);
+    if (start.live !== false) client.live(true);
+  });
   entry.started.catch(onError);
   let released = false;
   return () => {
