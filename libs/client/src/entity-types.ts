@@ -72,4 +72,5 @@ export interface EntityTypes {
   conflict: ConflictData;
 }
 
+/** The entity types `query` and `mutate` take. */
 export type EntityTypeName = keyof EntityTypes;

@@ -6,6 +6,7 @@ import { SyncClientOptions } from '../sync-client.options.js';
 /** The client of the nearest SyncProvider. */
 export const SyncContext = createContext<SyncClient | null>(null);
 
+/** `options` (one client per storage, made here) or `client` (made by the app), and `live`. */
 export type SyncProviderProps = StartOptions & {
   children?: ReactNode;
 } & (
