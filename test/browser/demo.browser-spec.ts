@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import { startTestApp, TestApp } from '../support/test-app';
 import { demoFile, serveDemoElsewhere, StaticOrigin } from './demo-servers';
-import { Device, eventually } from './device';
+import { CHROMIUM_ARGS, Device, eventually } from './device';
 
 /**
  * The demo in a real browser (issue 14) and browser CORS (issue 17): Debian's chromium driven
@@ -12,16 +12,6 @@ import { Device, eventually } from './device';
  * story and needs the steps before it. Screenshots of every step go to SHOTS.
  */
 const SHOTS = join(__dirname, '..', '..', '.data', 'browser-test', new Date().toISOString().replace(/[:.]/g, '-'));
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const TASK = 'Water the plants';
 const A_TITLE = 'Water all the plants';

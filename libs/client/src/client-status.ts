@@ -1,5 +1,6 @@
 import { ClientLifecycle } from './client-lifecycle.js';
 import { Emitter } from './emitter.js';
+import { LiveQueries } from './live-query.js';
 import { LocalStore } from './local-store.js';
 import { ChangeEvent, Entity, StatusEvent, SyncClientEvents } from './types.js';
 
@@ -19,6 +20,7 @@ export class ClientStatus {
     private readonly life: ClientLifecycle,
     private readonly local: LocalStore,
     private readonly events: Emitter<SyncClientEvents>,
+    private readonly queries: LiveQueries,
   ) {}
 
   /** This client's own round state (a follower's status shows the leader's instead). */
@@ -59,14 +61,25 @@ export class ClientStatus {
     this.events.emit('status', status);
   }
 
-  /** A `change` event for each entity whose view differs from the one it had `before`, then the status. */
+  /**
+   * A `change` event for each entity whose view differs from the one it had `before`, then
+   * the live queries (once for the whole write: one page is one notification), then the status.
+   */
   emitChanges(before: ReadonlyMap<string, Entity | undefined>, origin: ChangeEvent['origin']): void {
+    const changed: string[] = [];
     for (const [key, was] of before) {
       const entity = this.local.view(key);
       if (JSON.stringify(entity) === JSON.stringify(was)) continue;
+      changed.push(key);
       const [entity_type, entity_id] = key.split('\u0000');
       this.events.emit('change', { entity_type, entity_id, origin, entity });
     }
+    this.queriesChanged(changed);
     this.emit();
+  }
+
+  /** Tells the live queries which entities one write changed. */
+  queriesChanged(keys: Iterable<string>): void {
+    this.queries.changed(keys, (key) => this.local.view(key));
   }
 }

@@ -14,3 +14,6 @@ export { CREATE_DEFAULTS, VERSIONED_TYPES } from './local-view.js';
 export { byLane, DEFAULT_TYPE_LANES } from './outbox-lanes.js';
 export type { FetchLike, FetchInit, ResponseLike, WebSocketLike, WebSocketConstructor } from './platform.js';
 export * from './types.js';
+export type { LiveQuery, QueryListener } from './live-query.js';
+export type { QueryOptions, Where, Condition, Range, OrderBy, Scalar, ScalarField } from './query-engine.js';
+export type * from './entity-types.js';

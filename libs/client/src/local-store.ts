@@ -91,9 +91,10 @@ export class LocalStore {
 
   /**
    * Appends to the outbox, or merges into the entity's last change when that one was
-   * never sent (see coalesce); resolves once storage holds it.
+   * never sent (see coalesce); resolves once storage holds it, with the id of the change
+   * that carries it (null: it cancelled a create never sent, nothing goes to the server).
    */
-  async append(change: OutgoingChange): Promise<void> {
+  async append(change: OutgoingChange): Promise<string | null> {
     const key = entityKey(change.entity_type, change.entity_id);
     const before = this.outbox;
     const pending = this.pendingOf(key);
@@ -126,6 +127,7 @@ export class LocalStore {
     } finally {
       this.landing.delete(id);
     }
+    return merged === null ? null : id;
   }
 
   /**

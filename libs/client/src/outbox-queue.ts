@@ -25,8 +25,11 @@ export class OutboxQueue {
     private readonly sync: () => Promise<void>,
   ) {}
 
-  /** Stores the change, tells other tabs and the listeners; in live mode a round starts at once. */
-  async add(action: ChangeAction, type: string, id: string, data?: EntityData): Promise<void> {
+  /**
+   * Stores the change, tells other tabs and the listeners; in live mode a round starts at
+   * once. Resolves with the id of the outbox change that carries it (null: nothing to send).
+   */
+  async add(action: ChangeAction, type: string, id: string, data?: EntityData): Promise<string | null> {
     this.life.assertStarted();
     if (this.life.stopped) throw new Error('SyncClient stopped');
     const versioned = (this.opts.versionedTypes ?? VERSIONED_TYPES).includes(type);
@@ -41,8 +44,9 @@ export class OutboxQueue {
       client_timestamp: new Date().toISOString(),
     };
     checkChange(change);
+    let carrier: string | null;
     try {
-      await this.local.append(change);
+      carrier = await this.local.append(change);
     } catch (err) {
       if (err instanceof StorageFullError) {
         this.log('error', 'storage is full: the edit was not stored', { entity_type: type, entity_id: id });
@@ -55,7 +59,9 @@ export class OutboxQueue {
     const { tabs } = this.life;
     tabs?.post({ kind: 'outbox', from: tabs.id, keys: [key] });
     this.events.emit('change', { entity_type: type, entity_id: id, origin: 'local', entity: this.local.view(key) });
+    this.status.queriesChanged([key]);
     this.status.emit();
     if (this.liveMode.connected) this.sync().catch(() => undefined);
+    return carrier;
   }
 }

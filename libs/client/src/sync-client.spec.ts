@@ -1,3 +1,4 @@
+import { deltaAnswer } from './fake-server.test-helpers.js';
 import { MemoryStorage } from './memory-storage.js';
 import { FetchLike } from './platform.js';
 import { StorageFullError, StorageWrite } from './storage.js';
@@ -119,18 +120,7 @@ function scriptedServer() {
     if (state.offline) throw new TypeError('fetch failed (offline)');
     const req = JSON.parse(init.body as string) as DeltaRequest & { changes: OutgoingChange[] };
     state.changes.push(req.changes);
-    const body = {
-      server_changes: [],
-      conflicts: [],
-      errors: [],
-      applied: req.changes.map((c) => ({ entity_type: c.entity_type, entity_id: c.entity_id, version: 1 })),
-      last_sync_at: '2025-01-01T00:00:00.000000Z',
-      has_more: false,
-      resync_required: false,
-      success: true,
-      applied_count: req.changes.length,
-      error_count: 0,
-    };
+    const body = deltaAnswer(req.changes, [], 0);
     return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify(body) };
   };
   return { state, fetch };

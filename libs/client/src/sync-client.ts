@@ -5,12 +5,16 @@ import { ClientLifecycle } from './client-lifecycle.js';
 import { clientLog } from './client-log.js';
 import { ClientStatus } from './client-status.js';
 import { Emitter } from './emitter.js';
+import { awaitOutcome } from './change-outcome.js';
+import { EntityTypeName, EntityTypes } from './entity-types.js';
 import { LiveMode } from './live-mode.js';
+import { LiveQueries, LiveQuery } from './live-query.js';
 import { LocalStore } from './local-store.js';
 import { clone, CREATE_DEFAULTS } from './local-view.js';
 import { MemoryStorage } from './memory-storage.js';
 import { OutboxQueue } from './outbox-queue.js';
 import { PageApplier } from './page-apply.js';
+import { QueryOptions } from './query-engine.js';
 import { platform } from './platform.js';
 import { fetchDeviceHistory } from './service-endpoints.js';
 import { SyncClientOptions } from './sync-client.options.js';
@@ -18,7 +22,17 @@ import { SyncRounds } from './sync-rounds.js';
 import { SyncStorage } from './storage.js';
 import { canShareTabs } from './tab-coordinator.js';
 import { TabSync } from './tab-sync.js';
-import { ChangeStatus, DeviceHistoryEntry, Entity, EntityData, entityKey, OutgoingChange, StatusEvent, SyncClientEvents } from './types.js';
+import {
+  ChangeAction,
+  ChangeStatus,
+  DeviceHistoryEntry,
+  Entity,
+  EntityData,
+  entityKey,
+  OutgoingChange,
+  StatusEvent,
+  SyncClientEvents,
+} from './types.js';
 
 /**
  * The offline side of the Delta Sync protocol: a local replica of the family's entities,
@@ -39,6 +53,7 @@ export class SyncClient {
   private readonly rounds: SyncRounds;
   private readonly liveMode: LiveMode;
   private readonly tabSync: TabSync;
+  private readonly queries: LiveQueries;
   private readonly onOnline = () => this.rounds.resume();
 
   constructor(private readonly opts: SyncClientOptions) {
@@ -46,7 +61,9 @@ export class SyncClient {
     this.events = new Emitter<SyncClientEvents>((event, error) => log('error', `a '${String(event)}' listener threw`, { error }));
     this.storage = opts.storage ?? new MemoryStorage();
     this.local = new LocalStore(this.storage, opts.createDefaults ?? CREATE_DEFAULTS);
-    this.statusEvents = new ClientStatus(this.life, this.local, this.events);
+    const rows = (type: string) => (this.life.started ? this.local.list(type) : []);
+    this.queries = new LiveQueries(rows, (error) => log('error', 'a query listener threw', { error }));
+    this.statusEvents = new ClientStatus(this.life, this.local, this.events, this.queries);
     const { life, local, events, statusEvents: status } = this;
     const retry: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
     const limits = new BatchLimits(opts.maxBatch ?? 500, opts.maxBodyBytes ?? DEFAULT_MAX_BODY);
@@ -59,10 +76,12 @@ export class SyncClient {
     this.tabSync = new TabSync(life, local, status, this.liveMode, log, sync);
   }
 
+  /** Listens to `change`, `conflict`, `error` or `status` (see SyncClientEvents); returns the unsubscribe. */
   on<K extends keyof SyncClientEvents>(event: K, listener: (e: SyncClientEvents[K]) => void): () => void {
     return this.events.on(event, listener);
   }
 
+  /** Removes a listener added with `on`. */
   off<K extends keyof SyncClientEvents>(event: K, listener: (e: SyncClientEvents[K]) => void): void {
     this.events.off(event, listener);
   }
@@ -72,6 +91,7 @@ export class SyncClient {
     if (this.life.started) return;
     await this.local.load();
     this.life.started = true;
+    this.queries.changedAll();
     platform.addEventListener?.('online', this.onOnline);
     const shared = this.opts.tabs === false ? undefined : this.storage.shared;
     if (shared && canShareTabs()) await this.tabSync.start(shared, this.storage);
@@ -92,18 +112,46 @@ export class SyncClient {
 
   /** Queues a create; resolves once the outbox holding it is stored. Refused for an id that exists here. */
   create(type: string, id: string, data: EntityData): Promise<void> {
-    if (this.get(type, id)) return Promise.reject(new Error(`${type} ${id} already exists`));
-    return this.outbox.add('create', type, id, data);
+    return this.queue('create', type, id, data).then(() => undefined);
   }
 
   /** Queues a partial update of an entity this client has. */
   update(type: string, id: string, patch: EntityData): Promise<void> {
-    if (!this.get(type, id)) return Promise.reject(new Error(`${type} ${id} does not exist here`));
-    return this.outbox.add('update', type, id, patch);
+    return this.queue('update', type, id, patch).then(() => undefined);
   }
 
+  /** Queues a delete; resolves once the outbox holding it is stored. */
   delete(type: string, id: string): Promise<void> {
-    return this.outbox.add('delete', type, id);
+    return this.queue('delete', type, id).then(() => undefined);
+  }
+
+  /**
+   * A create, update or delete that resolves with its outcome: the change's final status
+   * (`applied`, `conflict` or `error`, see `changes()`) once a sync has answered it, or null
+   * when there was nothing to send (a delete of a create never sent). Waits while offline.
+   */
+  async mutate<K extends EntityTypeName>(
+    action: ChangeAction,
+    type: K,
+    id: string,
+    data?: Partial<EntityTypes[K]>,
+  ): Promise<ChangeStatus | null> {
+    return awaitOutcome(this.local, this.events, await this.queue(action, type, id, data as EntityData | undefined));
+  }
+
+  private queue(action: ChangeAction, type: string, id: string, data?: EntityData): Promise<string | null> {
+    if (action === 'create' && this.get(type, id)) return Promise.reject(new Error(`${type} ${id} already exists`));
+    if (action === 'update' && !this.get(type, id)) return Promise.reject(new Error(`${type} ${id} does not exist here`));
+    return this.outbox.add(action, type, id, data);
+  }
+
+  /**
+   * A live query of one entity type over what `get` shows (PROTOCOL 2.2 types): `where`
+   * (equality, `in`, ranges), `orderBy` (one or two fields, then id), `limit`, `after`
+   * (cursor). May be made before `start()`: it is empty until the replica is loaded.
+   */
+  query<K extends EntityTypeName>(type: K, options: QueryOptions<EntityTypes[K]> = {}): LiveQuery<EntityTypes[K]> {
+    return this.queries.create(type, options);
   }
 
   /** The entity as the server last confirmed it with this client's pending changes applied. */
@@ -112,6 +160,7 @@ export class SyncClient {
     return this.local.view(entityKey(type, id));
   }
 
+  /** Every entity of the type as `get` shows it, in no particular order (a new array each call: see `query`). */
   list(type: string): Entity[] {
     this.life.assertStarted();
     return this.local.list(type);

@@ -31,11 +31,11 @@ export interface StoredEntity {
 }
 
 /** What `get` and `list` return: the server's state with this client's pending changes applied. */
-export interface Entity {
+export interface Entity<T = EntityData> {
   id: string;
   /** The version the server last confirmed (0 if the server has not seen the entity yet). */
   version: number;
-  data: EntityData;
+  data: T;
   /** True while changes of this client to the entity wait in the outbox. */
   pending: boolean;
 }
