@@ -43,6 +43,7 @@ function pageFetch(entities: StoredEntity[]): FetchLike {
       success: true,
       applied_count: 0,
       error_count: 0,
+      request_id: null,
     };
     return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify(body) };
   };

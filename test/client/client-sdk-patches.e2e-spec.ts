@@ -35,4 +35,24 @@ describe('client SDK patches', () => {
     await laptop.stop();
     await phone.stop();
   });
+
+  it('explain(type, id): the server says whether this device has the entity, and why not (PROTOCOL 2.11)', async () => {
+    const f = await createFamily(t, 'alice', 'SDK explain');
+    const laptop = await sdkClient(t, f, 'laptop-x');
+    const phone = await sdkClient(t, f, 'phone-x');
+    await phone.sync();
+    await laptop.create('task', 'why', { title: 'Why?' });
+    await laptop.sync();
+    expect(await phone.explain('task', 'why')).toMatchObject({
+      delivered: false,
+      reason: 'changed_after_last_sync',
+      entity: { version: 1 },
+    });
+    await phone.sync();
+    await phone.sync();
+    expect(await phone.explain('task', 'why')).toMatchObject({ delivered: true, reason: 'delivered' });
+    expect(await phone.explain('task', 'nothing')).toMatchObject({ reason: 'never_existed', entity: null });
+    await laptop.stop();
+    await phone.stop();
+  });
 });

@@ -14,6 +14,7 @@ export function deltaAnswer(changes: readonly OutgoingChange[], page: ServerChan
     success: true,
     applied_count: changes.length,
     error_count: 0,
+    request_id: null,
   };
 }
 

@@ -16,7 +16,7 @@ import { OutboxQueue } from './outbox-queue.js';
 import { PageApplier } from './page-apply.js';
 import { QueryOptions } from './query-engine.js';
 import { platform } from './platform.js';
-import { fetchDeviceHistory } from './service-endpoints.js';
+import { fetchDeviceHistory, fetchExplain } from './service-endpoints.js';
 import { SyncClientOptions } from './sync-client.options.js';
 import { SyncRounds } from './sync-rounds.js';
 import { SyncStorage } from './storage.js';
@@ -26,6 +26,7 @@ import {
   ChangeAction,
   ChangeStatus,
   DeviceHistoryEntry,
+  Explanation,
   Entity,
   EntityData,
   entityKey,
@@ -188,6 +189,15 @@ export class SyncClient {
   /** This device's latest outcomes as the server recorded them (PROTOCOL 2.8), newest first. */
   deviceHistory(limit = 50): Promise<DeviceHistoryEntry[]> {
     return fetchDeviceHistory(this.opts, limit);
+  }
+
+  /**
+   * Whether this device has `entityType`/`entityId`'s latest state on the server, and why not
+   * (PROTOCOL 2.11): `delivered`, `changed_after_last_sync`, `device_never_synced`,
+   * `never_existed` or `purged`. For support screens and debugging.
+   */
+  explain(entityType: string, entityId: string): Promise<Explanation> {
+    return fetchExplain(this.opts, entityType, entityId);
   }
 
   /** The `last_sync_at` of the last page applied (null before the first sync). */

@@ -11,6 +11,7 @@ export type {
   DeltaResponse,
   DeviceHistoryEntry,
   EntityData,
+  Explanation,
   LaneBacklog,
   LaneCursors,
   ServerChange,

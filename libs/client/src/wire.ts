@@ -98,6 +98,14 @@ export interface DeltaResponse {
   backlog?: LaneBacklog;
 }
 
+/** `GET /sync/explain` (PROTOCOL 2.11): whether a device has an entity's latest state, and why not. */
+export interface Explanation {
+  entity: { version: number; position: string; deleted: boolean; lane: number } | null;
+  device: { last_sync_at: string | null; lanes: Record<string, string>; last_seen: string } | null;
+  delivered: boolean;
+  reason: 'delivered' | 'changed_after_last_sync' | 'device_never_synced' | 'never_existed' | 'purged';
+}
+
 /** One entry of `GET /sync/devices/:id/history` (PROTOCOL 2.8), newest first. */
 export interface DeviceHistoryEntry {
   at: string;
