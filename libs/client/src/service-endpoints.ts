@@ -30,6 +30,10 @@ export function fetchDeviceHistory(opts: SyncClientOptions, limit: number): Prom
 
 /** Whether this device has the entity's latest state on the server, and why not (PROTOCOL 2.11). */
 export function fetchExplain(opts: SyncClientOptions, entityType: string, entityId: string): Promise<Explanation> {
-  const q = new URLSearchParams({ device_id: opts.deviceId, entity_type: entityType, entity_id: entityId });
-  return getJson(opts, `/sync/explain?${q.toString()}`, 'explain');
+  const q = [
+    `device_id=${encodeURIComponent(opts.deviceId)}`,
+    `entity_type=${encodeURIComponent(entityType)}`,
+    `entity_id=${encodeURIComponent(entityId)}`,
+  ];
+  return getJson(opts, `/sync/explain?${q.join('&')}`, 'explain');
 }
