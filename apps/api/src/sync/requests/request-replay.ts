@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { evaluateBatch } from '../push/batch/batch-evaluator';
 import { entityKey, receiptKey } from '../push/batch/batch.types';
 import { prepareRequest, SyncSettings } from '../push/batch/prepare-request';
-import { RecordedOutcome, recordedOutcomes, RequestRecord } from '../push/batch/request-record';
+import { RecordedOutcome, recordedOutcomes, RequestRecord, rowOfRecord } from '../push/batch/request-record';
 
 /** One change of a replay (PROTOCOL 2.11). */
 export interface ReplayedChange {
@@ -40,7 +40,7 @@ export function replayRecord(record: RequestRecord, familyId: string, settings: 
     if (change.refused !== undefined && prepared) Object.assign(prepared, { valid: { ok: false, message: change.refused }, refused: true });
   });
   const loaded = {
-    rows: new Map(record.before.rows.map(({ type, id, row }) => [entityKey(type, id), row])),
+    rows: new Map(record.before.rows.map(({ type, id, row }) => [entityKey(type, id), rowOfRecord(id, row)])),
     receipts: new Map(record.before.receipts.map(({ key, outcome }) => [receiptKey(record.deviceId, key), outcome])),
   };
   const batch = evaluateBatch(req, loaded, { lastUs: record.positionBeforeUs, horizonUs: 0, nowUs: record.serverUs });

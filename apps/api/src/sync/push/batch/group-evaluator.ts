@@ -143,7 +143,12 @@ function beforeOf(
   for (const { change, key } of req.changes) {
     const entity = entityKey(change.entity_type, change.entity_id);
     const row = rows.get(entity);
-    if (row && !seen.has(entity)) before.rows.push({ type: change.entity_type, id: change.entity_id, row });
+    if (row && !seen.has(entity))
+      before.rows.push({
+        type: change.entity_type,
+        id: change.entity_id,
+        row: { version: row.version, data: row.data, fieldClocks: row.fieldClocks, deleted: row.deleted },
+      });
     seen.add(entity);
     const receipt = receipts.get(receiptKey(req.deviceId, key));
     if (receipt && !seen.has(`\u0001${key}`)) before.receipts.push({ key, outcome: receipt });

@@ -1,5 +1,21 @@
 import type { SyncChangeInput } from '../../dto/delta-request';
 import type { EvaluatedBatch, StoredOutcome, StoredRow } from './batch.types';
+
+/**
+ * A row as a record keeps it: what the conflict rules read (version, data, field times,
+ * deleted). Its positions and client time only place the write, which a replay does not make.
+ */
+export type RecordedRow = Pick<StoredRow, 'version' | 'data' | 'fieldClocks' | 'deleted'>;
+
+/** The row the evaluator takes, from a recorded one (positions 0: they decide no outcome). */
+export const rowOfRecord = (id: string, r: RecordedRow): StoredRow => ({
+  ...r,
+  id,
+  clientUs: 0,
+  createdUs: 0,
+  changedUs: 0,
+  deletedUs: r.deleted ? 0 : null,
+});
 import type { RuleName } from './decision-rule';
 
 /**
@@ -23,9 +39,9 @@ export interface RecordedOutcome {
   version?: number;
 }
 
-/** What a request met: the rows it touched and the receipts of its changes, as the evaluator saw them. */
+/** What a request met: the rows it touched (the state the rules read) and the receipts of its changes. */
 export interface RequestBefore {
-  rows: { type: string; id: string; row: StoredRow }[];
+  rows: { type: string; id: string; row: RecordedRow }[];
   /** By change key (the device's scope is the record's). */
   receipts: { key: string; outcome: StoredOutcome }[];
 }
