@@ -33,6 +33,11 @@ export interface ConflictResolver {
    * conflict inbox keeps of a lost change to it is bounded by size instead (PROTOCOL 2.13).
    */
   readonly serverOwned?: boolean;
+  /**
+   * A `delete` that carries `data` (PROTOCOL 2.12: an inbox dismissal's `decision`): checks it.
+   * Absent: a delete's `data` is ignored.
+   */
+  validateDelete?(data: unknown): ValidationResult;
   /** Checks and normalises a change's `data` (create: full object; update: partial patch). */
   validate(action: Exclude<SyncAction, 'delete'>, data: unknown): ValidationResult;
   /** Pure: current state (undefined = the family never had this id) + change -> decision. */

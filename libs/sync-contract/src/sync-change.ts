@@ -37,4 +37,9 @@ export interface EntityState {
 export interface ResolveContext {
   /** Server time of the request (µs). */
   nowUs: number;
+  /**
+   * PROTOCOL 2.12: the fields of this entity type for which the family chose `keep_device`:
+   * under rule 4 a stale change's value wins there even when the server's is newer.
+   */
+  keepDevice?: ReadonlySet<string>;
 }

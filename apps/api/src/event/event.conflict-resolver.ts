@@ -40,9 +40,10 @@ export class EventConflictResolver implements ConflictResolver {
     return start && end && instantUs(end) < instantUs(start) ? 'end must not be before start' : undefined;
   }
 
-  resolve(current: EntityState | undefined, change: SyncChange, _ctx?: ResolveContext): Decision {
+  resolve(current: EntityState | undefined, change: SyncChange, ctx?: ResolveContext): Decision {
     const lifecycle = lifecycleDecision(current, change);
     if ('decided' in lifecycle) return lifecycle.decided;
-    return mergeDecision(mergeFields(lifecycle.live, change.patch ?? change.data!, change.clientUs), 'Last writer wins');
+    const merge = mergeFields(lifecycle.live, change.patch ?? change.data!, change.clientUs, undefined, ctx?.keepDevice);
+    return mergeDecision(merge, 'Last writer wins');
   }
 }

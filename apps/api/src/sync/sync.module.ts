@@ -25,6 +25,8 @@ import { UserThrottlerGuard } from './rate-limit/user-throttler.guard';
 import { SyncRequestsController } from './requests/sync-requests.controller';
 import { SyncRequestsRepository } from './requests/sync-requests.repository';
 import { SyncRequestsService } from './requests/sync-requests.service';
+import { ResolutionPoliciesController } from './policies/resolution-policies.controller';
+import { ResolutionPolicies } from './policies/resolution-policies';
 
 @Module({
   imports: [
@@ -39,7 +41,7 @@ import { SyncRequestsService } from './requests/sync-requests.service';
       },
     }),
   ],
-  controllers: [SyncController, SyncRequestsController],
+  controllers: [SyncController, SyncRequestsController, ResolutionPoliciesController],
   providers: [
     SyncRegistry,
     SyncRepository,
@@ -57,6 +59,7 @@ import { SyncRequestsService } from './requests/sync-requests.service';
     UserThrottlerGuard,
     SyncRequestsRepository,
     SyncRequestsService,
+    ResolutionPolicies,
   ],
 })
 export class SyncModule {}

@@ -30,28 +30,34 @@ export class TaskConflictResolver implements ConflictResolver {
     return action === 'create' ? validateWithDto(CreateTaskDto, data, TASK_DEFAULTS) : validateWithDto(PatchTaskDto, data);
   }
 
-  resolve(current: EntityState | undefined, change: SyncChange, _ctx?: ResolveContext): Decision {
+  resolve(current: EntityState | undefined, change: SyncChange, ctx?: ResolveContext): Decision {
     const lifecycle = lifecycleDecision(current, change);
     if ('decided' in lifecycle) return lifecycle.decided;
     const patch = change.patch ?? change.data!;
     if (change.version === lifecycle.live.version) return applyPatch(lifecycle.live, patch, change.clientUs);
-    return resolveStale(lifecycle.live, { ...change, data: patch });
+    return resolveStale(lifecycle.live, { ...change, data: patch }, ctx?.keepDevice);
   }
 }
 
-function resolveStale(current: EntityState, change: SyncChange): Decision {
+function resolveStale(current: EntityState, change: SyncChange, keepDevice?: ReadonlySet<string>): Decision {
   const patch = change.data!;
   const serverDone = current.data?.status === 'done';
   const completes = patch.status === 'done' && !serverDone;
   // A stale change cannot move a done task back: its status loses, and so does the
   // completedAt it sends with it (a done task keeps its completion time).
   const reopens = serverDone && patch.status !== undefined && patch.status !== 'done';
-  const merge = mergeFields(current, patch, change.clientUs, (field) => {
-    if (field === 'status' || field === 'completedAt') {
-      if (completes) return true;
-      if (reopens) return false;
-    }
-    return undefined;
-  });
+  const merge = mergeFields(
+    current,
+    patch,
+    change.clientUs,
+    (field) => {
+      if (field === 'status' || field === 'completedAt') {
+        if (completes) return true;
+        if (reopens) return false;
+      }
+      return undefined;
+    },
+    keepDevice,
+  );
   return mergeDecision(merge, reopens ? 'Done wins' : 'Version mismatch', reopens ? 'done_wins' : 'server_wins');
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { Decision } from '../decision';
 import { EntityData, EntityState, FieldClocks } from '../sync-change';
 import { FieldRule, mergeDecision, MergeResult, mergeFields } from './rules';
@@ -148,5 +149,29 @@ describe('mergeDecision', () => {
     ],
   ])('%s', (_name, won, lost, resolution, expected) => {
     expect(mergeDecision({ next, won, lost }, 'R', resolution)).toEqual(expected);
+  });
+});
+
+describe('mergeFields with family policies (PROTOCOL 2.12)', () => {
+  const fieldArb = fc.constantFrom('title', 'desc', 'points', 'due');
+  const dataArb = fc.dictionary(fieldArb, fc.oneof(fc.string({ maxLength: 3 }), fc.integer({ min: 0, max: 3 })));
+  const clocksArb = fc.dictionary(fieldArb, fc.integer({ min: 0, max: 10 }));
+
+  it('with no keep_device fields it decides exactly as without policies (property)', () => {
+    fc.assert(
+      fc.property(dataArb, clocksArb, dataArb, fc.integer({ min: 0, max: 10 }), (data, fieldClocks, patch, clientUs) => {
+        const current = { version: 1, data, fieldClocks, deleted: false };
+        expect(mergeFields(current, patch, clientUs, undefined, new Set())).toEqual(mergeFields(current, patch, clientUs));
+      }),
+    );
+  });
+
+  it('keep_device lets an older value win that field only, and reports the server value it overwrote', () => {
+    const current = { version: 2, data: { title: 'Server', desc: 'S' }, fieldClocks: { title: 10, desc: 10 }, deleted: false };
+    const merge = mergeFields(current, { title: 'Device', desc: 'D' }, 5, undefined, new Set(['title']));
+    expect(merge.won).toEqual(['title']);
+    expect(merge.lost).toEqual(['desc']);
+    expect(merge.overridden).toEqual({ title: 'Server' });
+    expect(mergeDecision(merge, 'Version mismatch')).toMatchObject({ kind: 'merge', overridden: { title: 'Server' } });
   });
 });

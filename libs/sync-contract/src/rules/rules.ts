@@ -80,6 +80,8 @@ export interface MergeResult {
   next: NextState;
   won: string[];
   lost: string[];
+  /** The server's values of fields the change won only by a family policy (PROTOCOL 2.12); absent: none. */
+  overridden?: EntityData;
 }
 
 /**
@@ -87,33 +89,45 @@ export interface MergeResult {
  * than the time that field was last written; a tie goes to the server. A value equal to
  * the server's counts as won (the client's intent is already the state) and writes nothing.
  */
-export function mergeFields(current: EntityState, patch: EntityData, clientUs: number, rule?: FieldRule): MergeResult {
+export function mergeFields(
+  current: EntityState,
+  patch: EntityData,
+  clientUs: number,
+  rule?: FieldRule,
+  keepDevice?: ReadonlySet<string>,
+): MergeResult {
   const data: EntityData = { ...current.data };
   const fieldClocks: FieldClocks = { ...current.fieldClocks };
   const won: string[] = [];
   const lost: string[] = [];
+  const overridden: EntityData = {};
   for (const [field, value] of Object.entries(patch)) {
     const forced = rule?.(field, value);
     if (forced === undefined && sameValue(data[field], value)) {
       won.push(field);
       continue;
     }
-    const wins = forced ?? clientUs > (fieldClocks[field] ?? Number.NEGATIVE_INFINITY);
+    const newer = clientUs > (fieldClocks[field] ?? Number.NEGATIVE_INFINITY);
+    // A family policy (PROTOCOL 2.12) overrides rule 4 only: never a forced outcome (rule 3).
+    const byPolicy = forced === undefined && !newer && keepDevice?.has(field) === true;
+    const wins = forced ?? (newer || byPolicy);
     if (!wins) {
       lost.push(field);
       continue;
     }
+    if (byPolicy) overridden[field] = data[field] ?? null;
     won.push(field);
     data[field] = value;
     fieldClocks[field] = clientUs;
   }
-  return { next: { data, fieldClocks, deleted: false }, won, lost };
+  return { next: { data, fieldClocks, deleted: false }, won, lost, ...(Object.keys(overridden).length > 0 ? { overridden } : {}) };
 }
 
 /** Turns a merge into the change's outcome: all won = applied, some = merged, none = conflict. */
 export function mergeDecision(merge: MergeResult, reason: string, lostResolution: 'server_wins' | 'done_wins' = 'server_wins'): Decision {
-  if (merge.lost.length === 0) return { kind: 'apply', basedOnCurrent: false, next: merge.next };
-  if (merge.won.length > 0) return { kind: 'merge', next: merge.next, rejectedFields: merge.lost, reason };
+  const overridden = Object.keys(merge.overridden ?? {}).length > 0 ? { overridden: merge.overridden } : {};
+  if (merge.lost.length === 0) return { kind: 'apply', basedOnCurrent: false, next: merge.next, ...overridden };
+  if (merge.won.length > 0) return { kind: 'merge', next: merge.next, rejectedFields: merge.lost, reason, ...overridden };
   return { kind: 'conflict', resolution: lostResolution, reason, rejectedFields: merge.lost };
 }
 

@@ -10,7 +10,11 @@ const NO_ROW =
   'NULL::integer AS version, NULL::jsonb AS data, NULL::jsonb AS field_clocks, ' +
   'NULL::bigint AS client_us, NULL::bigint AS created_us, NULL::bigint AS changed_us, NULL::bigint AS deleted_us';
 
-/** A row of `loadGroup`'s answer: `src` -1 a receipt (its change key in `id`), -2 a member (user id in `id`), i a row of entity table i. */
+/**
+ * A row of `loadGroup`'s answer: `src` -1 a receipt (its change key in `id`), -2 a member
+ * (user id in `id`), -3 a `keep_device` policy (PROTOCOL 2.12: entity type in `device_id`,
+ * field in `id`), i a row of entity table i.
+ */
 type LoadedRow = Record<string, unknown> & { src: number; device_id: string | null; outcome: StoredOutcome | null; id: string };
 
 const NOW_US = '(extract(epoch FROM clock_timestamp()) * 1000000)::bigint';
@@ -39,13 +43,14 @@ export function loadSql(tables: readonly string[]): string {
        CROSS JOIN LATERAL (SELECT outcome FROM sync_receipts
                            WHERE family_id = $1 AND device_id = k.device_id AND change_key = k.change_key LIMIT 1) AS r
        UNION ALL SELECT -2, NULL, NULL, user_id, ${NO_ROW} FROM family_members WHERE family_id = $1 AND user_id = ANY($4::text[])
+       UNION ALL SELECT -3, entity_type, NULL, field, ${NO_ROW} FROM sync_resolution_policies WHERE family_id = $1 AND rule = 'keep_device'
        ${tables.map((_, i) => `UNION ALL SELECT ${i}, NULL, NULL, ${ROW_COLUMNS} FROM t${i}`).join('\n')}`;
 }
 
 /**
  * The write of a push (see `writeGroup`) into these entity tables: $1 family, $2 the new
  * position, $3 device visits, $4 receipts (JSON), then per table its rows (JSON), then the
- * request records (JSON, PROTOCOL 2.11).
+ * request records (JSON, PROTOCOL 2.11) and the inbox decisions to count (JSON, PROTOCOL 2.12).
  */
 export function writeSql(tables: readonly string[]): string {
   const upserts = tables.map((table, i) => `w${i} AS (${upsertSql(table, `$${i + 5}`)})`);
@@ -59,6 +64,13 @@ export function writeSql(tables: readonly string[]): string {
            ON CONFLICT (family_id, device_id) DO UPDATE
            SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + EXCLUDED.sync_count,
                last_sync_us = EXCLUDED.last_sync_us, lanes = EXCLUDED.lanes)`,
+    `decision AS (
+           INSERT INTO sync_resolution_decisions (family_id, entity_type, field, decisions, restored)
+           SELECT $1, d."entityType", d.field, d.decisions, d.restored
+           FROM jsonb_to_recordset($${tables.length + 6}::jsonb) AS d("entityType" text, field text, decisions integer, restored integer)
+           ON CONFLICT (family_id, entity_type, field) DO UPDATE
+           SET decisions = sync_resolution_decisions.decisions + EXCLUDED.decisions,
+               restored = sync_resolution_decisions.restored + EXCLUDED.restored)`,
     `record AS (
            INSERT INTO sync_requests (family_id, id, device_id, user_id, position_before_us, position_us, server_us, atomic, discarded,
                                       max_skew_us, changes, before, outcomes, applied, conflicts, errors)
@@ -143,13 +155,15 @@ export class SyncRepository {
     const rows = new Map<string, StoredRow>();
     const receipts = new Map<string, StoredOutcome>();
     const members = new Set<string>();
+    const policies = new Map<string, Set<string>>();
     for (const r of result) {
       const entity = load.entities[r.src];
       if (entity) rows.set(entityKey(entity.type, r.id), toRow(r));
       else if (r.src === -1) receipts.set(receiptKey(r.device_id!, r.id), r.outcome!);
+      else if (r.src === -3) policies.set(r.device_id!, (policies.get(r.device_id!) ?? new Set()).add(r.id));
       else members.add(r.id);
     }
-    return { receipts, rows, members };
+    return { receipts, rows, members, policies };
   }
 
   /**
@@ -166,6 +180,7 @@ export class SyncRepository {
       JSON.stringify(writes.receipts),
       ...tables.map((table) => JSON.stringify(writes.rowsByTable.get(table)!.map(toRecord))),
       JSON.stringify(writes.records),
+      JSON.stringify(writes.decisions),
     ];
     await tx.queryPrepared(writeSql(tables), params);
   }

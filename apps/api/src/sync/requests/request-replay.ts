@@ -42,6 +42,7 @@ export function replayRecord(record: RequestRecord, familyId: string, settings: 
   const loaded = {
     rows: new Map(record.before.rows.map(({ type, id, row }) => [entityKey(type, id), rowOfRecord(id, row)])),
     receipts: new Map(record.before.receipts.map(({ key, outcome }) => [receiptKey(record.deviceId, key), outcome])),
+    policies: new Map(Object.entries(record.before.policies ?? {}).map(([type, fields]) => [type, new Set(fields)])),
   };
   const batch = evaluateBatch(req, loaded, { lastUs: record.positionBeforeUs, horizonUs: 0, nowUs: record.serverUs });
   // As stored (jsonb): a field that is undefined is absent.

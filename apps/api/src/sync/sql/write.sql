@@ -23,6 +23,13 @@ device AS (
            ON CONFLICT (family_id, device_id) DO UPDATE
            SET user_id = EXCLUDED.user_id, last_seen_at = now(), sync_count = sync_devices.sync_count + EXCLUDED.sync_count,
                last_sync_us = EXCLUDED.last_sync_us, lanes = EXCLUDED.lanes),
+decision AS (
+           INSERT INTO sync_resolution_decisions (family_id, entity_type, field, decisions, restored)
+           SELECT $1, d."entityType", d.field, d.decisions, d.restored
+           FROM jsonb_to_recordset($8::jsonb) AS d("entityType" text, field text, decisions integer, restored integer)
+           ON CONFLICT (family_id, entity_type, field) DO UPDATE
+           SET decisions = sync_resolution_decisions.decisions + EXCLUDED.decisions,
+               restored = sync_resolution_decisions.restored + EXCLUDED.restored),
 record AS (
            INSERT INTO sync_requests (family_id, id, device_id, user_id, position_before_us, position_us, server_us, atomic, discarded,
                                       max_skew_us, changes, before, outcomes, applied, conflicts, errors)

@@ -1,4 +1,4 @@
-import type { StateTransition } from '@app/sync-contract';
+import { CONFLICT_ENTITY_TYPE, EntityData, StateTransition } from '@app/sync-contract';
 import { zip } from '../../zip';
 import { PositionAllocator } from './position-allocator';
 import {
@@ -6,6 +6,7 @@ import {
   entityKey,
   EvaluatedBatch,
   FamilyClock,
+  FieldDecision,
   Loaded,
   PreparedChange,
   receiptKey,
@@ -43,7 +44,7 @@ export function evaluateBatch(req: SyncRequestContext, loaded: Loaded, clock: Fa
     if (first !== undefined) return { kind: 'repeat', of: first };
     firstByKey.set(prepared.key, prepared.index);
     const key = entityKey(prepared.change.entity_type, prepared.change.entity_id);
-    const result = evaluateChange(prepared, entities.get(key), { nowUs: clock.nowUs, maxSkewUs: req.maxSkewUs });
+    const result = evaluateChange(prepared, entities.get(key), { nowUs: clock.nowUs, maxSkewUs: req.maxSkewUs, policies: loaded.policies });
     if (result.entity) entities.set(key, result.entity);
     if (result.transition) transitions.push(result.transition);
     return { kind: 'evaluated', prepared, verdict: result.verdict };
@@ -55,7 +56,9 @@ export function evaluateBatch(req: SyncRequestContext, loaded: Loaded, clock: Fa
 
   const positions = new PositionAllocator(clock);
   const rowsByTable = rowsToWrite(entities, positions);
-  const evaluated = zip(steps, outcomes).flatMap(([s, outcome]) => (s.kind === 'evaluated' ? [{ prepared: s.prepared, outcome }] : []));
+  const evaluated = zip(steps, outcomes).flatMap(([s, outcome]) =>
+    s.kind === 'evaluated' ? [{ prepared: s.prepared, outcome, overridden: overriddenBy(s.verdict) }] : [],
+  );
   const inbox = inboxRows(req, evaluated, clock, positions);
   // Beside the batch's own writes to the inbox table (a dismissal), never instead of them.
   if (inbox.length > 0) rowsByTable.set(req.inbox!.table, [...(rowsByTable.get(req.inbox!.table) ?? []), ...inbox]);
@@ -73,7 +76,8 @@ export function evaluateBatch(req: SyncRequestContext, loaded: Loaded, clock: Fa
       index,
     })),
   };
-  return { outcomes, rules, discarded: false, writes, transitions, positionUs, notEchoed: notEchoed(entities) };
+  const decisions = dismissalDecisions(evaluated, loaded);
+  return { outcomes, rules, discarded: false, writes, transitions, positionUs, notEchoed: notEchoed(entities), decisions };
 }
 
 /** The rule behind each change's outcome, in array order (PROTOCOL 2.11). */
@@ -152,4 +156,30 @@ function notEchoed(entities: Map<string, BatchEntity>): Map<string, string[]> {
     list.push(e.id);
   }
   return ids;
+}
+
+/** The server values a family policy let the change overwrite (PROTOCOL 2.12). */
+function overriddenBy(verdict: ChangeVerdict): EntityData | undefined {
+  if (verdict.kind !== 'decided') return undefined;
+  const { decision } = verdict;
+  return decision.kind === 'apply' || decision.kind === 'merge' ? decision.overridden : undefined;
+}
+
+/**
+ * PROTOCOL 2.12: what the inbox dismissals of the batch decided, one entry per rejected field
+ * of each dismissed entry: `restored` when the dismissal says so (else `kept_server`).
+ */
+function dismissalDecisions(evaluated: { prepared: PreparedChange; outcome: StoredOutcome }[], loaded: Loaded): FieldDecision[] {
+  const decisions: FieldDecision[] = [];
+  for (const { prepared, outcome } of evaluated) {
+    const { change } = prepared;
+    if (change.entity_type !== CONFLICT_ENTITY_TYPE || change.action !== 'delete' || !outcome.applied) continue;
+    const entry = loaded.rows.get(entityKey(change.entity_type, change.entity_id));
+    if (!entry || entry.deleted || !entry.data) continue;
+    const { entityType, rejected } = entry.data;
+    if (typeof entityType !== 'string' || typeof rejected !== 'object' || rejected === null) continue;
+    const restored = change.data?.decision === 'restored';
+    for (const field of Object.keys(rejected)) decisions.push({ entityType, field, restored });
+  }
+  return decisions;
 }

@@ -55,6 +55,15 @@ export interface LoadPlan {
 export interface Loaded {
   receipts: Map<string, StoredOutcome>;
   rows: Map<string, StoredRow>;
+  /** PROTOCOL 2.12: per entity type, the fields the family keeps the device's value for (`keep_device`). */
+  policies?: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/** A dismissal's decision about one rejected field of an inbox entry (PROTOCOL 2.12). */
+export interface FieldDecision {
+  entityType: string;
+  field: string;
+  restored: boolean;
 }
 
 /** A change's outcome as stored for retries (by device and key) and for the device's history. */
@@ -81,6 +90,8 @@ export interface EvaluatedBatch {
   outcomes: StoredOutcome[];
   /** The rule behind each outcome, in array order (PROTOCOL 2.11). */
   rules: RuleName[];
+  /** The inbox dismissals' decisions, one per rejected field (PROTOCOL 2.12). */
+  decisions?: FieldDecision[];
   /** `atomic` and some change failed: nothing of the batch is stored. */
   discarded: boolean;
   writes: BatchWrites;

@@ -51,6 +51,8 @@ export function loadedEntity(
 export interface EvaluationClock {
   nowUs: number;
   maxSkewUs: number;
+  /** PROTOCOL 2.12: the family's `keep_device` fields per entity type. */
+  policies?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export type ChangeVerdict =
@@ -89,7 +91,7 @@ export function evaluateChange(prepared: PreparedChange, entity: BatchEntity | u
     version: change.version,
     clientUs: clampClientTime(prepared.clientUs, clock.nowUs, clock.maxSkewUs),
   };
-  const decision = resolver.resolve(entity.state, syncChange, { nowUs: clock.nowUs });
+  const decision = resolver.resolve(entity.state, syncChange, { nowUs: clock.nowUs, keepDevice: clock.policies?.get(change.entity_type) });
   if (decision.kind === 'error') return error(decision.code, decision.message);
   let next = entity;
   let transition: StateTransition | undefined;

@@ -1,5 +1,6 @@
 import { CONFLICT_ENTITY_TYPE, conflictRecord, EntityData, microsToIso } from '@app/sync-contract';
 import type { FamilyClock, PreparedChange, StoredOutcome, StoredRow } from './batch.types';
+import type { SyncChangeInput } from '../../dto/delta-request';
 import type { PositionAllocator } from './position-allocator';
 
 /** Where the conflict inbox is stored, and how its ids are made (a uuid; injected for tests). */
@@ -33,16 +34,18 @@ export interface InboxRequest {
  */
 export function inboxRows(
   req: InboxRequest,
-  evaluated: { prepared: PreparedChange; outcome: StoredOutcome }[],
+  evaluated: { prepared: PreparedChange; outcome: StoredOutcome; overridden?: EntityData }[],
   clock: FamilyClock,
   positions: PositionAllocator,
 ): StoredRow[] {
   const inbox = req.inbox;
   if (!inbox) return [];
   const at = microsToIso(clock.nowUs);
-  return evaluated.flatMap(({ prepared: { change, resolver, valid }, outcome }) => {
+  return evaluated.flatMap(({ prepared: { change, resolver, valid }, outcome, overridden }) => {
     const lost = outcome.conflict;
-    if (!lost || change.entity_type === CONFLICT_ENTITY_TYPE) return [];
+    // PROTOCOL 2.12: the server values a family policy let the change overwrite are kept too.
+    const byPolicy = overridden && policyEntry(change, overridden, outcome, req, at);
+    if (!lost || change.entity_type === CONFLICT_ENTITY_TYPE) return byPolicy ? [entryRow(inbox, byPolicy, clock, positions)] : [];
     const data: EntityData = conflictRecord(
       {
         entityType: change.entity_type,
@@ -58,22 +61,7 @@ export function inboxRows(
       { userId: req.scope.userId, deviceId: req.deviceId, at },
     );
     if (resolver?.serverOwned) data.rejected = boundedRejected(data.rejected as EntityData, inbox.maxRejectedBytes);
-    const changedUs = positions.next();
-    // Inbox entries are never merged field by field (a delete or Immutable): no field clocks to keep.
-    const fieldClocks = {};
-    return [
-      {
-        id: inbox.newId(),
-        version: 1,
-        data,
-        fieldClocks,
-        deleted: false,
-        clientUs: clock.nowUs,
-        createdUs: changedUs,
-        changedUs,
-        deletedUs: null,
-      },
-    ];
+    return [entryRow(inbox, data, clock, positions), ...(byPolicy ? [entryRow(inbox, byPolicy, clock, positions)] : [])];
   });
 }
 
@@ -88,5 +76,39 @@ function keptOfSent(sent: EntityData | undefined, valid: PreparedChange['valid']
     Object.keys(sent)
       .filter((k) => Object.hasOwn(valid.data, k))
       .map((k) => [k, valid.data[k]]),
+  );
+}
+
+/** An inbox entry as a row at the next position. Entries are never merged field by field: no field clocks. */
+function entryRow(inbox: ConflictInbox, data: EntityData, clock: FamilyClock, positions: PositionAllocator): StoredRow {
+  const changedUs = positions.next();
+  return {
+    id: inbox.newId(),
+    version: 1,
+    data,
+    fieldClocks: {},
+    deleted: false,
+    clientUs: clock.nowUs,
+    createdUs: changedUs,
+    changedUs,
+    deletedUs: null,
+  };
+}
+
+/** PROTOCOL 2.12: the entry of server values a `keep_device` policy overwrote (reason `family policy`). */
+function policyEntry(change: SyncChangeInput, overridden: EntityData, outcome: StoredOutcome, req: InboxRequest, at: string): EntityData {
+  return conflictRecord(
+    {
+      entityType: change.entity_type,
+      entityId: change.entity_id,
+      action: change.action,
+      sent: overridden,
+      resolution: 'family_policy',
+      reason: 'family policy',
+      rejectedFields: Object.keys(overridden),
+      serverData: outcome.applied?.data ?? null,
+      clientTimestamp: change.client_timestamp,
+    },
+    { userId: req.scope.userId, deviceId: req.deviceId, at },
   );
 }

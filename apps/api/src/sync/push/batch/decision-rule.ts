@@ -24,6 +24,7 @@ export type RuleName =
 export function decisionRule(verdict: ChangeVerdict, resolver: ConflictResolver | undefined): RuleName {
   if (verdict.kind === 'error') return verdict.code as RuleName;
   const { decision } = verdict;
+  if ((decision.kind === 'apply' || decision.kind === 'merge') && decision.overridden) return 'family_policy';
   const appendOnly = resolver?.serverOwned === true && resolver.versioned === false && resolver.table === 'points_ledger';
   switch (decision.kind) {
     case 'error':

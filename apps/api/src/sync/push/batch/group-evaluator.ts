@@ -22,6 +22,8 @@ export interface GroupWrites {
   devices: DeviceVisit[];
   /** The records of the group's pushes (PROTOCOL 2.11); empty when recording is off. */
   records: RequestRecord[];
+  /** The inbox dismissals' decisions, counted per entity type and field (PROTOCOL 2.12). */
+  decisions: { entityType: string; field: string; decisions: number; restored: number }[];
 }
 
 export interface DeviceVisit {
@@ -64,8 +66,8 @@ export function evaluateGroup(
   let positionUs = clock.lastUs;
 
   reqs.forEach((req, i) => {
-    befores.push(beforeOf(req, rows, receipts));
-    const batch = evaluateBatch(req, { receipts, rows }, { ...clock, lastUs: positionUs });
+    befores.push(beforeOf(req, rows, receipts, loaded.policies));
+    const batch = evaluateBatch(req, { receipts, rows, policies: loaded.policies }, { ...clock, lastUs: positionUs });
     batches.push(batch);
     const visits = (devices.get(req.deviceId)?.visits ?? 0) + 1;
     devices.set(req.deviceId, {
@@ -106,6 +108,7 @@ export function evaluateGroup(
       receipts: groupReceipts,
       devices: [...devices.values()],
       records: [],
+      decisions: countDecisions(batches),
     },
     positionUs,
   };
@@ -137,8 +140,13 @@ function beforeOf(
   req: SyncRequestContext,
   rows: ReadonlyMap<string, StoredRow>,
   receipts: ReadonlyMap<string, StoredOutcome>,
+  policies: Loaded['policies'],
 ): RequestBefore {
   const before: RequestBefore = { rows: [], receipts: [] };
+  // The family's policies in force for the types it touched (PROTOCOL 2.12): replay uses them.
+  const types = new Set(req.changes.map((c) => c.change.entity_type));
+  const inForce = [...(policies ?? [])].filter(([type]) => types.has(type));
+  if (inForce.length > 0) before.policies = Object.fromEntries(inForce.map(([type, fields]) => [type, [...fields].sort()]));
   const seen = new Set<string>();
   for (const { change, key } of req.changes) {
     const entity = entityKey(change.entity_type, change.entity_id);
@@ -155,4 +163,18 @@ function beforeOf(
     seen.add(`\u0001${key}`);
   }
   return before;
+}
+
+/** The group's inbox decisions, summed per entity type and field (PROTOCOL 2.12). */
+function countDecisions(batches: EvaluatedBatch[]): GroupWrites['decisions'] {
+  const counts = new Map<string, GroupWrites['decisions'][number]>();
+  for (const batch of batches) {
+    if (batch.discarded) continue;
+    for (const { entityType, field, restored } of batch.decisions ?? []) {
+      const key = `${entityType}\u0000${field}`;
+      const count = counts.get(key) ?? { entityType, field, decisions: 0, restored: 0 };
+      counts.set(key, { ...count, decisions: count.decisions + 1, restored: count.restored + (restored ? 1 : 0) });
+    }
+  }
+  return [...counts.values()];
 }

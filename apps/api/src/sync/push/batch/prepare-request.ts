@@ -112,7 +112,13 @@ function prepareChange(change: SyncChangeInput, index: number, deviceId: string,
   }
   // A `data` the input guard refused (PROTOCOL 2.6) is a per-change validation error, whatever the action.
   const refused = refusedData(change);
-  const valid = refused ?? (resolver && change.action !== 'delete' ? resolver.validate(change.action, change.data) : undefined);
+  const valid =
+    refused ??
+    (resolver && change.action !== 'delete'
+      ? resolver.validate(change.action, change.data)
+      : change.data !== undefined
+        ? resolver?.validateDelete?.(change.data)
+        : undefined);
   return { change, index, key: changeKey(deviceId, change), clientUs: us, resolver, valid, refused: refused !== undefined };
 }
 

@@ -44,6 +44,8 @@ export interface RequestBefore {
   rows: { type: string; id: string; row: RecordedRow }[];
   /** By change key (the device's scope is the record's). */
   receipts: { key: string; outcome: StoredOutcome }[];
+  /** PROTOCOL 2.12: the family's `keep_device` fields in force, per entity type it touched. */
+  policies?: Record<string, string[]>;
 }
 
 /** One push, as recorded in its own transaction (PROTOCOL 2.11). */
