@@ -39,7 +39,8 @@ export class OutboxQueue {
       entity_id: id,
       action,
       // A copy: the caller may go on changing its object after the call.
-      ...(action !== 'delete' ? { data: clone(data ?? {}) } : {}),
+      // A delete carries data only when given (PROTOCOL 2.12: an inbox dismissal's decision).
+      ...(action !== 'delete' || data !== undefined ? { data: clone(data ?? {}) } : {}),
       ...(versioned ? { version: this.local.nextVersion(type, id) } : {}),
       client_timestamp: new Date().toISOString(),
     };

@@ -126,6 +126,23 @@ export class SyncClient {
     return this.queue('delete', type, id).then(() => undefined);
   }
 
+  /** Dismisses a conflict inbox entry, keeping the server's values (PROTOCOL 2.8, 2.12 `kept_server`). */
+  dismiss(conflictId: string): Promise<void> {
+    return this.queue('delete', 'conflict', conflictId, { decision: 'kept_server' }).then(() => undefined);
+  }
+
+  /**
+   * Writes a conflict inbox entry's lost values back onto its entity and dismisses the entry
+   * as `restored` (PROTOCOL 2.12): both are queued together, so they go in one request.
+   */
+  async restore(conflictId: string): Promise<void> {
+    const entry = this.get('conflict', conflictId)?.data as { entityType?: string; entityId?: string; rejected?: EntityData } | undefined;
+    if (!entry?.entityType || !entry.entityId || !entry.rejected)
+      throw new Error(`no conflict inbox entry ${conflictId} with values to restore`);
+    await this.queue('update', entry.entityType, entry.entityId, entry.rejected);
+    await this.queue('delete', 'conflict', conflictId, { decision: 'restored' });
+  }
+
   /**
    * A create, update or delete that resolves with its outcome: the change's final status
    * (`applied`, `conflict` or `error`, see `changes()`) once a sync has answered it, or null
