@@ -171,6 +171,15 @@ describe('deploy: the manifests and monitoring files', () => {
     expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^node_modules$/m);
   });
 
+  it("both image stages are the Node major that package.json's engines require and .ci/run tests on", () => {
+    const froms = [...readFileSync(join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^FROM node:(\d+)-bookworm-slim AS \w+$/gm)].map((m) => m[1]);
+    expect(froms).toHaveLength(2);
+    expect(new Set(froms).size).toBe(1);
+    const engines = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node;
+    expect(engines).toBe(`>=${froms[0]}`);
+    expect(readFileSync(join(ROOT, '.ci', 'run'), 'utf8')).toMatch(/FROM node:.*AS runtime[\s\S]*node@\$NODE_MAJOR[\s\S]*export PATH=/);
+  });
+
   it('metricNames reads PromQL as expected', () => {
     expect(
       metricNames('histogram_quantile(0.99, sum by (le, instance) (rate(a_bucket{job=~"$job",x="y{z}"}[$__rate_interval]))) > 5'),
