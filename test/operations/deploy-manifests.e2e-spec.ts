@@ -219,9 +219,13 @@ describe('deploy: against a running app', () => {
     }
     expect(container.livenessProbe.httpGet.path).toBe('/health/live');
     expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
+    // The ServiceMonitor scrapes the Service's metrics port, which leads to METRICS_PORT
+    // (metrics-port-docs.e2e-spec.ts serves /metrics there).
     const endpoint = manifest(files, 'Service').spec.ports.find((p: Manifest) => p.name === serviceMonitor.spec.endpoints[0].port);
-    expect(container.ports.find((p: Manifest) => p.name === endpoint.targetPort).containerPort).toBe(port);
-    await request(t.server).get(serviceMonitor.spec.endpoints[0].path).expect(200);
+    const metricsPort = container.ports.find((p: Manifest) => p.name === endpoint.targetPort).containerPort;
+    expect(loadConfig({ ...configMap.data, ...secretExample.stringData }).http.metricsPort).toBe(metricsPort);
+    expect(metricsPort).not.toBe(port);
+    expect(serviceMonitor.spec.endpoints[0].path).toBe('/metrics');
   });
 
   it('every metric of the dashboard and of the alert rules is served by /metrics', () => {
