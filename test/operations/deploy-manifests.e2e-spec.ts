@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { getMetadataStorage } from 'class-validator';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -33,7 +34,7 @@ const deployment: Manifest = manifest(files, 'Deployment', 'delta-sync');
 const container: Manifest = deployment.spec.template.spec.containers[0];
 const configMap: Manifest = manifest(files, 'ConfigMap', 'delta-sync-config');
 const secretExample: Manifest = manifest(files, 'Secret', 'delta-sync-secrets');
-const job: Manifest = manifest(files, 'Job', 'delta-sync-migrate');
+const job: Manifest = manifest(files, 'Job', 'delta-sync-migrate-RELEASE');
 const dashboard = JSON.parse(readFileSync(join(DEPLOY_DIR, 'monitoring', 'grafana-dashboard.json'), 'utf8'));
 const alertRules: { alert?: string; record?: string; expr: string; for?: string }[] = (
   files.get('monitoring/alerts.yaml')![0] as Manifest
@@ -75,6 +76,20 @@ describe('deploy: the manifests and monitoring files', () => {
       const kinds = [...out.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]).sort();
       expect(kinds).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
       expect(out.match(/image: registry\.example\.com\/delta-sync:0\.1\.0/g)).toHaveLength(2);
+      // The migration Job is named per release (kustomize replacement from the image tag).
+      expect(out).toMatch(/^ {2}name: delta-sync-migrate-0\.1\.0$/m);
+      // An overlay that sets the next tag and repeats the replacement gets the next Job.
+      const overlay = mkdtempSync(join(tmpdir(), 'delta-sync-overlay-'));
+      const base = readFileSync(join(DEPLOY_DIR, 'k8s', 'kustomization.yaml'), 'utf8');
+      writeFileSync(
+        join(overlay, 'kustomization.yaml'),
+        `resources:\n  - ${relative(overlay, join(DEPLOY_DIR, 'k8s'))}\n` +
+          `images:\n  - name: registry.example.com/delta-sync\n    newTag: '0.2.0'\n${base.slice(base.indexOf('replacements:'))}`,
+      );
+      const next = execFileSync('kubectl', ['kustomize', overlay], { encoding: 'utf8' });
+      rmSync(overlay, { recursive: true });
+      expect(next).toMatch(/^ {2}name: delta-sync-migrate-0\.2\.0$/m);
+      expect(next.match(/image: registry\.example\.com\/delta-sync:0\.2\.0/g)).toHaveLength(2);
     },
   );
 
