@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { parseEnv } from 'node:util';
 import { getMetadataStorage } from 'class-validator';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -32,8 +33,15 @@ const SPEC_METRICS = [
 const files = loadDeployYaml();
 const deployment: Manifest = manifest(files, 'Deployment', 'delta-sync');
 const container: Manifest = deployment.spec.template.spec.containers[0];
-const configMap: Manifest = manifest(files, 'ConfigMap', 'delta-sync-config');
-const secretExample: Manifest = manifest(files, 'Secret', 'delta-sync-secrets');
+// The generated ConfigMap and the example overlay's generated Secret, read from their env files.
+const configMap: Manifest = {
+  metadata: { name: 'delta-sync-config' },
+  data: parseEnv(readFileSync(join(DEPLOY_DIR, 'k8s', 'config.env'), 'utf8')),
+};
+const secretExample: Manifest = {
+  metadata: { name: 'delta-sync-secrets' },
+  stringData: parseEnv(readFileSync(join(DEPLOY_DIR, 'overlays', 'example', 'secrets.example.env'), 'utf8')),
+};
 const job: Manifest = manifest(files, 'Job', 'delta-sync-migrate-RELEASE');
 const dashboard = JSON.parse(readFileSync(join(DEPLOY_DIR, 'monitoring', 'grafana-dashboard.json'), 'utf8'));
 const alertRules: { alert?: string; record?: string; expr: string; for?: string }[] = (
@@ -46,15 +54,13 @@ const dashboardTargets = (): { datasource: { type: string }; expr?: string; rawS
   dashboard.panels.flatMap((p: Manifest) => (p.targets ?? []).map((t: Manifest) => ({ ...t, datasource: t.datasource ?? p.datasource })));
 
 describe('deploy: the manifests and monitoring files', () => {
-  it('has every expected file, each YAML parsing, and kustomization lists every manifest but the Secret example', () => {
+  it('has every expected file, each YAML parsing, and kustomization lists every base manifest, the settings generated from config.env', () => {
     expect([...files.keys()].sort()).toEqual([
-      'k8s/configmap.yaml',
       'k8s/deployment.yaml',
       'k8s/hpa.yaml',
       'k8s/kustomization.yaml',
       'k8s/migration-job.yaml',
       'k8s/pdb.yaml',
-      'k8s/secret.example.yaml',
       'k8s/service.yaml',
       'monitoring/alerts.yaml',
       'monitoring/operator/kustomization.yaml',
@@ -63,10 +69,14 @@ describe('deploy: the manifests and monitoring files', () => {
       'monitoring/prometheus-scrape.example.yaml',
       'monitoring/tests/pods.test.yaml',
       'monitoring/tests/slo.test.yaml',
+      'overlays/example/ingress.yaml',
+      'overlays/example/kustomization.yaml',
+      'overlays/example/networkpolicy.yaml',
     ]);
     const kustomization = files.get('k8s/kustomization.yaml')![0] as Manifest;
-    const others = [...files.keys()].filter((f) => f.startsWith('k8s/') && !/kustomization|secret\.example/.test(f)).map((f) => f.slice(4));
+    const others = [...files.keys()].filter((f) => f.startsWith('k8s/') && !/kustomization/.test(f)).map((f) => f.slice(4));
     expect([...kustomization.resources].sort()).toEqual(others.sort());
+    expect(kustomization.configMapGenerator).toEqual([expect.objectContaining({ name: configMap.metadata.name, envs: ['config.env'] })]);
   });
 
   (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0 ? it : it.skip)(
@@ -93,8 +103,8 @@ describe('deploy: the manifests and monitoring files', () => {
     },
   );
 
-  it('Deployment: 3 replicas, non-root, read-only root filesystem with emptyDirs for DATA_DIR and /tmp', () => {
-    expect(deployment.spec.replicas).toBe(3);
+  it('Deployment: no replicas (the HPA owns them), non-root, read-only root filesystem with emptyDirs for DATA_DIR and /tmp', () => {
+    expect(deployment.spec.replicas).toBeUndefined();
     const pod = deployment.spec.template.spec;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
     expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
@@ -110,7 +120,7 @@ describe('deploy: the manifests and monitoring files', () => {
     expect(writable).toEqual(expect.arrayContaining([configMap.data.DATA_DIR, '/tmp']));
   });
 
-  it('selectors agree: Service, PodDisruptionBudget and the pod template; the HPA scales this Deployment from 3', () => {
+  it('selectors agree: Service, PodDisruptionBudget and the pod template; the HPA scales this Deployment from 3; drains evict unhealthy pods', () => {
     const labels = deployment.spec.template.metadata.labels;
     for (const selector of [
       deployment.spec.selector.matchLabels,
@@ -123,8 +133,8 @@ describe('deploy: the manifests and monitoring files', () => {
     expect(container.ports.map((p: Manifest) => p.name)).toContain(service.spec.ports[0].targetPort);
     const hpa = manifest(files, 'HorizontalPodAutoscaler');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
-    expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
-    expect(manifest(files, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+    expect(hpa.spec.minReplicas).toBe(3);
+    expect(manifest(files, 'PodDisruptionBudget').spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
   });
 
   it('terminationGracePeriodSeconds exceeds the preStop pause plus the drain (SHUTDOWN_DRAIN_MS)', () => {
