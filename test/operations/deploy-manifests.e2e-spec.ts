@@ -67,6 +67,7 @@ describe('deploy: the manifests and monitoring files', () => {
       'monitoring/operator/prometheus-rule.yaml',
       'monitoring/operator/servicemonitor.yaml',
       'monitoring/prometheus-scrape.example.yaml',
+      'monitoring/tests/connections.test.yaml',
       'monitoring/tests/pods.test.yaml',
       'monitoring/tests/slo.test.yaml',
       'overlays/example/ingress.yaml',

@@ -4,6 +4,7 @@ import { collectDefaultMetrics, register } from 'prom-client';
 import type { AppConfig } from '@app/config';
 import { MetricsController } from './metrics.controller';
 import { MetricsServer } from './metrics-server';
+import { PoolMetrics } from './pool.metrics';
 
 /** The process defaults, once per process (a test process boots many apps on one registry). */
 function collectDefaultMetricsOnce(): void {
@@ -15,10 +16,12 @@ function collectDefaultMetricsOnce(): void {
 export class MetricsModule {
   static forRoot(config: AppConfig): DynamicModule {
     collectDefaultMetricsOnce();
-    if (config.http.metricsPort !== undefined) return { module: MetricsModule, providers: [MetricsServer], exports: [MetricsServer] };
+    if (config.http.metricsPort !== undefined)
+      return { module: MetricsModule, providers: [MetricsServer, PoolMetrics], exports: [MetricsServer] };
     return {
       module: MetricsModule,
       imports: [PrometheusModule.register({ path: '/metrics', controller: MetricsController, defaultMetrics: { enabled: false } })],
+      providers: [PoolMetrics],
     };
   }
 }
