@@ -73,6 +73,9 @@ describe('deploy: the manifests and monitoring files', () => {
       'overlays/example/ingress.yaml',
       'overlays/example/kustomization.yaml',
       'overlays/example/networkpolicy.yaml',
+      'overlays/pgbouncer/kustomization.yaml',
+      'overlays/pgbouncer/migration-job-direct.yaml',
+      'overlays/pgbouncer/pgbouncer.yaml',
     ]);
     const kustomization = files.get('k8s/kustomization.yaml')![0] as Manifest;
     const others = [...files.keys()].filter((f) => f.startsWith('k8s/') && !/kustomization/.test(f)).map((f) => f.slice(4));

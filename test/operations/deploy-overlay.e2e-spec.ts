@@ -106,3 +106,31 @@ function renderVariant(extra: string): Manifest[] {
     expect(ingress.metadata.namespace).toBe('delta-sync');
   });
 });
+
+(hasKubectl ? describe : describe.skip)('deploy: the PgBouncer overlay', () => {
+  const docs = hasKubectl ? render(join(DEPLOY_DIR, 'overlays', 'pgbouncer')) : [];
+  const of = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name.startsWith(name));
+  const secret = of('Secret', 'delta-sync-secrets-');
+  const env = Object.fromEntries(
+    Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+  );
+
+  it('the pods pool through the PgBouncer Service in transaction mode, prepared statements off', () => {
+    const pooler = of('Service', 'delta-sync-pgbouncer');
+    const url = new URL(env.DATABASE_URL);
+    expect([url.hostname, Number(url.port)]).toEqual([pooler.metadata.name, pooler.spec.ports[0].port]);
+    const config = of('ConfigMap', 'delta-sync-config-').data;
+    expect(loadConfig({ ...config, ...env }).database.preparedStatements).toBe(false);
+    const ini = of('ConfigMap', 'delta-sync-pgbouncer-').data['pgbouncer.ini'];
+    expect(ini).toMatch(/^pool_mode = transaction$/m);
+    expect(ini).toMatch(/^ignore_startup_parameters = .*\boptions\b/m);
+    expect(ini).toMatch(new RegExp(`^listen_port = ${pooler.spec.ports[0].port}$`, 'm'));
+  });
+
+  it('LISTEN and the migration Job (session-level lock) go straight to PostgreSQL', () => {
+    expect(new URL(env.DATABASE_LISTEN_URL).hostname).not.toMatch(/pgbouncer/);
+    const job = docs.find((d) => d.kind === 'Job').spec.template.spec.containers[0];
+    const direct = job.env.find((e: Manifest) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef;
+    expect(direct).toEqual({ name: secret.metadata.name, key: 'DATABASE_LISTEN_URL' });
+  });
+});
