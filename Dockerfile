@@ -3,7 +3,7 @@
 # the runtime stage installs production dependencies only and runs as the non-root `node`
 # user (uid 1000). Kubernetes manifests: apps/api/deploy/k8s.
 
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ COPY apps ./apps
 COPY libs ./libs
 RUN npx nest build
 
-FROM node:20.20.2-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

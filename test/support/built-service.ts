@@ -38,8 +38,13 @@ export async function buildService(): Promise<{ outDir: string; remove(): void }
 }
 
 /** Runs a compiled CLI (`migrate.js`) to completion. */
-export async function runBuilt(outDir: string, entry: string, env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [join(outDir, entry)], { cwd: outDir, env: { PATH: process.env.PATH, ...env } });
+export async function runBuilt(
+  outDir: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, [join(outDir, entry), ...args], { cwd: outDir, env: { PATH: process.env.PATH, ...env } });
 }
 
 export interface ServiceProcess {

@@ -70,9 +70,9 @@ export function migrationJobCommand(): { node: string; builtEntry: string } {
 }
 
 /** Runs the migration Job's command of the build on a database, with the Job's environment. */
-export function runMigrationJob(outDir: string, dbUrl: string) {
+export function runMigrationJob(outDir: string, dbUrl: string, args: string[] = []) {
   const env = { NODE_ENV: 'production', DATABASE_URL: dbUrl, JWT_SECRET: TEST_JWT_SECRET, DB_MIGRATIONS_RUN: 'false' };
-  return runBuilt(outDir, migrationJobCommand().builtEntry, env);
+  return runBuilt(outDir, migrationJobCommand().builtEntry, env, args);
 }
 
 type Body = DeltaResponseDto;

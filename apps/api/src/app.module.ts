@@ -36,7 +36,7 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config.logLevel)),
         DatabaseModule.forRoot(appSchema),
-        MetricsModule,
+        MetricsModule.forRoot(config),
         AuthModule,
         // PROTOCOL 2.6: every path parameter, query and body is scanned before anything else reads it.
         InputGuardModule,

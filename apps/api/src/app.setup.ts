@@ -32,7 +32,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(compression());
   // Before the token check: the docs are Express routes of their own, open like @Public() ones.
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
+  // Off in production unless API_DOCS=true: the full API description is no one else's business.
+  if (config.http.docs) SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
   app.use('/sync/delta', syncRequestMetrics(app.get(SyncMetrics)));
   const log = app.get(Logger);
   app.use(

@@ -30,7 +30,8 @@ async function bootstrap(): Promise<void> {
   app
     .get(Logger)
     .log(
-      `Delta Sync listening on ${url} (docs ${url}/docs, health ${url}/health/ready, metrics ${url}/metrics)` +
+      `Delta Sync listening on ${url} (${config.http.docs ? `docs ${url}/docs, ` : ''}health ${url}/health/ready, ` +
+        `metrics ${config.http.metricsPort === undefined ? url : `port ${config.http.metricsPort}`}/metrics)` +
         (config.auth.secret || config.auth.publicKey || config.auth.jwksUri ? '' : '; mint a dev token: npm run token -- --sub alice') +
         (demoEnabled(config) ? `; demo web app ${url}/demo` : '') +
         (config.env !== 'production' && config.http.host === '127.0.0.1'

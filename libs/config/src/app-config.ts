@@ -3,6 +3,10 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export interface HttpConfig {
   host: string;
   port: number;
+  /** Set: /metrics is served on this port (a server of its own) and not on `port`. */
+  metricsPort?: number;
+  /** /docs and /docs-json are served (API_DOCS; default off in production). */
+  docs: boolean;
   /** Largest accepted request body after decompression, in bytes. */
   bodyLimitBytes: number;
   /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS headers. */

@@ -43,6 +43,20 @@ export class EnvironmentVariables {
   @Max(65535, { message: 'PORT must be an integer between 0 and 65535' })
   PORT = 3000;
 
+  /** Set: /metrics is served on this port only (not on PORT), for the scraper alone to reach. */
+  @Transform(toNumber)
+  @IsOptional()
+  @IsInt({ message: 'METRICS_PORT must be an integer between 0 and 65535' })
+  @Min(0, { message: 'METRICS_PORT must be an integer between 0 and 65535' })
+  @Max(65535, { message: 'METRICS_PORT must be an integer between 0 and 65535' })
+  METRICS_PORT?: number;
+
+  /** /docs and /docs-json; absent: on, except with NODE_ENV=production. */
+  @Transform((arg) => toBoolean({ value: emptyToUndefined(arg) }))
+  @IsOptional()
+  @IsBoolean()
+  API_DOCS?: boolean;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 

@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       http: {
         host: '127.0.0.1',
         port: 3000,
+        metricsPort: undefined,
+        docs: true,
         bodyLimitBytes: 5 * 1024 * 1024,
         corsOrigins: [],
         shutdownDrainMs: 30_000,
@@ -93,6 +95,8 @@ describe('loadConfig', () => {
       http: {
         host: '127.0.0.1',
         port: 8080,
+        metricsPort: undefined,
+        docs: false,
         bodyLimitBytes: 512 * 1024,
         corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
         shutdownDrainMs: 10_000,

@@ -137,6 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     http: {
       host: vars.HOST ?? (vars.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
       port: vars.PORT,
+      metricsPort: vars.METRICS_PORT,
+      docs: vars.API_DOCS ?? vars.NODE_ENV !== 'production',
       bodyLimitBytes: parseSize(vars.SYNC_MAX_BODY),
       corsOrigins: cors.origins,
       shutdownDrainMs: vars.SHUTDOWN_DRAIN_MS,

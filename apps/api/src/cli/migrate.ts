@@ -4,14 +4,17 @@
  * in the production image (`npm run migration:run` needs the TypeScript sources and
  * tsconfig-paths, a dev dependency, neither of which is there). The
  * Kubernetes migration Job runs this once per release while the pods start with
- * DB_MIGRATIONS_RUN=false. `--revert` undoes the last migration instead.
+ * DB_MIGRATIONS_RUN=false. `--revert` undoes the last migration instead. The run holds an
+ * advisory lock (two runs at once apply each migration once) and its DDL waits at most
+ * MIGRATION_LOCK_TIMEOUT_MS for a table lock (./migration-session.ts).
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
-import { ConfigValidationError, loadConfig } from '@app/config';
+import { ConfigValidationError, DatabaseConfig, loadConfig } from '@app/config';
 import { buildDataSourceOptions } from '@app/database';
 import { appSchema } from '../app.schema';
+import { migrationSessionOptions, withMigrationLock } from './migration-session';
 
 const log = (msg: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ level: 'info', time: Date.now(), context: 'Migrate', msg, ...fields })}\n`);
@@ -21,10 +24,18 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   // The service may start an embedded server for development; a release step must not.
   if (!config.database.url) throw new Error('DATABASE_URL is required to run migrations from the CLI');
-  const dataSource = new DataSource({
-    ...buildDataSourceOptions(config.database.url, { ...config.database, poolSize: 1 }, appSchema),
-    migrationsRun: false,
-  });
+  const url = config.database.url;
+  await withMigrationLock(
+    url,
+    () => migrate(url, config.database),
+    () => log('another migration run holds the lock: waiting for it'),
+  );
+}
+
+async function migrate(url: string, database: DatabaseConfig): Promise<void> {
+  const dataSource = new DataSource(
+    migrationSessionOptions({ ...buildDataSourceOptions(url, { ...database, poolSize: 1 }, appSchema), migrationsRun: false }),
+  );
   await dataSource.initialize();
   try {
     if (process.argv.includes('--revert')) {

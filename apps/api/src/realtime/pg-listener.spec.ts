@@ -23,7 +23,14 @@ const hub = { families: () => [], members: () => [], commit: jest.fn(), removeMe
 const config = { get: () => ({ listenUrl: 'postgres://listener@db/sync' }) };
 
 function listener(): PgListener {
-  return new PgListener(hub as never, {} as never, logger as never, { url: 'postgres://pool@db/sync' } as never, config as never);
+  return new PgListener(
+    hub as never,
+    {} as never,
+    { listening: () => undefined } as never,
+    logger as never,
+    { url: 'postgres://pool@db/sync' } as never,
+    config as never,
+  );
 }
 
 describe('PgListener', () => {

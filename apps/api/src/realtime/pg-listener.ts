@@ -7,6 +7,7 @@ import { DATABASE_SERVER } from '@app/database';
 import type { DatabaseServer } from '@app/database';
 import { MEMBER_REMOVED_CHANNEL, MemberRemovedNotice } from '../family/member-removed-notice';
 import { COMMIT_CHANNEL, CommitNotice } from '../sync/pull/commit-notice';
+import { RealtimeMetrics } from './realtime.metrics';
 import { RealtimeRepository } from './realtime.repository';
 import { StreamHub } from './stream-hub';
 
@@ -35,6 +36,7 @@ export class PgListener implements OnApplicationBootstrap, BeforeApplicationShut
   constructor(
     private readonly hub: StreamHub,
     private readonly repo: RealtimeRepository,
+    private readonly metrics: RealtimeMetrics,
     @InjectPinoLogger('RealtimeListener') private readonly logger: PinoLogger,
     @Inject(DATABASE_SERVER) db: DatabaseServer,
     config: ConfigService<AppConfig, true>,
@@ -78,6 +80,7 @@ export class PgListener implements OnApplicationBootstrap, BeforeApplicationShut
     if (this.client !== client) return;
     const reconnected = this.attempt > 1;
     this.attempt = 0;
+    this.metrics.listening(true);
     this.logger.info({ reconnected }, 'listening for commits');
     await this.catchUp(client);
   }
@@ -86,6 +89,7 @@ export class PgListener implements OnApplicationBootstrap, BeforeApplicationShut
   lost(client: Client, error?: Error): void {
     if (this.client !== client) return;
     this.client = undefined;
+    this.metrics.listening(false);
     client.removeAllListeners('notification');
     client.end().catch(() => undefined);
     if (this.stopped) return;

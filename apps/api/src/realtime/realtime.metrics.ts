@@ -18,6 +18,11 @@ export class RealtimeMetrics {
     () => new Counter({ name: 'sync_pokes_total', help: 'Pokes sent to realtime streams (after coalescing)' }),
   );
 
+  readonly listener = metric(
+    'sync_listener_up',
+    () => new Gauge({ name: 'sync_listener_up', help: 'Whether the LISTEN session for realtime pokes is connected (1) or not (0)' }),
+  );
+
   constructor() {
     // Both series exist from the start (at 0); inc by 0 keeps another app's count in tests sharing the registry.
     for (const transport of ['ws', 'sse'] as const) this.open.inc({ transport }, 0);
@@ -29,6 +34,10 @@ export class RealtimeMetrics {
 
   closed(transport: Transport): void {
     this.open.dec({ transport });
+  }
+
+  listening(up: boolean): void {
+    this.listener.set(up ? 1 : 0);
   }
 
   poked(): void {

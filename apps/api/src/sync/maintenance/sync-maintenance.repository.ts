@@ -10,22 +10,29 @@ export class SyncMaintenanceRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Runs `work` while holding a session advisory lock, or returns undefined at once when
-   * another instance holds it. Lock and unlock go through one connection (a session lock
-   * taken on one pooled connection cannot be released from another).
+   * Runs `work` while holding a transaction-level advisory lock, or returns undefined at once
+   * when another instance holds it. The lock lives in a transaction kept open on one
+   * connection for the whole run and ends with it (COMMIT, or ROLLBACK on an error, which is
+   * rethrown): a transaction-mode pooler (PgBouncer) keeps a transaction on one server
+   * connection, but hands a session-level lock's unlock to whichever connection comes next.
+   * Statements in READ COMMITTED hold no snapshot between them, so the open transaction does
+   * not hold back vacuum.
    */
   async whileLocked<T>(key: number, work: () => Promise<T>): Promise<T | undefined> {
-    const session = this.dataSource.createQueryRunner();
+    const holder = this.dataSource.createQueryRunner();
     try {
-      const [{ locked }] = await session.query('SELECT pg_try_advisory_lock($1) AS locked', [key]);
-      if (!locked) return undefined;
+      await holder.startTransaction();
       try {
-        return await work();
-      } finally {
-        await session.query('SELECT pg_advisory_unlock($1)', [key]);
+        const [{ locked }] = await holder.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [key]);
+        const result = locked ? await work() : undefined;
+        await holder.commitTransaction();
+        return result;
+      } catch (error) {
+        await holder.rollbackTransaction().catch(() => undefined);
+        throw error;
       }
     } finally {
-      await session.release();
+      await holder.release();
     }
   }
 
