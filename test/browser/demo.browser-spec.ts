@@ -128,6 +128,12 @@ describe('the demo in chromium', () => {
     await Promise.all([a.shot('04-converged'), b.shot('04-converged')]);
   });
 
+  it("why? on B's inbox entry asks the server (PROTOCOL 2.11): B holds the task's latest state", async () => {
+    await b.page.locator('.conflict.mine button.why').click();
+    const answer = await b.page.locator('.conflict.mine .why-answer').innerText();
+    expect(answer).toMatch(/^why: (this device has its latest state|changed after last sync)$/);
+  });
+
   it("restore on B brings back B's title on both boards and empties the inbox", async () => {
     await b.page.locator('.conflict.mine button.restore').click();
     for (const d of [a, b]) {

@@ -39,9 +39,13 @@ function entry(client: SyncClient, e: Entity, deviceId: string, report: Report):
   const fields = Object.keys(rejected);
   const name = target ? String(target.data.title ?? d.entityId) : `${d.entityId} (deleted)`;
   const canRestore = target !== undefined && fields.length > 0;
-  const restore = async () => {
-    await client.update(d.entityType, d.entityId, rejected);
-    await client.delete('conflict', e.id);
+  // PROTOCOL 2.12: the SDK sends the lost values back and the dismissal's decision together.
+  const restore = () => client.restore(e.id);
+  // PROTOCOL 2.11: whether the server sees this device holding the entity's latest state.
+  const why = async (button: HTMLElement) => {
+    const answer = await client.explain(d.entityType, d.entityId);
+    const text = answer.delivered ? 'this device has its latest state' : answer.reason.replace(/_/g, ' ');
+    button.replaceWith(h('span', { class: 'why-answer' }, `why: ${text}`));
   };
   return h(
     'li',
@@ -75,7 +79,16 @@ function entry(client: SyncClient, e: Entity, deviceId: string, report: Report):
         { class: 'restore', disabled: !canRestore, title: 'Write the lost values back', onclick: () => void restore().catch(report) },
         'Restore',
       ),
-      h('button', { class: 'dismiss', onclick: () => void client.delete('conflict', e.id).catch(report) }, 'Dismiss'),
+      h('button', { class: 'dismiss', onclick: () => void client.dismiss(e.id).catch(report) }, 'Dismiss'),
+      h(
+        'button',
+        {
+          class: 'why',
+          title: 'Ask the server whether this device has the latest state',
+          onclick: (ev: Event) => void why(ev.currentTarget as HTMLElement).catch(report),
+        },
+        'Why?',
+      ),
     ),
   );
 }
