@@ -16,7 +16,7 @@ import { startTestApp, TestApp } from '../support/test-app';
  * holds exactly one receipt per change each device sent: none applied twice. (Edits not
  * yet sent merge into one change, so a device sends at most one change per edit.)
  */
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 type Op =
   | { kind: 'create' | 'ledger'; c: number; id: number; points: number }
@@ -168,7 +168,7 @@ describe('client SDK property: offline clients converge with the server', () => 
           await Promise.all(clients().map((c) => c.stop()));
         },
       ),
-      { numRuns: Number(process.env.CLIENT_PROPERTY_RUNS ?? 20) },
+      { numRuns: Number(process.env.CLIENT_PROPERTY_RUNS ?? 20), timeout: 60_000 },
     );
     console.log(`client SDK property: ${JSON.stringify(stats)} in ${Date.now() - started} ms`);
   });

@@ -84,7 +84,7 @@ import { startTestApp, TestApp } from '../support/test-app';
   });
 
   it('maintenance: runs through the pooler under its transaction-level lock; a concurrent run skips', async () => {
-    expect(await t.app.get(SyncMaintenanceService).runOnce()).toEqual({ tombstones: 0, receipts: 0, conflicts: 0 });
+    expect(await t.app.get(SyncMaintenanceService).runOnce()).toEqual({ tombstones: 0, receipts: 0, conflicts: 0, requests: 0 });
     const repo = t.app.get(SyncMaintenanceRepository);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

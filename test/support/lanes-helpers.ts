@@ -101,6 +101,10 @@ export class LaneDevice {
     if (this.withLanes) body.lanes = this.lanes;
     if (this.patches) body.patches = true;
     const res = await syncOk(t, this.token, body);
+    if (process.env.LANES_DEBUG)
+      console.log(
+        `${this.id} ${drop ? 'LOST ' : ''}since=${String(body.last_sync_at)} lanes=${JSON.stringify(body.lanes)} -> W=${res.last_sync_at} lanes=${JSON.stringify(res.lanes)} more=${res.has_more} resync=${res.resync_required} ${res.server_changes.map((c) => `${c.entity_type}/${c.entity_id}:${c.action}${c.patch ? 'P' : ''}@${c.server_timestamp.slice(17, 26)}`).join(' ')}`,
+      );
     if (drop) return res;
     this.pages++;
     // A resync replaces the replica: exactly once holds again from its first page.

@@ -126,7 +126,7 @@ describe('sync lanes and patches (property)', () => {
           }
         },
       ),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: process.env.LANES_SEED ? Number(process.env.LANES_SEED) : undefined, path: process.env.LANES_PATH },
     );
     expect(runs).toBe(RUNS);
     // The runs with patches on did get patches (not only full entries).

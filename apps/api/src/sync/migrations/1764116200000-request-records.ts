@@ -35,10 +35,12 @@ export class RequestRecords1764116200000 implements MigrationInterface {
     await q.query('CREATE INDEX sync_requests_device_idx ON sync_requests (family_id, device_id, recorded_at DESC)');
     await q.query('CREATE INDEX sync_requests_purge_idx ON sync_requests (recorded_at)');
     await q.query('ALTER TABLE sync_devices ADD COLUMN last_sync_us bigint, ADD COLUMN lanes jsonb');
+    // The lane cursors that go with resync_cursor_us (see SyncPullService): a page cursor is both.
+    await q.query("ALTER TABLE sync_devices ADD COLUMN resync_lanes text NOT NULL DEFAULT ''");
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE sync_devices DROP COLUMN last_sync_us, DROP COLUMN lanes');
+    await q.query('ALTER TABLE sync_devices DROP COLUMN last_sync_us, DROP COLUMN lanes, DROP COLUMN resync_lanes');
     await q.query('DROP TABLE sync_requests');
   }
 }

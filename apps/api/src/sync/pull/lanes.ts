@@ -13,6 +13,8 @@ export interface LaneStand {
   watermarkUs: number;
   /** The lanes delivered beyond the watermark, and how far (the answer's `lanes`). */
   cursors: LaneCursors;
+  /** The same in µs. */
+  cursorsUs: Partial<Record<Lane, number>>;
   /** Lanes with changes still to come, and the position after which they start (for `backlog`). */
   behind: Partial<Record<Lane, number>>;
 }
@@ -28,11 +30,27 @@ export function laneStand(edges: Record<Lane, LaneEdge>, positionUs: number): La
   const delivered = (edge: LaneEdge) => (edge.nextUs === null ? positionUs : (edge.lastUs ?? edge.nextUs - 1));
   const watermarkUs = Math.min(...LANES.map((lane) => delivered(edges[lane])));
   const cursors: LaneCursors = {};
+  const cursorsUs: Partial<Record<Lane, number>> = {};
   const behind: Partial<Record<Lane, number>> = {};
   for (const lane of LANES) {
     const us = delivered(edges[lane]);
-    if (us > watermarkUs) cursors[`${lane}`] = microsToIso(us);
+    if (us > watermarkUs) {
+      cursors[`${lane}`] = microsToIso(us);
+      cursorsUs[lane] = us;
+    }
     if (edges[lane].nextUs !== null) behind[lane] = us;
   }
-  return { watermarkUs, cursors, behind };
+  return { watermarkUs, cursors, cursorsUs, behind };
+}
+
+/**
+ * A request's or an answer's lane cursors above its watermark as one comparable text ("" for
+ * none): a device's page cursor is its watermark and these, so that a device resending an
+ * older request after a lost answer is not taken for one continuing the answer it never got.
+ */
+export function laneKey(lanes: Partial<Record<Lane, number | null>> | undefined, watermarkUs: number | null): string {
+  return LANES.flatMap((lane) => {
+    const us = lanes?.[lane];
+    return us !== undefined && us !== null && (watermarkUs === null || us > watermarkUs) ? [`${lane}:${us}`] : [];
+  }).join(',');
 }

@@ -92,6 +92,12 @@ interface PulledLaneRow extends PulledEntryRow {
   lane: Lane;
 }
 
+/** A device's page cursor: the watermark and the lane cursors (`laneKey`) of its last cut page. */
+export interface DeviceCursor {
+  us: number;
+  lanes: string;
+}
+
 /** `backlog` counts stop here (PROTOCOL 2.9: "10000 means at least"). */
 export const BACKLOG_CAP = 10_000;
 
@@ -156,18 +162,23 @@ export class SyncPullRepository {
     return new Map(rows.map((r) => [r.lane, r.n]));
   }
 
-  /** Where a device's paging through a full state stands, when its pages end below the horizon. */
-  async resyncCursor(tx: WireTransaction, familyId: string, deviceId: string): Promise<number | undefined> {
-    const rows = await tx.query('SELECT resync_cursor_us FROM sync_devices WHERE family_id = $1 AND device_id = $2', [familyId, deviceId]);
-    return rows[0]?.resync_cursor_us == null ? undefined : Number(rows[0].resync_cursor_us);
+  /** Where a device's paging stands: the watermark and lane cursors of its last cut page. */
+  async resyncCursor(tx: WireTransaction, familyId: string, deviceId: string): Promise<DeviceCursor | undefined> {
+    const rows = await tx.query('SELECT resync_cursor_us, resync_lanes FROM sync_devices WHERE family_id = $1 AND device_id = $2', [
+      familyId,
+      deviceId,
+    ]);
+    return rows[0]?.resync_cursor_us == null
+      ? undefined
+      : { us: Number(rows[0].resync_cursor_us), lanes: String(rows[0].resync_lanes ?? '') };
   }
 
   /** After the commit. Saved only while the horizon is the one the page was read under: a purge in between restarts the resync. */
-  async setResyncCursor(familyId: string, deviceId: string, cursor: { cursorUs: number; horizonUs: number }): Promise<void> {
+  async setResyncCursor(familyId: string, deviceId: string, cursor: { cursorUs: number; lanes: string; horizonUs: number }): Promise<void> {
     await this.dataSource.query(
-      `UPDATE sync_devices SET resync_cursor_us = $3 WHERE family_id = $1 AND device_id = $2
+      `UPDATE sync_devices SET resync_cursor_us = $3, resync_lanes = $5 WHERE family_id = $1 AND device_id = $2
          AND (SELECT horizon_us FROM family_sync_state WHERE family_id = $1) = $4`,
-      [familyId, deviceId, cursor.cursorUs, cursor.horizonUs],
+      [familyId, deviceId, cursor.cursorUs, cursor.horizonUs, cursor.lanes],
     );
   }
 }

@@ -8,15 +8,15 @@ import type { SyncRequestContext } from '../push/batch/prepare-request';
 import type { DeltaResponseDto } from '../dto/delta-response.dto';
 import { assembleResponse } from './delta-response.assembler';
 import type { CommitNotice } from './commit-notice';
-import { laneStand } from './lanes';
-import { SyncPullRepository } from './sync-pull.repository';
+import { laneKey, laneStand } from './lanes';
+import { DeviceCursor, SyncPullRepository } from './sync-pull.repository';
 import { SyncRegistry } from '../sync-registry.service';
 import { zip } from '../zip';
 
 export interface PullResult {
   response: DeltaResponseDto;
   /** Set when a full state's page ended below the horizon: saved for the device after the commit. */
-  cursor?: { cursorUs: number; horizonUs: number };
+  cursor?: { cursorUs: number; lanes: string; horizonUs: number };
   /** With lanes: the lanes with changes still to come and where they start (`backlog`, counted after the commit). */
   behind?: Partial<Record<Lane, number>>;
 }
@@ -60,7 +60,7 @@ export class SyncPullService {
       req: SyncRequestContext;
       batch: PushedBatch;
       /** The device's page cursor when already read (null: none). */
-      cursorUs?: number | null;
+      cursor?: DeviceCursor | null;
     }[],
     clock: FamilyClock,
     positionBeforeUs: number,
@@ -68,7 +68,7 @@ export class SyncPullService {
     const familyId = pulls[0]?.req.scope.familyId;
     if (familyId === undefined) return [];
     const plans: { since: number | null; resync: boolean; patches: boolean }[] = [];
-    for (const { req, cursorUs } of pulls) {
+    for (const { req, cursor: known } of pulls) {
       // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
       // full state. The pages of a full state can end below the horizon; the device's own
       // page cursor (kept per device) tells such a continuation from a stale client. It also
@@ -79,12 +79,14 @@ export class SyncPullService {
       const needed = behind || (req.patches && req.since !== null);
       const cursor = !needed
         ? undefined
-        : cursorUs !== undefined
-          ? (cursorUs ?? undefined)
+        : known !== undefined
+          ? (known ?? undefined)
           : await this.repo.resyncCursor(tx, familyId, req.deviceId);
-      const continuing = cursor !== undefined && cursor === req.since;
+      // The watermark and the lane cursors of the answer it got: a device resending an older
+      // request after a lost answer can send the same watermark (lanes tell them apart).
+      const continuing = cursor !== undefined && cursor.us === req.since && cursor.lanes === laneKey(req.lanes, req.since);
       // A page answer may have been lost: any watermark up to the cursor is still paging.
-      const paging = cursor !== undefined && req.since !== null && req.since <= cursor;
+      const paging = cursor !== undefined && req.since !== null && req.since <= cursor.us;
       // Ahead of the family's newest position: this database never issued that watermark (a
       // restore from backup, another server's value), so "after it" would be an empty page
       // forever. Every watermark issued is at most the position it was read under (PROTOCOL 2.13).
@@ -128,7 +130,7 @@ export class SyncPullService {
       return {
         response,
         // The watermark of every cut page (see `paging` above and the horizon's continuation).
-        cursor: hasMore ? { cursorUs: watermark, horizonUs: clock.horizonUs } : undefined,
+        cursor: hasMore ? { cursorUs: watermark, lanes: laneKey(stand?.cursorsUs, watermark), horizonUs: clock.horizonUs } : undefined,
         behind: stand?.behind,
       };
     });

@@ -64,7 +64,7 @@ export class PgPushUnits extends PushUnits {
         if (!clock) return undefined;
         const [pulled] = await this.pulls.respondAndCommit(
           tx,
-          [{ req, batch: NOTHING_PUSHED, cursorUs: clock.deviceCursorUs }],
+          [{ req, batch: NOTHING_PUSHED, cursor: clock.deviceCursor }],
           clock,
           clock.lastUs,
         );

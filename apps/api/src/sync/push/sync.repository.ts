@@ -4,6 +4,7 @@ import type { FamilyScope } from '../../family/family-caller';
 import { entityKey, FamilyClock, Loaded, LoadPlan, receiptKey, StoredOutcome, StoredRow } from './batch/batch.types';
 import type { GroupWrites } from './batch/group-evaluator';
 import { ROW_COLUMNS, toClock, toRecord, toRow, upsertSql, uuidLiteral } from '../sync-row.mapping';
+import type { DeviceCursor } from '../pull/sync-pull.repository';
 
 /** The row columns of a `loadGroup` answer row that is not an entity row. */
 const NO_ROW =
@@ -126,17 +127,16 @@ export class SyncRepository {
     tx: WireTransaction,
     scope: FamilyScope,
     deviceId: string,
-  ): Promise<(FamilyClock & { deviceCursorUs: number | null }) | undefined> {
+  ): Promise<(FamilyClock & { deviceCursor: DeviceCursor | null }) | undefined> {
     const rows = await tx.begin(
       `SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us, ${NOW_US} AS now_us,
-              (SELECT d.resync_cursor_us FROM sync_devices d WHERE d.family_id = m.family_id AND d.device_id = ${tx.literal(deviceId)}) AS device_cursor_us
+              (SELECT jsonb_build_object('us', d.resync_cursor_us, 'lanes', d.resync_lanes) FROM sync_devices d
+                WHERE d.family_id = m.family_id AND d.device_id = ${tx.literal(deviceId)} AND d.resync_cursor_us IS NOT NULL) AS device_cursor
        FROM family_members m LEFT JOIN family_sync_state s ON s.family_id = m.family_id
        WHERE m.family_id = ${uuidLiteral(scope.familyId)} AND m.user_id = ${tx.literal(scope.userId)}`,
     );
     const [row] = rows;
-    return row === undefined
-      ? undefined
-      : { ...toClock(row), deviceCursorUs: row.device_cursor_us == null ? null : Number(row.device_cursor_us) };
+    return row === undefined ? undefined : { ...toClock(row), deviceCursor: (row.device_cursor as DeviceCursor | null) ?? null };
   }
 
   /**
