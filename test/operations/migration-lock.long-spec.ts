@@ -31,8 +31,8 @@ describe('migrations: two runs at once, lock_timeout', () => {
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      // The last migration (field positions) alters the entity tables: a sync's lock blocks it.
-      await holder.query('LOCK TABLE tasks IN ACCESS SHARE MODE');
+      // Reverting the last migration (resolution policies, PROTOCOL 2.12) drops its tables: a reader's lock blocks it.
+      await holder.query('LOCK TABLE sync_resolution_policies IN ACCESS SHARE MODE');
       const started = Date.now();
       const failure = await runMigrationJob(outDir(), dbUrl(), ['--revert']).catch((e: { stderr: string }) => e);
       expect((failure as { stderr: string }).stderr).toMatch(/lock timeout/);
