@@ -168,7 +168,12 @@ describe('client SDK property: offline clients converge with the server', () => 
           await Promise.all(clients().map((c) => c.stop()));
         },
       ),
-      { numRuns: Number(process.env.CLIENT_PROPERTY_RUNS ?? 20), timeout: 60_000 },
+      {
+        numRuns: Number(process.env.CLIENT_PROPERTY_RUNS ?? 20),
+        timeout: 60_000,
+        seed: process.env.CLIENT_PROPERTY_SEED ? Number(process.env.CLIENT_PROPERTY_SEED) : undefined,
+        path: process.env.CLIENT_PROPERTY_PATH,
+      },
     );
     console.log(`client SDK property: ${JSON.stringify(stats)} in ${Date.now() - started} ms`);
   });
