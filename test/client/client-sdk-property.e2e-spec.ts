@@ -78,7 +78,10 @@ describe('client SDK property: offline clients converge with the server', () => 
           const openTab = async (i: number) => {
             const client = await sdkClient(t, f, `dev-${i}`, {
               user: users[i],
-              storage: new IndexedDbStorage({ indexedDB: databases[i], name: `dev-${i}` }),
+              // A name of this run: tabs coordinate through Web Locks where the runtime has them
+              // (Node 24, browsers), and a lock name is process-wide: a run (or another suite in
+              // this worker) that failed before stopping its tabs would hold it forever.
+              storage: new IndexedDbStorage({ indexedDB: databases[i], name: `dev-${stats.runs}-${i}-${process.pid}` }),
               fetch: recordingFetch(logs[i], net[i]),
               retry: { baseMs: 1, maxMs: 5, maxAttempts: 2 },
               pageLimit: 4,

@@ -27,6 +27,7 @@ interface LockManagerLike {
 interface TabGlobals {
   BroadcastChannel?: new (name: string) => ChannelLike;
   navigator?: { locks?: LockManagerLike };
+  document?: unknown;
 }
 const tabGlobals = platform as unknown as TabGlobals;
 
@@ -69,7 +70,10 @@ export class TabCoordinator {
   async start(): Promise<void> {
     this.channel = new tabGlobals.BroadcastChannel!(this.opts.name);
     this.channel.onmessage = (ev) => this.receive(ev.data as TabMessage);
-    const locks = tabGlobals.navigator?.locks;
+    // Web Locks only in a browser: Node 24 has navigator.locks too, process-wide, where the
+    // property test of tabs closed mid-round found no tab left leading (under investigation);
+    // elsewhere the storage's lease elects the leader, as on Node 20.
+    const locks = tabGlobals.document !== undefined ? tabGlobals.navigator?.locks : undefined;
     if (locks) {
       const hold = () =>
         new Promise<void>((release) => {
