@@ -20,11 +20,12 @@ class InProcessLocks {
 }
 
 describe('TabCoordinator', () => {
-  const g = globalThis as unknown as { navigator?: unknown };
+  const g = globalThis as unknown as { navigator?: unknown; document?: unknown };
   const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
   afterEach(() => {
     if (saved) Object.defineProperty(globalThis, 'navigator', saved);
     else delete g.navigator;
+    delete g.document;
   });
 
   const tab = (name: string, log: string[], messages: TabMessage[] = []) =>
@@ -32,6 +33,8 @@ describe('TabCoordinator', () => {
 
   it('with Web Locks: one leader; when it stops the waiting tab leads; messages reach the other tabs only', async () => {
     Object.defineProperty(globalThis, 'navigator', { value: { locks: new InProcessLocks() }, configurable: true });
+    // The SDK takes the Web Locks path in a browser only (a document exists).
+    g.document = {};
     const [logA, logB] = [[] as string[], [] as string[]];
     const got: TabMessage[] = [];
     const a = tab('locks-1', logA);
