@@ -28,7 +28,7 @@ function statFields(pid: number | string): string[] | undefined {
 }
 
 /** utime + stime (fields 14 and 15 of /proc/<pid>/stat). */
-function cpuSeconds(pid: number | string): number {
+export function cpuSeconds(pid: number | string): number {
   const f = statFields(pid);
   return f ? (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND : 0;
 }
@@ -68,4 +68,39 @@ export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
     postgresCores: r(to.postgres - from.postgres),
     benchCores: r(to.bench - from.bench),
   };
+}
+
+/**
+ * CPU seconds of one PostgreSQL cluster: its postmaster, its live children, and the children
+ * it has reaped (cutime/cstime: backends and autovacuum workers that exited during the
+ * window). Only this cluster, so other databases' servers on the machine do not count; other
+ * databases of the same cluster do (run the bench on its own cluster, the embedded default,
+ * for clean figures).
+ */
+export function clusterSeconds(postmasterPid: number): number {
+  const own = statFields(postmasterPid);
+  if (!own) return Number.NaN;
+  let total = (Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])) / TICKS_PER_SECOND;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(entry);
+    if (f && Number(f[1]) === postmasterPid) total += (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+  }
+  return total;
+}
+
+/** Resident memory of a process in MB (VmRSS). */
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The postmaster of the server `client` is connected to (the parent of its backend), if local. */
+export function postmasterOf(backendPid: number): number | undefined {
+  const f = statFields(backendPid);
+  return f ? Number(f[1]) : undefined;
 }

@@ -36,6 +36,7 @@ const COLUMNS = 'family_id, id, version, data, field_clocks, client_us, created_
  */
 export class Floor {
   private position = 0;
+  private minimalReady = false;
 
   constructor(
     readonly client: Client,
@@ -63,6 +64,34 @@ export class Floor {
          version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
          client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us
        WHERE ${this.table}.version = EXCLUDED.version - 1`;
+    const started = performance.now();
+    const result = await this.client.query(sql, params);
+    return { ms: since(started), rowCount: result.rowCount ?? 0 };
+  }
+
+  /**
+   * The minimal floor (issue 32): what PostgreSQL itself needs to store the same rows, a
+   * multi-row `INSERT ... ON CONFLICT` into a table `(family_id, id, version, changed_at, data)`
+   * with its primary key and one index, in one transaction. The service's tables carry more
+   * (clocks, positions, tombstones, the pull index); this is the floor the targets hold to.
+   */
+  async upsertMinimal(familyId: string, rows: FloorRow[]): Promise<FloorWrite> {
+    if (!this.minimalReady)
+      await this.client.query(
+        `CREATE TABLE IF NOT EXISTS bench_minimal_floor (family_id uuid NOT NULL, id text NOT NULL, version int NOT NULL,
+         changed_at timestamptz NOT NULL, data jsonb NOT NULL, PRIMARY KEY (family_id, id));
+       CREATE INDEX IF NOT EXISTS bench_minimal_floor_changed ON bench_minimal_floor (family_id, changed_at)`,
+      );
+    this.minimalReady = true;
+    const params: unknown[] = [familyId];
+    const tuples = rows.map((row) => {
+      params.push(row.id, row.version, JSON.stringify(row.data));
+      const n = params.length;
+      return `($1, $${n - 2}, $${n - 1}, clock_timestamp(), $${n})`;
+    });
+    const sql = `INSERT INTO bench_minimal_floor (family_id, id, version, changed_at, data) VALUES ${tuples.join(', ')}
+       ON CONFLICT (family_id, id) DO UPDATE SET version = EXCLUDED.version, changed_at = EXCLUDED.changed_at, data = EXCLUDED.data
+       WHERE bench_minimal_floor.version = EXCLUDED.version - 1`;
     const started = performance.now();
     const result = await this.client.query(sql, params);
     return { ms: since(started), rowCount: result.rowCount ?? 0 };

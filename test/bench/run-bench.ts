@@ -8,7 +8,9 @@
  *                                     set, an embedded PostgreSQL in .data/pg-bench (port
  *                                     BENCH_PG_PORT, default 54331)
  *   BENCH_QUICK=1                     a ~30 second version (fewer runs, shorter mixed load)
- *   BENCH_ONLY=push,sync,lanes,patches,mixed,batch,realtime  run only these scenario groups
+ *   BENCH_ONLY=push,sync,lanes,patches,mixed,batch,realtime,family,soak  run only these scenario
+ *                                     groups (soak, 10 minutes of the family mix, runs only when named)
+ *   BENCH_SOAK_MINUTES=10             the soak's length
  *   BENCH_CPU_PROF=1                  write a V8 CPU profile of the service to .data/bench/profile
  *                                     (summarise it with test/bench/profile-summary.ts)
  *   DB_POOL_SIZE etc.                 passed through to the service
@@ -24,7 +26,18 @@ import { benchDatabase } from './bench-database';
 import { BENCH_JWT_SECRET } from './fixtures';
 import { Floor } from './floor';
 import { HttpClient } from './http';
-import { batchTable, cpuLines, evaluateTargets, firstSyncLines, mixedTable, pairTable, targetTable } from './report';
+import {
+  batchTable,
+  cpuLines,
+  evaluateTargets,
+  familyMixLines,
+  firstSyncLines,
+  mixedTable,
+  pairTable,
+  SoakResult,
+  targetTable,
+} from './report';
+import { FamilyMixResult, familyMixScenario, familySoak } from './family-mix-scenario';
 import { BenchContext, batchSizeScenario, FirstSyncExtra, MixedResult, PairResult, pushScenarios } from './scenarios';
 import { firstSyncScenario } from './first-sync-scenario';
 import { mixedScenario } from './mixed-scenario';
@@ -36,7 +49,7 @@ import { batchChart } from './svg';
 
 const ROOT = resolve(__dirname, '..', '..');
 const OUT_DIR = join(ROOT, '.data', 'bench');
-const GROUPS = ['push', 'sync', 'lanes', 'patches', 'mixed', 'batch', 'realtime'] as const;
+const GROUPS = ['push', 'sync', 'lanes', 'patches', 'mixed', 'batch', 'realtime', 'family', 'soak'] as const;
 
 const t0 = performance.now();
 const log = (message: string) => process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
@@ -56,7 +69,7 @@ async function main(): Promise<number> {
     .filter(Boolean);
   for (const g of onlyList)
     if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`BENCH_ONLY: unknown scenario group "${g}" (${GROUPS.join(', ')})`);
-  const only = (group: (typeof GROUPS)[number]) => onlyList.length === 0 || onlyList.includes(group);
+  const only = (group: (typeof GROUPS)[number]) => (onlyList.length === 0 && group !== 'soak') || onlyList.includes(group);
   const cpuProfile = ['1', 'true', 'yes'].includes((process.env.BENCH_CPU_PROF ?? '').toLowerCase());
   mkdirSync(OUT_DIR, { recursive: true });
 
@@ -150,6 +163,10 @@ async function main(): Promise<number> {
     if (only('patches')) patches = await patchesScenario(ctx);
     if (only('batch')) batches = await batchSizeScenario(ctx);
     if (only('mixed')) mixed = await mixedScenario(ctx);
+    let family: FamilyMixResult | undefined;
+    if (only('family')) family = await familyMixScenario(ctx);
+    let soak: SoakResult | undefined;
+    if (only('soak')) soak = await familySoak(ctx, Number(process.env.BENCH_SOAK_MINUTES ?? 10));
     let realtime: RealtimeResult | undefined;
     if (only('realtime')) {
       // A second instance on the same database: pokes reach it only through NOTIFY.
@@ -169,7 +186,7 @@ async function main(): Promise<number> {
     // 4. Report.
     machine.loadAverage.end = Math.round(os.loadavg()[0] * 100) / 100;
     const byKey = new Map([...pairs, ...batches].map((r) => [r.key, r]));
-    const targets = evaluateTargets(byKey, mixed);
+    const targets = evaluateTargets(byKey, mixed, family, soak);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
     const files = {
       json: join(OUT_DIR, `bench-${stamp}.json`),
@@ -215,6 +232,12 @@ async function main(): Promise<number> {
       out.push(mixedTable(mixed));
       for (const e of mixed.errorSamples) out.push(`  error sample: ${e}`);
     }
+    if (family) out.push('', ...familyMixLines(family));
+    if (soak)
+      out.push(
+        '',
+        `Soak: family mix rounds per minute ${soak.perMinute.map((m) => m.pushes).join(', ')}; service RSS MB ${soak.perMinute.map((m) => m.rssMb).join(', ')}`,
+      );
     if (realtime) out.push('', 'Scenario 6: realtime pokes across two instances', ...realtimeLines(realtime));
     const cpu = cpuLines([...pairs, ...batches]);
     if (cpu) out.push('', 'CPU used while measuring (cores: 1.0 = one core busy)', cpu);
@@ -244,6 +267,8 @@ async function main(): Promise<number> {
       firstSync,
       batchSizes: batches.map((r) => ({ ...r, perChangeMs: { service: r.service.median / r.size, floor: r.floor.median / r.size } })),
       mixed,
+      family,
+      soak,
       lanes,
       patches,
       realtime,

@@ -28,6 +28,10 @@ export interface PairResult {
   floor: Summary;
   /** service median / floor median. */
   ratio: number;
+  /** The minimal floor (issue 32: a 5-column table, its key and one index), where measured. */
+  minimal?: Summary;
+  /** service median / minimal floor median. */
+  minimalRatio?: number;
   cpu?: CpuShare;
   notes: string[];
 }
@@ -79,10 +83,23 @@ export function pair(
   floor: number[],
   notes: string[] = [],
   cpu?: CpuShare,
+  minimalFloor?: number[],
 ): PairResult {
   const s = summarize(service);
   const f = summarize(floor);
-  return { key, label, size, service: s, floor: f, ratio: round(s.median / f.median), cpu, notes };
+  const m = minimalFloor && minimalFloor.length > 0 ? summarize(minimalFloor) : undefined;
+  return {
+    key,
+    label,
+    size,
+    service: s,
+    floor: f,
+    ratio: round(s.median / f.median),
+    minimal: m,
+    minimalRatio: m && round(s.median / m.median),
+    cpu,
+    notes,
+  };
 }
 
 /** Counts rows of the service family that equal the floor family's row of the same id (data, version, clock fields). */
@@ -120,6 +137,7 @@ export async function pushScenarios(ctx: BenchContext): Promise<PairResult[]> {
   ctx.log(`scenario 1: push of ${batch} task creates, ${warmups} warm-up + ${iterations} runs`);
   const svcMs: number[] = [];
   const floorMs: number[] = [];
+  const minMs: number[] = [];
   let lastIds: string[] = [];
   let floorRows: FloorRow[] = [];
   let cpuStart = cpuSnapshot(ctx.servicePid);
@@ -133,22 +151,26 @@ export async function pushScenarios(ctx: BenchContext): Promise<PairResult[]> {
     const rows = batchIds.map((id) => createdRow(id, storedAfterCreate(id), usOf(at)));
     const fl = await ctx.floor.upsert(floorFamily.familyId, rows);
     if (fl.rowCount !== batch) throw new Error(`floor create: ${fl.rowCount} rows written, expected ${batch}`);
+    const min = await ctx.floor.upsertMinimal(floorFamily.familyId, rows);
+    if (min.rowCount !== batch) throw new Error(`minimal floor create: ${min.rowCount} rows written, expected ${batch}`);
     if (it === -1) cpuStart = cpuSnapshot(ctx.servicePid);
     if (it < 0) continue;
     svcMs.push(res.ms);
     floorMs.push(fl.ms);
+    minMs.push(min.ms);
     lastIds = batchIds;
     floorRows = rows;
   }
   const createCpu = cpuShare(cpuStart, cpuSnapshot(ctx.servicePid));
   const createCheck = await sameShape(ctx, svcFamily.familyId, floorFamily.familyId, `pc${iterations - 1}-`);
-  results.push(pair('push_create_500', 'push 500 creates', batch, svcMs, floorMs, [createCheck], createCpu));
+  results.push(pair('push_create_500', 'push 500 creates', batch, svcMs, floorMs, [createCheck], createCpu, minMs));
 
   // 1b. updates on the current version (always the same 500 tasks: the last created batch)
   ctx.log(`scenario 1: push of ${batch} task updates (versions match), ${warmups} warm-up + ${iterations} runs`);
   const versions = new Map(lastIds.map((id) => [id, 1]));
   const svcUpd: number[] = [];
   const floorUpd: number[] = [];
+  const minUpd: number[] = [];
   cpuStart = cpuSnapshot(ctx.servicePid);
   for (let it = -warmups; it < iterations; it++) {
     const rev = it + warmups + 1;
@@ -159,14 +181,17 @@ export async function pushScenarios(ctx: BenchContext): Promise<PairResult[]> {
     floorRows = floorRows.map((row) => patchedRow(row, updatePatch(row.id, rev), usOf(at)));
     const fl = await ctx.floor.upsert(floorFamily.familyId, floorRows);
     if (fl.rowCount !== batch) throw new Error(`floor update: ${fl.rowCount} rows written, expected ${batch}`);
+    const min = await ctx.floor.upsertMinimal(floorFamily.familyId, floorRows);
+    if (min.rowCount !== batch) throw new Error(`minimal floor update: ${min.rowCount} rows written, expected ${batch}`);
     if (it === -1) cpuStart = cpuSnapshot(ctx.servicePid);
     if (it < 0) continue;
     svcUpd.push(res.ms);
     floorUpd.push(fl.ms);
+    minUpd.push(min.ms);
   }
   const updateCpu = cpuShare(cpuStart, cpuSnapshot(ctx.servicePid));
   const updateCheck = await sameShape(ctx, svcFamily.familyId, floorFamily.familyId, `pc${iterations - 1}-`);
-  results.push(pair('push_update_500', 'push 500 updates', batch, svcUpd, floorUpd, [updateCheck], updateCpu));
+  results.push(pair('push_update_500', 'push 500 updates', batch, svcUpd, floorUpd, [updateCheck], updateCpu, minUpd));
 
   // 2. every version stale, every field older than the server's: 500 server_wins conflicts, nothing written
   ctx.log(`scenario 2: push of ${batch} stale updates (conflicts), ${warmups} warm-up + ${iterations} runs`);

@@ -1,0 +1,265 @@
+import { clusterSeconds, cpuSeconds, postmasterOf, rssMb } from './cpu';
+import { createFamily, DeltaResponse, Device } from './fixtures';
+import { FamilyDevice } from './family-workload';
+import { HttpClient } from './http';
+import type { BenchContext } from './scenarios';
+import { round, Summary, summarize } from './stats';
+
+const FAMILIES = 10;
+const DEVICES_PER_FAMILY = 4;
+const CHANGES_PER_REQUEST = 10;
+const PULL_LIMIT = 100;
+
+interface MixDevice {
+  familyId: string;
+  http: HttpClient;
+  device: Device;
+  model: FamilyDevice;
+}
+
+/** What one steady window measured: counts, latency, and CPU per process divided by the work. */
+export interface LoadWindow {
+  mode: 'closed' | 'open';
+  /** Open loop: requests started per second (fixed, from the schedule). */
+  offeredPerSecond?: number;
+  seconds: number;
+  pushes: number;
+  /** Follow-up pulls (`has_more`) in the window. */
+  pulls: number;
+  changes: number;
+  applied: number;
+  conflicts: number;
+  errors: number;
+  pushesPerSecond: number;
+  /** Push latency; open loop: from the scheduled start. */
+  latency: Summary;
+  cpu: { serviceMsPerRequest: number; postgresMsPerRequest: number; postgresMsPerChange: number; benchMsPerRequest: number };
+  /** service CPU / PostgreSQL CPU. */
+  serviceToPostgres: number;
+}
+
+export interface FamilyMixResult {
+  devices: number;
+  families: number;
+  changesPerRequest: number;
+  closed: LoadWindow;
+  open?: LoadWindow;
+  /** After the runs, every device pulled to the end: entities whose version differs from the database's. */
+  convergenceMismatches: number;
+  entities: number;
+}
+
+interface Counters {
+  pushes: number;
+  pulls: number;
+  changes: number;
+  applied: number;
+  conflicts: number;
+  errors: number;
+  latencies: number[];
+  samples: string[];
+}
+
+const counters = (): Counters => ({ pushes: 0, pulls: 0, changes: 0, applied: 0, conflicts: 0, errors: 0, latencies: [], samples: [] });
+
+/** One device round: its 10 changes with the pull, then follow-up pulls while `has_more`. */
+async function deviceRound(d: MixDevice, into: Counters | undefined, startedAt?: number): Promise<void> {
+  const changes = d.model.nextChanges(CHANGES_PER_REQUEST);
+  const res = await d.device.delta(changes, { limit: PULL_LIMIT });
+  if (res.status !== 200) {
+    if (into) into.errors++;
+    if (into && into.samples.length < 3) into.samples.push(`HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+    return;
+  }
+  const body = res.body;
+  d.model.absorb(changes, body as Parameters<FamilyDevice['absorb']>[1]);
+  if (into) {
+    into.pushes++;
+    into.changes += changes.length;
+    into.applied += body.applied_count;
+    into.conflicts += body.conflicts.length;
+    into.errors += body.error_count;
+    into.latencies.push(startedAt === undefined ? res.ms : performance.now() - startedAt);
+  }
+  await pullToEnd(d, body, into);
+}
+
+async function pullToEnd(d: MixDevice, last: DeltaResponse, into?: Counters): Promise<void> {
+  while (last.has_more) {
+    const res = await d.device.delta([], { limit: PULL_LIMIT });
+    if (res.status !== 200) throw new Error(`family mix pull: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    d.model.absorb([], res.body as Parameters<FamilyDevice['absorb']>[1]);
+    if (into) into.pulls++;
+    last = res.body;
+  }
+}
+
+/** Service, PostgreSQL cluster and bench CPU seconds now. */
+function cpuNow(servicePid: number, postmaster: number | undefined) {
+  const own = process.cpuUsage();
+  return {
+    service: cpuSeconds(servicePid),
+    postgres: postmaster === undefined ? Number.NaN : clusterSeconds(postmaster),
+    bench: (own.user + own.system) / 1e6,
+  };
+}
+
+/**
+ * Runs every device for `warmup + seconds`; counts and CPU only over the steady window after
+ * the warm-up. Closed loop: each device sends its next round as soon as the last one ends.
+ * Open loop: rounds are scheduled at `offered` per second in all (each device its share,
+ * phases spread), latency from the scheduled start, so a slow service shows as queueing.
+ */
+async function loadWindow(
+  ctx: BenchContext,
+  devices: MixDevice[],
+  postmaster: number | undefined,
+  warmup: number,
+  seconds: number,
+  offered?: number,
+): Promise<LoadWindow> {
+  const start = performance.now();
+  const steadyFrom = start + warmup * 1000;
+  const until = steadyFrom + seconds * 1000;
+  const c = counters();
+  let cpuStart: ReturnType<typeof cpuNow> | undefined;
+  const timer = setTimeout(() => (cpuStart = cpuNow(ctx.servicePid, postmaster)), warmup * 1000);
+  const interval = offered ? (devices.length / offered) * 1000 : 0;
+  await Promise.all(
+    devices.map(async (d, i) => {
+      for (let n = 0; ; n++) {
+        let scheduled: number | undefined;
+        if (offered) {
+          scheduled = start + (i / devices.length) * interval + n * interval;
+          const wait = scheduled - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        const began = scheduled ?? performance.now();
+        if (began >= until) break;
+        await deviceRound(d, began >= steadyFrom ? c : undefined, scheduled);
+      }
+    }),
+  );
+  clearTimeout(timer);
+  const end = cpuNow(ctx.servicePid, postmaster);
+  const from = cpuStart ?? end;
+  const wall = (performance.now() - steadyFrom) / 1000;
+  const requests = c.pushes + c.pulls;
+  const per = (s: number, n: number) => round(((s * 1000) / Math.max(1, n)) as number);
+  for (const s of c.samples) ctx.log(`family mix error sample: ${s}`);
+  return {
+    mode: offered ? 'open' : 'closed',
+    offeredPerSecond: offered ? round(offered) : undefined,
+    seconds: round(wall),
+    pushes: c.pushes,
+    pulls: c.pulls,
+    changes: c.changes,
+    applied: c.applied,
+    conflicts: c.conflicts,
+    errors: c.errors,
+    pushesPerSecond: round(c.pushes / wall),
+    latency: summarize(c.latencies),
+    cpu: {
+      serviceMsPerRequest: per(end.service - from.service, requests),
+      postgresMsPerRequest: per(end.postgres - from.postgres, requests),
+      postgresMsPerChange: per(end.postgres - from.postgres, c.changes),
+      benchMsPerRequest: per(end.bench - from.bench, requests),
+    },
+    serviceToPostgres: round((end.service - from.service) / (end.postgres - from.postgres)),
+  };
+}
+
+/** 40 devices in 10 families, signed up through the API, each with its first sync done. */
+export async function familyDevices(ctx: BenchContext, tag: string): Promise<MixDevice[]> {
+  const devices: MixDevice[] = [];
+  for (let f = 0; f < FAMILIES; f++) {
+    const family = await createFamily(ctx.http, `${tag}-owner-${f}`, `bench ${tag} ${f}`);
+    for (let d = 0; d < DEVICES_PER_FAMILY; d++) {
+      const token = d === 0 ? family.token() : await family.addMember(`${tag}-user-${f}-${d}`);
+      const http = new HttpClient(ctx.baseUrl, 1);
+      const deviceId = `${tag}-${f}-${d}`;
+      const device = new Device(http, deviceId, token);
+      devices.push({ familyId: family.familyId, http, device, model: new FamilyDevice(deviceId) });
+    }
+  }
+  return devices;
+}
+
+/** Pulls every device to the end and counts entities whose version differs from the database's. */
+export async function convergence(ctx: BenchContext, devices: MixDevice[]): Promise<{ mismatches: number; entities: number }> {
+  for (const d of devices) {
+    const res = await d.device.delta([], { limit: PULL_LIMIT });
+    if (res.status !== 200) throw new Error(`family mix final pull: HTTP ${res.status}`);
+    d.model.absorb([], res.body as Parameters<FamilyDevice['absorb']>[1]);
+    await pullToEnd(d, res.body);
+  }
+  let mismatches = 0;
+  let entities = 0;
+  for (const familyId of new Set(devices.map((d) => d.familyId))) {
+    const { rows } = await ctx.db.query<{ key: string; version: number }>(
+      `SELECT 'task:' || id AS key, version FROM tasks WHERE family_id = $1 AND deleted_us IS NULL
+       UNION ALL SELECT 'event:' || id, version FROM events WHERE family_id = $1 AND deleted_us IS NULL`,
+      [familyId],
+    );
+    const truth = new Map(rows.map((r) => [r.key, Number(r.version)]));
+    entities += truth.size;
+    for (const d of devices.filter((x) => x.familyId === familyId)) {
+      const replica = d.model.replica();
+      for (const [key, version] of truth) if (replica.get(key) !== version) mismatches++;
+      for (const key of replica.keys()) if (!truth.has(key)) mismatches++;
+    }
+  }
+  return { mismatches, entities };
+}
+
+/** The PostgreSQL cluster's postmaster, found as the parent of one of our backends (undefined when not local). */
+export async function benchPostmaster(ctx: BenchContext): Promise<number | undefined> {
+  const { rows } = await ctx.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return postmasterOf(rows[0].pid);
+}
+
+/**
+ * Scenario 7, the family mix: a closed-loop window (saturation: as fast as 40 devices go),
+ * then an open-loop window at 60% of that rate (latency at a fixed load), then convergence.
+ */
+export async function familyMixScenario(ctx: BenchContext): Promise<FamilyMixResult> {
+  const warmup = ctx.quick ? 3 : 10;
+  const seconds = ctx.quick ? 10 : 30;
+  const devices = await familyDevices(ctx, 'fam');
+  const postmaster = await benchPostmaster(ctx);
+  ctx.log(`scenario 7: family mix, ${devices.length} devices in ${FAMILIES} families, closed loop ${warmup} + ${seconds} s`);
+  const closed = await loadWindow(ctx, devices, postmaster, warmup, seconds);
+  const offered = 0.6 * closed.pushesPerSecond;
+  ctx.log(`scenario 7: open loop at ${round(offered)} rounds/s (60% of ${closed.pushesPerSecond}), ${warmup} + ${seconds} s`);
+  const open = await loadWindow(ctx, devices, postmaster, warmup, seconds, offered);
+  const { mismatches, entities } = await convergence(ctx, devices);
+  for (const d of devices) d.http.close();
+  return {
+    devices: devices.length,
+    families: FAMILIES,
+    changesPerRequest: CHANGES_PER_REQUEST,
+    closed,
+    open,
+    convergenceMismatches: mismatches,
+    entities,
+  };
+}
+
+/** The soak: the closed-loop mix for `minutes`, throughput and the service's memory per minute. */
+export async function familySoak(
+  ctx: BenchContext,
+  minutes: number,
+): Promise<{ perMinute: { pushes: number; rssMb: number }[]; ratio: number }> {
+  const devices = await familyDevices(ctx, 'soak');
+  const postmaster = await benchPostmaster(ctx);
+  const perMinute: { pushes: number; rssMb: number }[] = [];
+  for (let m = 0; m < minutes; m++) {
+    const w = await loadWindow(ctx, devices, postmaster, 0, 60);
+    perMinute.push({ pushes: w.pushes, rssMb: rssMb(ctx.servicePid) });
+    ctx.log(`soak minute ${m + 1}/${minutes}: ${w.pushes} rounds, ${w.pushesPerSecond}/s, service RSS ${perMinute[m].rssMb} MB`);
+  }
+  const { mismatches } = await convergence(ctx, devices);
+  if (mismatches > 0) throw new Error(`soak: ${mismatches} entities differ from the database after convergence`);
+  for (const d of devices) d.http.close();
+  return { perMinute, ratio: round(perMinute[perMinute.length - 1].pushes / perMinute[0].pushes) };
+}
