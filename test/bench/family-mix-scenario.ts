@@ -19,7 +19,8 @@ interface MixDevice {
 
 /** What one steady window measured: counts, latency, and CPU per process divided by the work. */
 export interface LoadWindow {
-  mode: 'closed' | 'open';
+  /** empty: closed-loop syncs with no changes and nothing new (the cheapest request there is). */
+  mode: 'closed' | 'open' | 'empty';
   /** Open loop: requests started per second (fixed, from the schedule). */
   offeredPerSecond?: number;
   seconds: number;
@@ -42,6 +43,8 @@ export interface FamilyMixResult {
   devices: number;
   families: number;
   changesPerRequest: number;
+  /** Syncs with nothing to push or pull: the per-request cost of the HTTP layer, auth and the pull. */
+  empty: LoadWindow;
   closed: LoadWindow;
   open?: LoadWindow;
   /** After the runs, every device pulled to the end: entities whose version differs from the database's. */
@@ -63,8 +66,8 @@ interface Counters {
 const counters = (): Counters => ({ pushes: 0, pulls: 0, changes: 0, applied: 0, conflicts: 0, errors: 0, latencies: [], samples: [] });
 
 /** One device round: its 10 changes with the pull, then follow-up pulls while `has_more`. */
-async function deviceRound(d: MixDevice, into: Counters | undefined, startedAt?: number): Promise<void> {
-  const changes = d.model.nextChanges(CHANGES_PER_REQUEST);
+async function deviceRound(d: MixDevice, into: Counters | undefined, startedAt?: number, empty = false): Promise<void> {
+  const changes = empty ? [] : d.model.nextChanges(CHANGES_PER_REQUEST);
   const res = await d.device.delta(changes, { limit: PULL_LIMIT });
   if (res.status !== 200) {
     if (into) into.errors++;
@@ -117,6 +120,7 @@ async function loadWindow(
   warmup: number,
   seconds: number,
   offered?: number,
+  empty = false,
 ): Promise<LoadWindow> {
   const start = performance.now();
   const steadyFrom = start + warmup * 1000;
@@ -136,7 +140,7 @@ async function loadWindow(
         }
         const began = scheduled ?? performance.now();
         if (began >= until) break;
-        await deviceRound(d, began >= steadyFrom ? c : undefined, scheduled);
+        await deviceRound(d, began >= steadyFrom ? c : undefined, scheduled, empty);
       }
     }),
   );
@@ -148,7 +152,7 @@ async function loadWindow(
   const per = (s: number, n: number) => round(((s * 1000) / Math.max(1, n)) as number);
   for (const s of c.samples) ctx.log(`family mix error sample: ${s}`);
   return {
-    mode: offered ? 'open' : 'closed',
+    mode: empty ? 'empty' : offered ? 'open' : 'closed',
     offeredPerSecond: offered ? round(offered) : undefined,
     seconds: round(wall),
     pushes: c.pushes,
@@ -227,6 +231,8 @@ export async function familyMixScenario(ctx: BenchContext): Promise<FamilyMixRes
   const seconds = ctx.quick ? 10 : 30;
   const devices = await familyDevices(ctx, 'fam');
   const postmaster = await benchPostmaster(ctx);
+  ctx.log(`scenario 7: empty syncs, ${devices.length} devices, ${warmup} + ${seconds} s`);
+  const empty = await loadWindow(ctx, devices, postmaster, warmup, seconds, undefined, true);
   ctx.log(`scenario 7: family mix, ${devices.length} devices in ${FAMILIES} families, closed loop ${warmup} + ${seconds} s`);
   const closed = await loadWindow(ctx, devices, postmaster, warmup, seconds);
   const offered = 0.6 * closed.pushesPerSecond;
@@ -238,6 +244,7 @@ export async function familyMixScenario(ctx: BenchContext): Promise<FamilyMixRes
     devices: devices.length,
     families: FAMILIES,
     changesPerRequest: CHANGES_PER_REQUEST,
+    empty,
     closed,
     open,
     convergenceMismatches: mismatches,

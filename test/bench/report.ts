@@ -176,7 +176,7 @@ export function evaluateTargets(
 
 export function familyMixLines(f: FamilyMixResult): string[] {
   const row = (w: LoadWindow) => [
-    w.mode === 'open' ? `open loop ${w.offeredPerSecond}/s` : 'closed loop',
+    w.mode === 'open' ? `open loop ${w.offeredPerSecond}/s` : w.mode === 'empty' ? 'empty syncs' : 'closed loop',
     num(w.seconds),
     String(w.pushes),
     String(w.pulls),
@@ -202,7 +202,7 @@ export function familyMixLines(f: FamilyMixResult): string[] {
         'svc/pg',
         'pg ms/change',
       ],
-      [row(f.closed), ...(f.open ? [row(f.open)] : [])],
+      [row(f.empty), row(f.closed), ...(f.open ? [row(f.open)] : [])],
     ),
     `  converged: ${f.entities} entities, ${f.convergenceMismatches} replica entries differ from the database`,
   ];
