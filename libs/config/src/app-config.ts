@@ -42,6 +42,8 @@ export interface AuthConfig {
   audience?: string;
   /** With a key set: an unknown key id refetches it at most once per this many milliseconds. */
   jwksCooldownMs?: number;
+  /** Verified tokens remembered (for a minute at most); 0 verifies every request. */
+  cacheSize?: number;
 }
 
 export interface SyncConfig {

@@ -156,6 +156,13 @@ export class EnvironmentVariables {
   @Min(0)
   JWT_JWKS_COOLDOWN_MS = 30_000;
 
+  /** Verified tokens remembered for at most a minute each (never past their expiry); 0 verifies every request. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  JWT_CACHE_SIZE = 10_000;
+
   @Transform(toNumber)
   @IsInt()
   @Min(1)

@@ -29,7 +29,15 @@ describe('loadConfig', () => {
         preparedStatements: true,
         migrationsRun: true,
       },
-      auth: { secret: undefined, publicKey: undefined, jwksUri: undefined, issuer: undefined, audience: undefined, jwksCooldownMs: 30_000 },
+      auth: {
+        secret: undefined,
+        publicKey: undefined,
+        jwksUri: undefined,
+        issuer: undefined,
+        audience: undefined,
+        jwksCooldownMs: 30_000,
+        cacheSize: 10_000,
+      },
       sync: {
         maxBatch: 500,
         maxClockSkewMs: 5 * 60_000,
@@ -61,6 +69,7 @@ describe('loadConfig', () => {
       HTTP_REQUEST_TIMEOUT_MS: '20000',
       HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
       JWT_JWKS_COOLDOWN_MS: '1000',
+      JWT_CACHE_SIZE: '0',
       DATABASE_URL: 'postgresql://app:pw@db.internal:5433/sync',
       DATA_DIR: '/var/lib/delta-sync',
       EMBEDDED_PG_PORT: '6000',
@@ -120,6 +129,7 @@ describe('loadConfig', () => {
         issuer: 'https://id.example.com/',
         audience: 'delta-sync',
         jwksCooldownMs: 1_000,
+        cacheSize: 0,
       },
       sync: {
         maxBatch: 100,

@@ -162,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       issuer: vars.JWT_ISSUER,
       audience: vars.JWT_AUDIENCE,
       jwksCooldownMs: vars.JWT_JWKS_COOLDOWN_MS,
+      cacheSize: vars.JWT_CACHE_SIZE,
     },
     sync: {
       maxBatch: vars.SYNC_MAX_BATCH,

@@ -72,7 +72,7 @@ describe('algorithmsFor', () => {
 describe('TokenVerifier over JwtStrategy (passport-jwt and jsonwebtoken, the messages of the 401 answers)', () => {
   const auth: AuthConfig = { secret: SECRET, issuer: 'https://id.example.com/', audience: 'delta-sync' };
   const config = { get: (key: string) => (key === 'auth' ? auth : '.data') } as unknown as ConfigService<AppConfig, true>;
-  const verifier = new TokenVerifier(new JwtStrategy(config));
+  const verifier = new TokenVerifier(new JwtStrategy(config), config);
   const verify = (token: string) => verifier.verify(token);
   const hs256 = (claims: Record<string, unknown>, options: SignOptions = {}) =>
     sign(claims, SECRET, {
@@ -87,6 +87,20 @@ describe('TokenVerifier over JwtStrategy (passport-jwt and jsonwebtoken, the mes
       () => 'accepted',
       (error: Error) => `${error.constructor.name}: ${error.message}`,
     );
+
+  it('with JWT_CACHE_SIZE, verifies a token once and then answers from the cache; a refusal is never cached', async () => {
+    const cachedAuth: AuthConfig = { ...auth, cacheSize: 10 };
+    const cachedConfig = { get: (key: string) => (key === 'auth' ? cachedAuth : '.data') } as unknown as ConfigService<AppConfig, true>;
+    const strategy = new JwtStrategy(cachedConfig);
+    const checks = jest.spyOn(strategy, 'authenticate');
+    const cached = new TokenVerifier(strategy, cachedConfig);
+    const token = hs256({ sub: 'alice', familyId: 'f' });
+    for (let i = 0; i < 3; i++) await expect(cached.verify(token)).resolves.toMatchObject({ caller: { userId: 'alice', familyId: 'f' } });
+    expect(checks).toHaveBeenCalledTimes(1);
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${'A'.repeat(43)}`;
+    for (let i = 0; i < 2; i++) await expect(cached.verify(forged)).rejects.toThrow('invalid signature');
+    expect(checks).toHaveBeenCalledTimes(3);
+  });
 
   it('returns the caller of a token signed with the configured key, issuer and audience', async () => {
     await expect(verify(hs256({ sub: 'alice', familyId: 'f' }))).resolves.toMatchObject({ caller: { userId: 'alice', familyId: 'f' } });
