@@ -19,6 +19,7 @@ import { StripProtoKeys1764116000000 } from './sync/migrations/1764116000000-str
 import { FieldPositions1764116100000 } from './sync/migrations/1764116100000-field-positions';
 import { RequestRecords1764116200000 } from './sync/migrations/1764116200000-request-records';
 import { ResolutionPolicies1764116300000 } from './sync/migrations/1764116300000-resolution-policies';
+import { FieldPositionsFromWriter1764116400000 } from './sync/migrations/1764116400000-field-positions-from-writer';
 import { CreateTasks1764115300000 } from './task/migrations/1764115300000-create-tasks';
 import { TaskEntity } from './task/task.entity';
 import { CreateUserStreaks1764115300003 } from './user-streak/migrations/1764115300003-create-user-streaks';
@@ -47,5 +48,6 @@ export const appSchema: SchemaDefinition = {
     FieldPositions1764116100000,
     RequestRecords1764116200000,
     ResolutionPolicies1764116300000,
+    FieldPositionsFromWriter1764116400000,
   ],
 };

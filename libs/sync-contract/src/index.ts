@@ -11,3 +11,4 @@ export * from './rules/is-sync-date.decorator';
 export * from './sync-time';
 export * from './server-only.resolver';
 export * from './conflict-record';
+export * from './field-positions';

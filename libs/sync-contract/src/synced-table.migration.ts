@@ -37,7 +37,7 @@ export async function dropSyncedTable(q: QueryRunner, table: string): Promise<vo
  * whose value did not change keeps its position (unknown: the row's previous position, which
  * is at least as late); a field that disappeared from `data`, or a tombstone, makes the whole
  * map unknown (NULL: the entity is pulled whole). Entity tables created after this call it in
- * their migration, after createSyncedTable.
+ * their migration, after createSyncedTable, then fieldPositionsFromWriter.
  */
 export async function addFieldPositions(q: QueryRunner, table: string): Promise<void> {
   await q.query(`
@@ -68,4 +68,34 @@ export async function addFieldPositions(q: QueryRunner, table: string): Promise<
 export async function dropFieldPositions(q: QueryRunner, table: string): Promise<void> {
   await q.query(`DROP TRIGGER ${table}_field_positions ON ${table}`);
   await q.query(`ALTER TABLE ${table} DROP COLUMN field_positions`);
+}
+
+/**
+ * The trigger of addFieldPositions, run only where the writer did not supply the positions
+ * itself (issue 32: the plpgsql call per row doubled the cost of a 500-row push). The push
+ * path computes them with `positionsAfter` (the trigger's rules in TypeScript); every other
+ * writer leaves the column alone and the trigger keeps it: the insert of a first version
+ * without positions, or an update that leaves them null or as they were. An upsert of an
+ * existing row (version 2 or more) is left to the update trigger, which sees the old row: the
+ * insert trigger would compute a new row's positions into EXCLUDED, which the update takes.
+ */
+export async function fieldPositionsFromWriter(q: QueryRunner, table: string): Promise<void> {
+  await q.query(`DROP TRIGGER ${table}_field_positions ON ${table}`);
+  await q.query(
+    `CREATE TRIGGER ${table}_field_positions_insert BEFORE INSERT ON ${table} FOR EACH ROW
+     WHEN (NEW.field_positions IS NULL AND NEW.version = 1) EXECUTE FUNCTION sync_field_positions()`,
+  );
+  await q.query(
+    `CREATE TRIGGER ${table}_field_positions_update BEFORE UPDATE ON ${table} FOR EACH ROW
+     WHEN (NEW.field_positions IS NULL OR NEW.field_positions IS NOT DISTINCT FROM OLD.field_positions)
+     EXECUTE FUNCTION sync_field_positions()`,
+  );
+}
+
+export async function fieldPositionsFromTrigger(q: QueryRunner, table: string): Promise<void> {
+  await q.query(`DROP TRIGGER ${table}_field_positions_insert ON ${table}`);
+  await q.query(`DROP TRIGGER ${table}_field_positions_update ON ${table}`);
+  await q.query(
+    `CREATE TRIGGER ${table}_field_positions BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION sync_field_positions()`,
+  );
 }

@@ -1,9 +1,9 @@
 import { isUuid } from '@app/database';
-import type { EntityData, FieldClocks } from '@app/sync-contract';
+import type { EntityData, FieldClocks, FieldPositions } from '@app/sync-contract';
 import type { FamilyClock, StoredRow } from './push/batch/batch.types';
 
 /** Column list and mappings of the synced entity tables, shared by the sync repositories. */
-export const ROW_COLUMNS = 'id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us';
+export const ROW_COLUMNS = 'id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us, field_positions';
 
 /** A family id inlined in simple-protocol text: it must be a uuid. */
 export function uuidLiteral(familyId: string): string {
@@ -27,6 +27,7 @@ export const toRow = (r: Record<string, unknown>): StoredRow => ({
   createdUs: Number(r.created_us),
   changedUs: Number(r.changed_us),
   deletedUs: r.deleted_us === null ? null : Number(r.deleted_us),
+  fieldPositions: (r.field_positions ?? null) as FieldPositions | null,
 });
 
 export const toRecord = (r: StoredRow) => ({
@@ -38,14 +39,19 @@ export const toRecord = (r: StoredRow) => ({
   created_us: r.createdUs,
   changed_us: r.changedUs,
   deleted_us: r.deletedUs,
+  field_positions: r.fieldPositions ?? null,
 });
 
-/** `$1` is the family id, `rowsParam` a JSON array of rows. */
+/**
+ * `$1` is the family id, `rowsParam` a JSON array of rows. `field_positions` as the writer
+ * computed them (`positionsAfter`); null, or the row's old ones, leave them to the trigger.
+ */
 export const upsertSql = (table: string, rowsParam: string) => `
-  INSERT INTO ${table} (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us)
-  SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us
+  INSERT INTO ${table} (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us, field_positions)
+  SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us, r.field_positions
   FROM jsonb_to_recordset(${rowsParam}::jsonb) AS r(id text, version integer, data jsonb, field_clocks jsonb,
-       client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint)
+       client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint, field_positions jsonb)
   ON CONFLICT (family_id, id) DO UPDATE SET
     version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
-    client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us`;
+    client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us,
+    field_positions = EXCLUDED.field_positions`;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { WireTransaction } from '@app/database';
-import { clampClientTime, sameValue, SyncBatchContext } from '@app/sync-contract';
+import { clampClientTime, positionsAfter, sameValue, SyncBatchContext } from '@app/sync-contract';
 import type { EvaluatedBatch, FamilyClock, StoredRow } from './batch/batch.types';
 import { PositionAllocator } from './batch/position-allocator';
 import type { SyncRequestContext } from './batch/prepare-request';
@@ -81,17 +81,17 @@ function computedRow(
   const changedUs = positions.next();
   const fieldClocks = { ...row?.fieldClocks };
   for (const [field, value] of Object.entries(state.data)) if (!sameValue(row?.data?.[field], value)) fieldClocks[field] = clock.nowUs;
-  return [
-    {
-      id: state.id,
-      version: (row?.version ?? 0) + 1,
-      data: state.data,
-      fieldClocks,
-      deleted: false,
-      clientUs: clock.nowUs,
-      createdUs: row && !row.deleted ? row.createdUs : changedUs,
-      changedUs,
-      deletedUs: null,
-    },
-  ];
+  const written: StoredRow = {
+    id: state.id,
+    version: (row?.version ?? 0) + 1,
+    data: state.data,
+    fieldClocks,
+    deleted: false,
+    clientUs: clock.nowUs,
+    createdUs: row && !row.deleted ? row.createdUs : changedUs,
+    changedUs,
+    deletedUs: null,
+  };
+  // PROTOCOL 2.10: the positions the write leaves, so the trigger skips the row.
+  return [{ ...written, fieldPositions: positionsAfter(row, written) }];
 }

@@ -9,7 +9,8 @@ import type { DeviceCursor } from '../pull/sync-pull.repository';
 /** The row columns of a `loadGroup` answer row that is not an entity row. */
 const NO_ROW =
   'NULL::integer AS version, NULL::jsonb AS data, NULL::jsonb AS field_clocks, ' +
-  'NULL::bigint AS client_us, NULL::bigint AS created_us, NULL::bigint AS changed_us, NULL::bigint AS deleted_us';
+  'NULL::bigint AS client_us, NULL::bigint AS created_us, NULL::bigint AS changed_us, NULL::bigint AS deleted_us, ' +
+  'NULL::jsonb AS field_positions';
 
 /**
  * A row of `loadGroup`'s answer: `src` -1 a receipt (its change key in `id`), -2 a member

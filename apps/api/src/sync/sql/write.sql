@@ -1,20 +1,22 @@
 -- a push writing tasks and events
 WITH w0 AS (
-  INSERT INTO tasks (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us)
-  SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us
+  INSERT INTO tasks (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us, field_positions)
+  SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us, r.field_positions
   FROM jsonb_to_recordset($5::jsonb) AS r(id text, version integer, data jsonb, field_clocks jsonb,
-       client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint)
+       client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint, field_positions jsonb)
   ON CONFLICT (family_id, id) DO UPDATE SET
     version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
-    client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us),
+    client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us,
+    field_positions = EXCLUDED.field_positions),
 w1 AS (
-  INSERT INTO events (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us)
-  SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us
+  INSERT INTO events (family_id, id, version, data, field_clocks, client_us, created_us, changed_us, deleted_us, field_positions)
+  SELECT $1, r.id, r.version, r.data, r.field_clocks, r.client_us, r.created_us, r.changed_us, r.deleted_us, r.field_positions
   FROM jsonb_to_recordset($6::jsonb) AS r(id text, version integer, data jsonb, field_clocks jsonb,
-       client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint)
+       client_us bigint, created_us bigint, changed_us bigint, deleted_us bigint, field_positions jsonb)
   ON CONFLICT (family_id, id) DO UPDATE SET
     version = EXCLUDED.version, data = EXCLUDED.data, field_clocks = EXCLUDED.field_clocks,
-    client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us),
+    client_us = EXCLUDED.client_us, changed_us = EXCLUDED.changed_us, deleted_us = EXCLUDED.deleted_us,
+    field_positions = EXCLUDED.field_positions),
 position AS (UPDATE family_sync_state SET last_us = $2 WHERE family_id = $1 AND $2::bigint IS NOT NULL),
 device AS (
            INSERT INTO sync_devices (family_id, device_id, user_id, sync_count, last_sync_us, lanes)

@@ -1,5 +1,5 @@
 import type { RuleName } from './decision-rule';
-import type { ConflictResolver, EntityState, StateTransition, ValidationResult } from '@app/sync-contract';
+import type { ConflictResolver, EntityState, FieldPositions, StateTransition, ValidationResult } from '@app/sync-contract';
 import type { SyncChangeInput } from '../../dto/delta-request';
 import type { AppliedDto, ChangeErrorDto, ConflictDto } from '../../dto/delta-response.dto';
 
@@ -10,6 +10,11 @@ export interface StoredRow extends EntityState {
   createdUs: number;
   changedUs: number;
   deletedUs: number | null;
+  /**
+   * PROTOCOL 2.10: as loaded (null: unknown); on a written row, as `positionsAfter` computed
+   * them for the write (undefined or unchanged: the trigger computes them).
+   */
+  fieldPositions?: FieldPositions | null;
 }
 
 export interface FamilyClock {

@@ -1,4 +1,5 @@
 import { zip } from '../../zip';
+import { positionsAfter } from '@app/sync-contract';
 import { evaluateBatch } from './batch-evaluator';
 import { entityKey, EvaluatedBatch, FamilyClock, Loaded, Receipt, receiptKey, StoredOutcome, StoredRow } from './batch.types';
 import type { SyncRequestContext } from './prepare-request';
@@ -103,7 +104,12 @@ export function evaluateGroup(
     })),
     befores,
     writes: {
-      rowsByTable: new Map([...written].map(([table, byId]) => [table, [...byId.values()]])),
+      rowsByTable: new Map(
+        [...written].map(([table, byId]) => [
+          table,
+          [...byId.values()].map((row) => withPositions(row, loaded.rows.get(entityKey(typeOf(table), row.id)))),
+        ]),
+      ),
       lastUs: positionUs > clock.lastUs ? positionUs : null,
       receipts: groupReceipts,
       devices: [...devices.values()],
@@ -112,6 +118,14 @@ export function evaluateGroup(
     },
     positionUs,
   };
+}
+
+/**
+ * PROTOCOL 2.10: the row as written, with the field positions it leaves, computed against the
+ * row as loaded (what PostgreSQL holds before the group's statement), as the trigger would.
+ */
+function withPositions(row: StoredRow, loaded: StoredRow | undefined): StoredRow {
+  return { ...row, fieldPositions: positionsAfter(loaded, row) };
 }
 
 /** A request's pull is read after the whole group: it must echo what a later request changed. */
