@@ -31,8 +31,9 @@ describe('migrations: two runs at once, lock_timeout', () => {
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      // Reverting the last migration (resolution policies, PROTOCOL 2.12) drops its tables: a reader's lock blocks it.
-      await holder.query('LOCK TABLE sync_resolution_policies IN ACCESS SHARE MODE');
+      // Reverting the last migration (vacuum settings, issue 32) resets the storage options of the entity tables
+      // (SHARE UPDATE EXCLUSIVE), which a running VACUUM or index build on tasks blocks: this lock stands for one.
+      await holder.query('LOCK TABLE tasks IN SHARE UPDATE EXCLUSIVE MODE');
       const started = Date.now();
       const failure = await runMigrationJob(outDir(), dbUrl(), ['--revert']).catch((e: { stderr: string }) => e);
       expect((failure as { stderr: string }).stderr).toMatch(/lock timeout/);

@@ -20,6 +20,7 @@ import { FieldPositions1764116100000 } from './sync/migrations/1764116100000-fie
 import { RequestRecords1764116200000 } from './sync/migrations/1764116200000-request-records';
 import { ResolutionPolicies1764116300000 } from './sync/migrations/1764116300000-resolution-policies';
 import { FieldPositionsFromWriter1764116400000 } from './sync/migrations/1764116400000-field-positions-from-writer';
+import { VacuumHotTables1764116500000 } from './sync/migrations/1764116500000-vacuum-hot-tables';
 import { CreateTasks1764115300000 } from './task/migrations/1764115300000-create-tasks';
 import { TaskEntity } from './task/task.entity';
 import { CreateUserStreaks1764115300003 } from './user-streak/migrations/1764115300003-create-user-streaks';
@@ -49,5 +50,6 @@ export const appSchema: SchemaDefinition = {
     RequestRecords1764116200000,
     ResolutionPolicies1764116300000,
     FieldPositionsFromWriter1764116400000,
+    VacuumHotTables1764116500000,
   ],
 };
