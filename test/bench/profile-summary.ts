@@ -3,9 +3,9 @@
  * top functions by self time, by inclusive time (the service's own code), and self time by
  * package.
  *
- *   npx ts-node --transpile-only test/bench/profile-summary.ts [file.cpuprofile | dir] [--top N] [--callers NAME] [--skip S]
+ *   npx ts-node --transpile-only test/bench/profile-summary.ts [file.cpuprofile | dir] [--top N] [--callers NAME] [--skip S] [--until U]
  *
- * --skip S: leave out the first S seconds (the service's start and the bench's set-up).
+ * --skip S, --until U: only the samples between S and U seconds after the start (a scenario's window).
  *
  * --callers NAME: for the functions named NAME (e.g. writev), the nearest JavaScript
  * frames of packages or service code that led to them, by self time.
@@ -72,7 +72,9 @@ function main(): void {
   const callersOf = option('--callers');
   /** Seconds of the profile's start to leave out (the service's start-up and the bench's set-up). */
   const skipUs = Number(option('--skip') ?? 0) * 1e6;
-  const optionValues = new Set(['--top', '--callers', '--skip'].map((o) => args.indexOf(o) + 1).filter((i) => i > 0));
+  /** Seconds from the profile's start after which samples are left out. */
+  const untilUs = Number(option('--until') ?? Infinity) * 1e6;
+  const optionValues = new Set(['--top', '--callers', '--skip', '--until'].map((o) => args.indexOf(o) + 1).filter((i) => i > 0));
   const target = args.find((a, i) => !a.startsWith('--') && !optionValues.has(i)) ?? join(ROOT, '.data', 'bench', 'profile');
   const file = statSync(target).isDirectory() ? newestProfile(target) : target;
   const profile: CpuProfile = JSON.parse(readFileSync(file, 'utf8'));
@@ -93,7 +95,7 @@ function main(): void {
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
     at += dt;
-    if (at < skipUs) return;
+    if (at < skipUs || at > untilUs) return;
     const node = byId.get(id)!;
     if (node.callFrame.functionName === '(idle)') {
       idle += dt;
@@ -129,7 +131,7 @@ function main(): void {
     process.stdout.write(`\n${title}\n`);
     for (const [k, v] of entries) process.stdout.write(`${ms(v)} ms ${pct(v)}  ${k}\n`);
   };
-  const wall = (profile.endTime - profile.startTime - skipUs) / 1e6;
+  const wall = (Math.min(profile.endTime - profile.startTime, untilUs) - skipUs) / 1e6;
   process.stdout.write(
     `${file}\nwall ${wall.toFixed(1)} s, busy ${(total / 1e6).toFixed(1)} s (${((total / 1e6 / wall) * 100).toFixed(0)}% of one core), idle ${(idle / 1e6).toFixed(1)} s\n`,
   );
