@@ -149,7 +149,7 @@ async function loadWindow(
   const from = cpuStart ?? end;
   const wall = (performance.now() - steadyFrom) / 1000;
   const requests = c.pushes + c.pulls;
-  const per = (s: number, n: number) => round(((s * 1000) / Math.max(1, n)) as number);
+  const per = (s: number, n: number) => (n === 0 ? Number.NaN : round((s * 1000) / n)); // NaN: reported as '-'
   for (const s of c.samples) ctx.log(`family mix error sample: ${s}`);
   return {
     mode: empty ? 'empty' : offered ? 'open' : 'closed',
