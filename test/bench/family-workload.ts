@@ -92,15 +92,34 @@ export class FamilyDevice {
     return { entity_type: kind, entity_id: id, action: 'create', data, client_timestamp: at, ...(kind === 'task' ? { version: 0 } : {}) };
   }
 
-  /** One of the three newest live entities (most picks), else any live one; not one already in this request. */
+  /**
+   * One of the three newest live entities (most picks), else any live one; not one already in
+   * this request. Bounded work per pick whatever the replica's size (a scan of the whole replica
+   * per change made the generator's CPU grow with the soak's minutes until it starved the service).
+   */
   private pick(kind: Kind, used: Set<string>, want: (h: Held) => boolean): string | undefined {
-    const live = this.order[kind].filter((id) => {
+    const order = this.order[kind];
+    const fits = (id: string) => {
       const h = this.held[kind].get(id);
       return h !== undefined && !used.has(`${kind}:${id}`) && want(h);
-    });
-    if (live.length === 0) return undefined;
-    const pool = this.random() < NEWEST_SHARE ? live.slice(-3) : live;
-    return pool[Math.floor(this.random() * pool.length)];
+    };
+    if (this.random() < NEWEST_SHARE) {
+      const newest: string[] = [];
+      for (let i = order.length - 1; i >= 0 && newest.length < 3; i--) if (fits(order[i])) newest.push(order[i]);
+      return newest.length === 0 ? undefined : newest[Math.floor(this.random() * newest.length)];
+    }
+    // Any live one, uniformly: random probes (each fitting id is as likely as another), then one
+    // pass from a random start for the rare case that most ids do not fit.
+    for (let probe = 0; probe < 16 && order.length > 0; probe++) {
+      const id = order[Math.floor(this.random() * order.length)];
+      if (fits(id)) return id;
+    }
+    const from = Math.floor(this.random() * order.length);
+    for (let k = 0; k < order.length; k++) {
+      const id = order[(from + k) % order.length];
+      if (fits(id)) return id;
+    }
+    return undefined;
   }
 
   private see(kind: string, id: string, version: number, data: unknown, deleted: boolean): void {
