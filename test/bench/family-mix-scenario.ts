@@ -263,7 +263,11 @@ export async function familySoak(
   for (let m = 0; m < minutes; m++) {
     const w = await loadWindow(ctx, devices, postmaster, 0, 60);
     perMinute.push({ pushes: w.pushes, rssMb: rssMb(ctx.servicePid) });
-    ctx.log(`soak minute ${m + 1}/${minutes}: ${w.pushes} rounds, ${w.pushesPerSecond}/s, service RSS ${perMinute[m].rssMb} MB`);
+    const { serviceMsPerRequest: svc, postgresMsPerRequest: pg, benchMsPerRequest: bench } = w.cpu;
+    ctx.log(
+      `soak minute ${m + 1}/${minutes}: ${w.pushes} rounds, ${w.pushesPerSecond}/s, p99 ${round(w.latency.p99)} ms, ` +
+        `CPU ms/request service ${svc} / postgres ${pg} / bench ${bench}, service RSS ${perMinute[m].rssMb} MB`,
+    );
   }
   const { mismatches } = await convergence(ctx, devices);
   if (mismatches > 0) throw new Error(`soak: ${mismatches} entities differ from the database after convergence`);
