@@ -6,6 +6,7 @@ import { CreateBadges1764115300004 } from './badge/migrations/1764115300004-crea
 import { EventEntity } from './event/event.entity';
 import { CreateEvents1764115300001 } from './event/migrations/1764115300001-create-events';
 import { CreateTaskCompletions1764115500000 } from './gamification/migrations/1764115500000-create-task-completions';
+import { UserTotals1764116600000 } from './gamification/migrations/1764116600000-user-totals';
 import { FamilyMemberEntity } from './family/family-member.entity';
 import { FamilyEntity } from './family/family.entity';
 import { CreateFamilies1764115200000 } from './family/migrations/1764115200000-create-families';
@@ -51,5 +52,6 @@ export const appSchema: SchemaDefinition = {
     ResolutionPolicies1764116300000,
     FieldPositionsFromWriter1764116400000,
     VacuumHotTables1764116500000,
+    UserTotals1764116600000,
   ],
 };

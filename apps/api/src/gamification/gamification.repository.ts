@@ -31,16 +31,16 @@ export class GamificationRepository {
     );
   }
 
-  /** Per user: completed tasks, the days with a completion, and the sum of their live ledger rows. */
+  /**
+   * Per user: completed tasks, the days with a completion, the sum of their live ledger rows:
+   * one row each from user_totals, kept by triggers (migration UserTotals), so the cost does not
+   * grow with the user's history.
+   */
   async userStats(familyId: string, users: string[]): Promise<UserStats[]> {
     return this.sql.query(
-      `SELECT u.user_id,
-              (SELECT count(*) FROM task_completions c WHERE c.family_id = $1 AND c.user_id = u.user_id) AS tasks,
-              (SELECT coalesce(array_agg(DISTINCT c.completed_day - date '1970-01-01'), '{}')
-                 FROM task_completions c WHERE c.family_id = $1 AND c.user_id = u.user_id) AS days,
-              (SELECT coalesce(sum((l.data->>'delta')::bigint), 0)
-                 FROM points_ledger l WHERE l.family_id = $1 AND l.data->>'userId' = u.user_id AND l.deleted_us IS NULL) AS points
-       FROM unnest($2::text[]) AS u(user_id)`,
+      `SELECT u.user_id, coalesce(t.tasks, 0) AS tasks, coalesce(t.days, '{}') AS days, coalesce(t.points, 0) AS points
+       FROM unnest($2::text[]) AS u(user_id)
+       LEFT JOIN user_totals t ON t.family_id = $1 AND t.user_id = u.user_id`,
       [familyId, users],
     );
   }
