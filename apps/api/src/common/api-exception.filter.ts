@@ -31,6 +31,15 @@ const isClientHttpError = (error: unknown): error is ClientHttpError =>
   (error as ClientHttpError).expose === true &&
   typeof (error as ClientHttpError).status === 'number' &&
   (error as ClientHttpError).status < 500;
+/**
+ * Such an error, as it is thrown or as NestJS 12's Express adapter hands it over: wrapped in
+ * an HttpException (status and message kept) with the original error as its `cause`.
+ */
+const clientHttpError = (exception: unknown): ClientHttpError | undefined => {
+  if (isClientHttpError(exception)) return exception;
+  const cause = exception instanceof HttpException ? exception.cause : undefined;
+  return isClientHttpError(cause) ? cause : undefined;
+};
 
 /**
  * What a 5xx log keeps of an error: its type, message, code and stack. Never its own other
@@ -91,6 +100,16 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof DomainException) {
       return { statusCode: exception.status, error: exception.code, message: exception.message, details: exception.details };
     }
+    const httpError = clientHttpError(exception);
+    if (httpError) {
+      const message =
+        httpError.type === 'entity.too.large'
+          ? 'request body is larger than the limit'
+          : httpError.type === undefined && 'code' in httpError && String(httpError.code).startsWith('Z_')
+            ? 'request body is not valid for its Content-Encoding'
+            : httpError.message;
+      return { statusCode: httpError.status, error: snake(HttpStatus[httpError.status] ?? 'bad_request'), message };
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
@@ -102,15 +121,6 @@ export class ApiExceptionFilter implements ExceptionFilter {
         message: messages.join('; '),
         details: messages.length > 1 ? messages : undefined,
       };
-    }
-    if (isClientHttpError(exception)) {
-      const message =
-        exception.type === 'entity.too.large'
-          ? 'request body is larger than the limit'
-          : exception.type === undefined && 'code' in exception && String(exception.code).startsWith('Z_')
-            ? 'request body is not valid for its Content-Encoding'
-            : exception.message;
-      return { statusCode: exception.status, error: snake(HttpStatus[exception.status] ?? 'bad_request'), message };
     }
     const refused = dataExceptionBody(exception);
     if (refused) return refused;
