@@ -4,7 +4,7 @@ import { change, createFamily, delta } from '../support/sync-fixtures';
 import { Body, eventually, metricsText, operationsSuite, sample, ts } from '../support/operations-helpers';
 
 /**
- * PROTOCOL 3 and the HTTP envelope of POST /sync/delta, one of three suites
+ * PROTOCOL 3 and the HTTP envelope of POST /sync/delta, one of four suites
  * (sync-operations*.e2e-spec.ts, helpers in test/support/operations-helpers.ts): metrics
  * and devices.
  */
