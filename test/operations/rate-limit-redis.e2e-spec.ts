@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
 import { startTestApp, TestApp } from '../support/test-app';
 import { createFamily, delta, FamilyFixture } from '../support/sync-fixtures';
 
@@ -38,6 +39,30 @@ const REDIS = process.env.TEST_REDIS_URL;
     expect((await delta(a, f.token(), { device_id: 'p1' })).status).toBe(429);
     // Another user of the family has a count of their own.
     expect((await delta(b, member, { device_id: 'm1' })).status).toBe(200);
+  });
+
+  // @nest-lab/throttler-storage-redis 1.2.0 declares peers up to Nest 11; package.json's
+  // `overrides` lets it run on Nest 12. This pins that it still keeps the count: its Lua script
+  // writes `{<key>:<throttler>}:hits` (expiring with the window) and, over the limit, `:blocked`.
+  it('keeps the count in the Redis storage: hit and block keys with the window as TTL', async () => {
+    const redis = new Redis(REDIS!);
+    try {
+      const keys = async (suffix: string) => new Set(await redis.keys(`{*:default}:${suffix}`));
+      const [hitsBefore, blockedBefore] = [await keys('hits'), await keys('blocked')];
+      const g = await createFamily(a, `keys-${run}`);
+      for (let i = 0; i < 3; i++) expect((await delta(a, g.token(), { device_id: 'k' })).status).toBe(200);
+      expect((await delta(b, g.token(), { device_id: 'k' })).status).toBe(429);
+      const hits = [...(await keys('hits'))].filter((key) => !hitsBefore.has(key));
+      const blocked = [...(await keys('blocked'))].filter((key) => !blockedBefore.has(key));
+      expect(hits).toHaveLength(1);
+      expect(blocked).toEqual([hits[0]!.replace(/:hits$/, ':blocked')]);
+      expect(Number(await redis.get(hits[0]!))).toBe(4);
+      const ttl = await redis.pttl(hits[0]!);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('fails open when Redis is unreachable: syncs go on, unlimited', async () => {
