@@ -1,21 +1,16 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '@app/config';
-import { DEPLOY_DIR, Manifest } from '../support/deploy-files';
+import { DEPLOY_DIR, hasKubectl, Manifest, renderKustomization } from '../support/deploy-files';
 
 /**
  * The example overlay rendered by kustomize (kubectl kustomize): generated settings whose
  * change rolls the pods, the CA mounted where DATABASE_URL's sslrootcert points, the
  * NetworkPolicy and Ingress reaching the ports the Service and pods have.
  */
-const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 const EXAMPLE = join(DEPLOY_DIR, 'overlays', 'example');
-
-const render = (dir: string): Manifest[] =>
-  parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJS());
+const render = renderKustomization;
 const find = (docs: Manifest[], kind: string): Manifest => docs.find((d) => d.kind === kind);
 
 /** An overlay of the example that adds `extra` (YAML) to its kustomization. */

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -31,6 +32,13 @@ export function loadDeployYaml(): Map<string, unknown[]> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed EXPLAIN JSON / YAML documents of open shape, read field by field
 export type Manifest = any;
+
+/** Whether `kubectl` (for `kubectl kustomize`) is installed. */
+export const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
+
+/** The objects of a kustomization, rendered by `kubectl kustomize`. */
+export const renderKustomization = (dir: string): Manifest[] =>
+  parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJS());
 
 /** The one manifest of `kind` (named `name` when given) among the k8s files. */
 export function manifest(files: Map<string, unknown[]>, kind: string, name?: string): Manifest {
