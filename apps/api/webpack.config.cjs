@@ -3,6 +3,7 @@
 // apps/api/tsconfig.app.json), one per entry point:
 //   main.js     the service (`npm run start:prod`, the Deployment)
 //   migrate.js  applies pending migrations and exits (the migration Job)
+//   resync-horizon.js  after a restore from backup, every device resyncs once (README)
 const path = require('node:path');
 const ts = require('typescript');
 
@@ -23,6 +24,7 @@ module.exports = (options) => {
     entry: {
       main: path.join(__dirname, 'src', 'main.ts'),
       migrate: path.join(__dirname, 'src', 'cli', 'migrate.ts'),
+      'resync-horizon': path.join(__dirname, 'src', 'cli', 'resync-horizon.ts'),
     },
     output: { ...options.output, path: outDirOf(tsconfig), filename: '[name].js' },
   };

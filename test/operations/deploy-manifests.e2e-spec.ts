@@ -195,6 +195,12 @@ describe('deploy: the manifests and monitoring files', () => {
       expect(existsSync(entries[name] ?? '')).toBe(true);
     }
     expect(entries.migrate).toMatch(/cli\/migrate\.ts$/);
+    // The README's restore step runs `node dist/apps/api/resync-horizon.js` in the image.
+    expect(entries['resync-horizon']).toMatch(/cli\/resync-horizon\.ts$/);
+    expect(existsSync(entries['resync-horizon'])).toBe(true);
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts['resync-horizon:prod']).toBe(
+      'node dist/apps/api/resync-horizon.js',
+    );
     expect(jobCommand[1]).toBe('dist/apps/api/migrate.js');
     expect(job.spec.template.spec.restartPolicy).toBe('Never');
     expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8')).toMatch(/^node_modules$/m);
