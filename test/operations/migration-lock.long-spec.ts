@@ -31,9 +31,12 @@ describe('migrations: two runs at once, lock_timeout', () => {
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      // Reverting the last migration (vacuum settings, issue 32) resets the storage options of the entity tables
-      // (SHARE UPDATE EXCLUSIVE), which a running VACUUM or index build on tasks blocks: this lock stands for one.
-      await holder.query('LOCK TABLE tasks IN SHARE UPDATE EXCLUSIVE MODE');
+      // Whatever the newest migration is, its revert changes some table's definition, which takes at least
+      // SHARE UPDATE EXCLUSIVE on it; a VACUUM or an index build holds that mode: this lock, on every table, stands for one.
+      const { rows } = await holder.query(
+        "SELECT string_agg(format('%I', tablename), ', ') AS names FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'",
+      );
+      await holder.query(`LOCK TABLE ${rows[0].names} IN SHARE UPDATE EXCLUSIVE MODE`);
       const started = Date.now();
       const failure = await runMigrationJob(outDir(), dbUrl(), ['--revert']).catch((e: { stderr: string }) => e);
       expect((failure as { stderr: string }).stderr).toMatch(/lock timeout/);
