@@ -108,6 +108,6 @@ describe('restore from backup: every device resyncs once (npm run resync-horizon
     expect(() => parseRestoreTime('2999-01-01T00:00:00Z')).toThrow('is in the future');
     expect(() => parseRestoreTime('yesterday')).toThrow('is not an ISO date-time');
     expect(parseRestoreTime('2026-12-07T10:00:00.000Z')).toBe(Date.parse('2026-12-07T10:00:00.000Z') * 1000);
-    await expect(runCli('--at', 'yesterday')).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining('not an ISO date-time') });
+    await expect(runCli('--at', 'yesterday')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('not an ISO date-time') });
   }, 30_000);
 });

@@ -9,18 +9,16 @@
  * MIGRATION_LOCK_TIMEOUT_MS for a table lock (./migration-session.ts).
  */
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
-import { ConfigValidationError, DatabaseConfig, loadConfig } from '@app/config';
+import { DatabaseConfig, loadConfig } from '@app/config';
 import { buildDataSourceOptions } from '@app/database';
 import { appSchema } from '../app.schema';
+import { cliLog, runCli } from './cli-run';
 import { migrationSessionOptions, withMigrationLock } from './migration-session';
 
-const log = (msg: string, fields: Record<string, unknown> = {}) =>
-  process.stdout.write(`${JSON.stringify({ level: 'info', time: Date.now(), context: 'Migrate', msg, ...fields })}\n`);
+const log = cliLog('Migrate');
 
 async function main(): Promise<void> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig(process.env);
   // The service may start an embedded server for development; a release step must not.
   if (!config.database.url) throw new Error('DATABASE_URL is required to run migrations from the CLI');
@@ -50,8 +48,4 @@ async function migrate(url: string, database: DatabaseConfig): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  const msg = error instanceof ConfigValidationError || error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', time: Date.now(), context: 'Migrate', msg })}\n`);
-  process.exit(1);
-});
+runCli('Migrate', main);

@@ -6,16 +6,14 @@
  * (README, "Backup and restore"). Safe to run twice: a horizon never moves back.
  */
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
 import { Client } from 'pg';
 import { loadConfig } from '@app/config';
 import { moveResyncHorizon, parseRestoreTime } from '../sync/maintenance/resync-horizon';
+import { cliLog, runCli } from './cli-run';
 
-const log = (level: string, msg: string, fields: Record<string, unknown> = {}) =>
-  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), context: 'ResyncHorizon', msg, ...fields })}\n`);
+const log = cliLog('ResyncHorizon');
 
 async function main(): Promise<void> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
   const at = process.argv.indexOf('--at');
   const atUs = parseRestoreTime(at >= 0 ? process.argv[at + 1] : undefined);
   const config = loadConfig(process.env);
@@ -26,7 +24,7 @@ async function main(): Promise<void> {
     await client.query('BEGIN');
     const result = await moveResyncHorizon(client, atUs);
     await client.query('COMMIT');
-    log('info', 'resync horizon moved: every watermark issued before it answers resync_required', {
+    log('resync horizon moved: every watermark issued before it answers resync_required', {
       horizon: new Date(atUs / 1000).toISOString(),
       ...result,
     });
@@ -35,7 +33,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  log('fatal', error instanceof Error ? error.message : String(error));
-  process.exit(1);
-});
+runCli('ResyncHorizon', main);
