@@ -10,7 +10,6 @@ import { DEPLOY_DIR, hasKubectl, Manifest, renderKustomization } from '../suppor
  * NetworkPolicy and Ingress reaching the ports the Service and pods have.
  */
 const EXAMPLE = join(DEPLOY_DIR, 'overlays', 'example');
-const render = renderKustomization;
 const find = (docs: Manifest[], kind: string): Manifest => docs.find((d) => d.kind === kind);
 
 /** An overlay of the example that adds `extra` (YAML) to its kustomization. */
@@ -18,14 +17,14 @@ function renderVariant(extra: string): Manifest[] {
   const dir = mkdtempSync(join(tmpdir(), 'delta-sync-variant-'));
   try {
     writeFileSync(join(dir, 'kustomization.yaml'), `resources:\n  - ${relative(dir, EXAMPLE)}\n${extra}`);
-    return render(dir);
+    return renderKustomization(dir);
   } finally {
     rmSync(dir, { recursive: true });
   }
 }
 
 (hasKubectl ? describe : describe.skip)('deploy: the example overlay', () => {
-  const docs = hasKubectl ? render(EXAMPLE) : [];
+  const docs = hasKubectl ? renderKustomization(EXAMPLE) : [];
   const deployment = find(docs, 'Deployment');
   const pod = deployment?.spec.template.spec;
 
@@ -103,7 +102,7 @@ function renderVariant(extra: string): Manifest[] {
 });
 
 (hasKubectl ? describe : describe.skip)('deploy: the PgBouncer overlay', () => {
-  const docs = hasKubectl ? render(join(DEPLOY_DIR, 'overlays', 'pgbouncer')) : [];
+  const docs = hasKubectl ? renderKustomization(join(DEPLOY_DIR, 'overlays', 'pgbouncer')) : [];
   const of = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name.startsWith(name));
   const secret = of('Secret', 'delta-sync-secrets-');
   const env = Object.fromEntries(
