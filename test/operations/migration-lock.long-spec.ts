@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { withClient } from '@app/testing';
+import { MIGRATION_LOCK } from '../../apps/api/src/cli/migration-session';
 import { runMigrationJob, severalInstancesSuite } from '../support/several-instances-helpers';
 
 /**
@@ -16,7 +17,17 @@ describe('migrations: two runs at once, lock_timeout', () => {
   const { outDir, dbUrl } = severalInstancesSuite('migrate');
 
   it('two migrate.js runs in parallel: both succeed, every migration applied and recorded once', async () => {
-    const [a, b] = await Promise.all([runMigrationJob(outDir(), dbUrl()), runMigrationJob(outDir(), dbUrl())]);
+    // Both runs must meet at the lock: one process can start 100 ms after the other on a busy
+    // machine and find the first already done. The test holds the lock until both wait for it.
+    const holder = new Client({ connectionString: dbUrl() });
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const runs = Promise.all([runMigrationJob(outDir(), dbUrl()), runMigrationJob(outDir(), dbUrl())]);
+    const waiting = () =>
+      holder.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted", [MIGRATION_LOCK]);
+    for (let tries = 0; tries < 600 && (await waiting()).rows[0].n < 2; tries++) await new Promise((r) => setTimeout(r, 100));
+    await holder.end();
+    const [a, b] = await runs;
     const results = [lastLine(a.stdout), lastLine(b.stdout)].sort((x, y) => y.applied.length - x.applied.length);
     expect(results[0].msg).toMatch(/^applied \d+ migration\(s\)$/);
     expect(results[1]).toMatchObject({ msg: 'no pending migration', applied: [] });
