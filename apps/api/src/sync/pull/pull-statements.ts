@@ -92,13 +92,17 @@ export function pullStatement(tables: readonly PullTable[], mode: 'since' | 'sta
   });
   const created = mode === 'since' ? 'created_us > $2' : 'true';
   // `total`: the page's bytes up to this entry ('[' and a comma or ']' each): it fits while under maxBytes.
+  // `OFFSET 0` keeps the entries' subquery from being flattened into the window's: flattened,
+  // PostgreSQL built each entry twice (for the window's sum and for the output), 5.5 ms
+  // against 3.6 ms for a 1,000-entry page (issue 32).
   // `s.changed_us` orders by the position itself (the bare name would be the text output
   // column): rows arrive in that order from the index, so PostgreSQL sorts nothing.
   const text = `SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= ${maxBytes} THEN entry END AS entry
           FROM (SELECT changed_us, odd, entry, row_number() OVER w AS n, 1 + sum(octet_length(entry) + 1) OVER w AS total
                 FROM (SELECT changed_us, ${ODD} AS odd,
                  ${entryJson(created, patched)} AS entry
-                  FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${readLimit}) AS p) AS e
+                  FROM (SELECT * FROM (${branches.join(' UNION ALL ')}) AS changed ORDER BY changed_us LIMIT ${readLimit}) AS p
+                  OFFSET 0) AS e
                 WINDOW w AS (ORDER BY changed_us ROWS UNBOUNDED PRECEDING)) AS s
           WHERE n <= 2 OR total - octet_length(entry) - 1 <= ${maxBytes}
           ORDER BY s.changed_us`;
@@ -212,12 +216,13 @@ export function lanePullStatement(tables: readonly LaneTable[], mode: 'since' | 
       },
     ];
   }).sort((a, b) => a.seg - b.seg);
+  // OFFSET 0 on `built`: each entry is built once (see pullStatement).
   const text = `WITH heads AS (${heads.join(' UNION ALL ')}), plan AS MATERIALIZED (${plan})
           SELECT lane, changed_us::text AS changed_us, odd, CASE WHEN fits THEN entry END AS entry
           FROM (SELECT seg, lane, changed_us, odd, entry, entry IS NOT NULL AND (total - octet_length(entry) = 2 OR total <= ${maxBytes}) AS fits
                 FROM (SELECT *, 1 + sum(octet_length(entry) + 1) OVER (ORDER BY seg, changed_us ROWS UNBOUNDED PRECEDING) AS total
                       FROM (SELECT seg, lane, changed_us, ${ODD} AS odd, CASE WHEN NOT beyond THEN ${entryJson('created', patched)} END AS entry
-                            FROM (${segments.map((x) => x.text).join(' UNION ALL ')}) AS segs) AS built) AS summed) AS page
+                            FROM (${segments.map((x) => x.text).join(' UNION ALL ')}) AS segs OFFSET 0) AS built) AS summed) AS page
           ORDER BY page.seg, page.changed_us`;
   return new PreparedSql(shapeName(`sync_pull_lanes_${mode}${patched ? '_patches' : ''}`, text), types, text);
 }

@@ -1,4 +1,4 @@
--- PREPARE sync_pull_since_patches_5fb5e96ef903(uuid, bigint, integer, text[], text[], text[], text[], text[], text[])
+-- PREPARE sync_pull_since_patches_e213d2050c29(uuid, bigint, integer, text[], text[], text[], text[], text[], text[])
 SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= 4194304 THEN entry END AS entry
           FROM (SELECT changed_us, odd, entry, row_number() OVER w AS n, 1 + sum(octet_length(entry) + 1) OVER w AS total
                 FROM (SELECT changed_us, NOT (client_us >= -62135596800000000 AND client_us < 253402300800000000) AS odd,
@@ -36,7 +36,8 @@ SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= 4194304 
      (SELECT CASE WHEN count(*) FILTER (WHERE f.p::bigint > $2) < count(*)
                   THEN coalesce(jsonb_object_agg(f.k, data -> f.k) FILTER (WHERE f.p::bigint > $2), '{}'::jsonb) END
       FROM jsonb_each_text(field_positions) AS f(k, p)) END AS patch
-             FROM conflicts WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($9) ORDER BY changed_us LIMIT $3)) AS changed ORDER BY changed_us LIMIT $3) AS p) AS e
+             FROM conflicts WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($9) ORDER BY changed_us LIMIT $3)) AS changed ORDER BY changed_us LIMIT $3) AS p
+                  OFFSET 0) AS e
                 WINDOW w AS (ORDER BY changed_us ROWS UNBOUNDED PRECEDING)) AS s
           WHERE n <= 2 OR total - octet_length(entry) - 1 <= 4194304
           ORDER BY s.changed_us

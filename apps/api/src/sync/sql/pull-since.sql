@@ -1,4 +1,4 @@
--- PREPARE sync_pull_since_882366c3ce65(uuid, bigint, integer, text[], text[], text[], text[], text[], text[])
+-- PREPARE sync_pull_since_dea920e309f0(uuid, bigint, integer, text[], text[], text[], text[], text[], text[])
 SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= 4194304 THEN entry END AS entry
           FROM (SELECT changed_us, odd, entry, row_number() OVER w AS n, 1 + sum(octet_length(entry) + 1) OVER w AS total
                 FROM (SELECT changed_us, NOT (client_us >= -62135596800000000 AND client_us < 253402300800000000) AS odd,
@@ -18,7 +18,8 @@ SELECT changed_us::text AS changed_us, odd, CASE WHEN n = 1 OR total <= 4194304 
              FROM points_ledger WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($6) ORDER BY changed_us LIMIT $3) UNION ALL (SELECT 'user_streak' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
              FROM user_streaks WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($7) ORDER BY changed_us LIMIT $3) UNION ALL (SELECT 'badge' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
              FROM badges WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($8) ORDER BY changed_us LIMIT $3) UNION ALL (SELECT 'conflict' AS entity_type, id, version, data, client_us, created_us, changed_us, deleted_us
-             FROM conflicts WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($9) ORDER BY changed_us LIMIT $3)) AS changed ORDER BY changed_us LIMIT $3) AS p) AS e
+             FROM conflicts WHERE family_id = $1 AND changed_us > $2 AND id <> ALL($9) ORDER BY changed_us LIMIT $3)) AS changed ORDER BY changed_us LIMIT $3) AS p
+                  OFFSET 0) AS e
                 WINDOW w AS (ORDER BY changed_us ROWS UNBOUNDED PRECEDING)) AS s
           WHERE n <= 2 OR total - octet_length(entry) - 1 <= 4194304
           ORDER BY s.changed_us
