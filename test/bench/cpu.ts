@@ -89,6 +89,51 @@ export function clusterSeconds(postmasterPid: number): number {
   return total;
 }
 
+/** A cluster's CPU seconds by kind of process (see `clusterSplit`). */
+export interface ClusterSplit {
+  /** Live client backends (the service's pooled connections, the bench's own). */
+  backends: number;
+  /** Autovacuum workers: the live ones, and every child the postmaster reaped (pooled backends live through a run, so those are mostly finished autovacuum workers). */
+  autovacuum: number;
+  /** The postmaster and its background processes (WAL writer, checkpointer, background writer, launchers). */
+  background: number;
+}
+
+/** Titles of PostgreSQL's own processes (after `postgres: ` and an optional `<cluster_name>: `). */
+const BACKGROUND =
+  /^postgres: (\S+: )?(checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher|archiver|stats collector)/;
+
+/**
+ * `clusterSeconds` split by process kind, from each child's title (`postgres: <role> <db> ...`
+ * for a client backend, `postgres: autovacuum worker ...`, PostgreSQL's own processes): which part of PostgreSQL's CPU
+ * grows in a soak.
+ */
+export function clusterSplit(postmasterPid: number): ClusterSplit {
+  const own = statFields(postmasterPid);
+  if (!own) return { backends: Number.NaN, autovacuum: Number.NaN, background: Number.NaN };
+  const split: ClusterSplit = {
+    backends: 0,
+    autovacuum: (Number(own[13]) + Number(own[14])) / TICKS_PER_SECOND,
+    background: (Number(own[11]) + Number(own[12])) / TICKS_PER_SECOND,
+  };
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(entry);
+    if (!f || Number(f[1]) !== postmasterPid) continue;
+    let title: string;
+    try {
+      title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const seconds = (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+    if (title.includes('autovacuum worker')) split.autovacuum += seconds;
+    else if (BACKGROUND.test(title)) split.background += seconds;
+    else split.backends += seconds;
+  }
+  return split;
+}
+
 /** Resident memory of a process in MB (VmRSS). */
 export function rssMb(pid: number): number {
   try {

@@ -1,4 +1,4 @@
-import { clusterSeconds, cpuSeconds, postmasterOf, rssMb } from './cpu';
+import { clusterSeconds, clusterSplit, ClusterSplit, cpuSeconds, postmasterOf, rssMb } from './cpu';
 import { createFamily, DeltaResponse, Device } from './fixtures';
 import { FamilyDevice } from './family-workload';
 import { HttpClient } from './http';
@@ -260,14 +260,32 @@ export async function familySoak(
   const devices = await familyDevices(ctx, 'soak');
   const postmaster = await benchPostmaster(ctx);
   const perMinute: { pushes: number; rssMb: number }[] = [];
+  // What of PostgreSQL grows: its CPU per request by process kind, autovacuum runs and the database's size, per minute.
+  const vacuums = async () =>
+    (
+      await ctx.db.query<{ runs: number; mb: number }>(
+        `SELECT (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)::int FROM pg_stat_user_tables) AS runs,
+                round(pg_database_size(current_database()) / 1048576.0)::int AS mb`,
+      )
+    ).rows[0];
+  let split = postmaster === undefined ? undefined : clusterSplit(postmaster);
+  let vac = await vacuums();
   for (let m = 0; m < minutes; m++) {
     const w = await loadWindow(ctx, devices, postmaster, 0, 60);
     perMinute.push({ pushes: w.pushes, rssMb: rssMb(ctx.servicePid) });
     const { serviceMsPerRequest: svc, postgresMsPerRequest: pg, benchMsPerRequest: bench } = w.cpu;
+    const nextSplit = postmaster === undefined ? undefined : clusterSplit(postmaster);
+    const nextVac = await vacuums();
+    const requests = w.pushes + w.pulls;
+    const per = (k: keyof ClusterSplit) => (split && nextSplit ? round(((nextSplit[k] - split[k]) * 1000) / requests) : Number.NaN);
     ctx.log(
       `soak minute ${m + 1}/${minutes}: ${w.pushes} rounds, ${w.pushesPerSecond}/s, p99 ${round(w.latency.p99)} ms, ` +
-        `CPU ms/request service ${svc} / postgres ${pg} / bench ${bench}, service RSS ${perMinute[m].rssMb} MB`,
+        `CPU ms/request service ${svc} / postgres ${pg} (backends ${per('backends')}, autovacuum and exited ${per('autovacuum')}, ` +
+        `background ${per('background')}) / bench ${bench}, service RSS ${perMinute[m].rssMb} MB, ` +
+        `autovacuum/analyze runs +${nextVac.runs - vac.runs}, database ${nextVac.mb} MB`,
     );
+    split = nextSplit;
+    vac = nextVac;
   }
   const { mismatches } = await convergence(ctx, devices);
   if (mismatches > 0) throw new Error(`soak: ${mismatches} entities differ from the database after convergence`);
