@@ -20,7 +20,8 @@ function fakeDatabase(failOn: (sql: string, attempt: number) => unknown = () => 
       const client = {
         query: async (sql: string) => {
           await send(sql);
-          return sql.includes(';') ? [{ rows: [{ first: true }] }, { rows: [{ second: true }] }] : { rows: [] };
+          // Like pg: one result per statement of a message with several, each row naming its statement here.
+          return sql.includes(';') ? sql.split('; ').map((statement) => ({ rows: [{ statement }] })) : { rows: [] };
         },
         escapeLiteral: (v: string) => `'${v.replace(/'/g, "''")}'`,
       };
@@ -57,7 +58,25 @@ describe('TransactionRunner', () => {
       return { locked, pulled };
     });
     expect(db.sent).toEqual([['BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 1 AS lock', 'SELECT 2 AS pull; COMMIT']]);
-    expect(result).toEqual({ locked: { second: true }, pulled: { first: true } });
+    expect(result).toEqual({ locked: { statement: 'SELECT 1 AS lock' }, pulled: { statement: 'SELECT 2 AS pull' } });
+    expect(db.released()).toBe(1);
+  });
+
+  it('sends a whole transaction in one message when commitAll is its first call: BEGIN, the statements, COMMIT, after', async () => {
+    const db = fakeDatabase();
+    const results = await db.runner.runWire((tx) => tx.commitAll(['SELECT 1 AS clock', 'EXECUTE pull(1)'], 'SELECT pg_notify(1)'), {
+      isolation: 'REPEATABLE READ',
+    });
+    expect(db.sent).toEqual([['BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1 AS clock; EXECUTE pull(1); COMMIT; SELECT pg_notify(1)']]);
+    // Each statement's own rows: not BEGIN's, not COMMIT's.
+    expect(results).toEqual([[{ statement: 'SELECT 1 AS clock' }], [{ statement: 'EXECUTE pull(1)' }]]);
+    expect(db.released()).toBe(1);
+  });
+
+  it('rolls back a one-message transaction whose statement failed', async () => {
+    const db = fakeDatabase((sql) => (sql.includes('EXECUTE') ? sqlError('57014') : undefined));
+    await expect(db.runner.runWire((tx) => tx.commitAll(['SELECT 1', 'EXECUTE pull(1)']))).rejects.toMatchObject({ code: '57014' });
+    expect(db.sent).toEqual([['BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 1; EXECUTE pull(1); COMMIT', 'ROLLBACK']]);
     expect(db.released()).toBe(1);
   });
 
@@ -116,9 +135,9 @@ describe('TransactionRunner', () => {
 
   it('a session whose prepared statements are gone (26000) is destroyed and the work runs again on another', async () => {
     const gone = sqlError('26000');
-    const db = fakeDatabase((sql, attempt) => (attempt === 1 && sql.startsWith('EXECUTE') ? gone : undefined));
+    const db = fakeDatabase((sql, attempt) => (attempt === 1 && sql.includes('EXECUTE') ? gone : undefined));
     const result = await db.runner.runWire((tx) => tx.commit('EXECUTE sync_pull(1)'), noWait);
-    expect(result).toEqual([{ first: true }]);
+    expect(result).toEqual([{ statement: 'EXECUTE sync_pull(1)' }]);
     expect(db.destroyed).toEqual([gone]);
     expect(db.released()).toBe(2);
   });

@@ -36,7 +36,8 @@ export interface WireTransaction extends Transaction {
    */
   commit<T = Record<string, unknown>>(sql: string, prelude?: string): Promise<T[]>;
   /**
-   * Several last statements, sent with COMMIT in one message; the rows of each, in order.
+   * Several last statements, sent with COMMIT in one message; the rows of each, in order. As
+   * the transaction's first statements, BEGIN goes in the same message too.
    * `after`: a statement sent after COMMIT in the same message (its own implicit transaction;
    * it runs only if everything before it succeeded; its result is dropped).
    */
@@ -111,13 +112,16 @@ export class PgTransaction implements WireTransaction {
   }
 
   async commitAll<T = Record<string, unknown>>(statements: string[], after?: string): Promise<T[][]> {
-    await this.ensureOpen();
+    // Nothing sent yet: BEGIN travels in the same message, the whole transaction one round trip.
+    const opening = this.state === 'idle';
+    if (!opening) await this.ensureOpen();
     this.state = 'closing';
-    const text = `${statements.join('; ')}; COMMIT${after ? `; ${after}` : ''}`;
+    const text = `${opening ? `BEGIN ISOLATION LEVEL ${this.isolation}; ` : ''}${statements.join('; ')}; COMMIT${after ? `; ${after}` : ''}`;
     const results = (await this.client.query(text)) as unknown as QueryResult[];
     this.state = 'closed';
-    // One result per statement, then COMMIT's (a single statement and COMMIT still come as an array).
-    return results.slice(0, statements.length).map((r) => r.rows as T[]);
+    // One result per statement (after BEGIN's), then COMMIT's (a single statement and COMMIT still come as an array).
+    const first = opening ? 1 : 0;
+    return results.slice(first, first + statements.length).map((r) => r.rows as T[]);
   }
 
   literal(value: string): string {

@@ -127,6 +127,30 @@ export class SyncPullRepository {
    * COMMIT, and needs no round trip of its own.
    */
   async pullAllAndCommit(tx: WireTransaction, familyId: string, queries: PullQuery[], notice?: CommitNotice): Promise<PulledJsonPage[]> {
+    return (await this.send(tx, familyId, queries, notice)).pages;
+  }
+
+  /**
+   * As `pullAllAndCommit`, with `first` sent before the pulls in the same message (and BEGIN
+   * with it, when the transaction has not started: then the whole transaction is one round
+   * trip and `first` reads the snapshot the pulls read); its rows too.
+   */
+  async firstPullAllAndCommit(
+    tx: WireTransaction,
+    familyId: string,
+    first: string,
+    queries: PullQuery[],
+  ): Promise<{ first: Record<string, unknown>[]; pages: PulledJsonPage[] }> {
+    return this.send(tx, familyId, queries, undefined, first);
+  }
+
+  private async send(
+    tx: WireTransaction,
+    familyId: string,
+    queries: PullQuery[],
+    notice?: CommitNotice,
+    first?: string,
+  ): Promise<{ first: Record<string, unknown>[]; pages: PulledJsonPage[] }> {
     const statements: string[] = [];
     for (const query of queries) {
       const statement = this.statementFor(query);
@@ -141,8 +165,10 @@ export class SyncPullRepository {
     // its own that writes no WAL. Inside the writing transaction, NOTIFY's database-wide
     // lock would be held across the commit's WAL flush and serialise every family's commits.
     const after = notice && `SELECT pg_notify('${COMMIT_CHANNEL}', ${tx.literal(JSON.stringify(notice))})`;
-    const results = await tx.commitAll<PulledLaneRow>(statements, after);
-    return zip(queries, results).map(([query, rows]) => (query.lanes ? toLanePage(rows) : toPage(rows, query.limit)));
+    const results = await tx.commitAll<PulledLaneRow>(first === undefined ? statements : [first, ...statements], after);
+    const firstRows = first === undefined ? [] : (results.shift() as unknown as Record<string, unknown>[]);
+    const pages = zip(queries, results).map(([query, rows]) => (query.lanes ? toLanePage(rows) : toPage(rows, query.limit)));
+    return { first: firstRows, pages };
   }
 
   /**

@@ -9,7 +9,7 @@ import type { DeltaResponseDto } from '../dto/delta-response.dto';
 import { assembleResponse } from './delta-response.assembler';
 import type { CommitNotice } from './commit-notice';
 import { laneKey, laneStand } from './lanes';
-import { DeviceCursor, SyncPullRepository } from './sync-pull.repository';
+import { DeviceCursor, PulledJsonPage, PullQuery, SyncPullRepository } from './sync-pull.repository';
 import { SyncRegistry } from '../sync-registry.service';
 import { zip } from '../zip';
 
@@ -32,6 +32,57 @@ export function commitNotice(familyId: string, positionUs: number, deviceIds: st
   const devices = [...new Set(deviceIds)];
   const notice: CommitNotice = { f: familyId, p: microsToIso(positionUs), d: devices.length === 1 ? devices[0] : devices };
   return Buffer.byteLength(JSON.stringify(notice)) <= 7000 ? notice : { f: familyId, p: notice.p };
+}
+
+/** How one request is pulled: after which position, whether as a full state, with patches. */
+interface PullPlan {
+  since: number | null;
+  resync: boolean;
+  patches: boolean;
+}
+
+/**
+ * A request's pull plan from the family's clock (`positionBeforeUs`: its position before the
+ * group's writes) and the device's page cursor (undefined: none, or not needed: it is read
+ * only when the device is behind the horizon or asks for patches).
+ */
+function planOf(req: SyncRequestContext, clock: FamilyClock, positionBeforeUs: number, cursor: DeviceCursor | undefined): PullPlan {
+  // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
+  // full state. The pages of a full state can end below the horizon; the device's own
+  // page cursor (kept per device) tells such a continuation from a stale client. It also
+  // tells whether the device holds every entity as of its watermark, which patches need
+  // (PROTOCOL 2.10): while it pages (the cursor is the watermark of its last cut page), an
+  // entity that existed at the watermark may have changed again since and not reached it.
+  const behind = req.since !== null && req.since < clock.horizonUs;
+  // The watermark and the lane cursors of the answer it got: a device resending an older
+  // request after a lost answer can send the same watermark (lanes tell them apart).
+  const continuing = cursor !== undefined && cursor.us === req.since && cursor.lanes === laneKey(req.lanes, req.since);
+  // A page answer may have been lost: any watermark up to the cursor is still paging.
+  const paging = cursor !== undefined && req.since !== null && req.since <= cursor.us;
+  // Ahead of the family's newest position: this database never issued that watermark (a
+  // restore from backup, another server's value), so "after it" would be an empty page
+  // forever. Every watermark issued is at most the position it was read under (PROTOCOL 2.13).
+  const ahead = req.since !== null && (req.since > positionBeforeUs || LANES.some((l) => (req.lanes?.[l] ?? 0) > positionBeforeUs));
+  const resync = ahead || (behind && !continuing);
+  const since = resync ? null : req.since;
+  return { since, resync, patches: req.patches && since !== null && !paging };
+}
+
+/** The responses to pulls from their pages. */
+function responsesOf(pulls: { batch: PushedBatch }[], plans: PullPlan[], pages: PulledJsonPage[], clock: FamilyClock): PullResult[] {
+  return zip(zip(pulls, plans), pages).map(([[{ batch }, { resync }], page]) => {
+    const { hasMore } = page;
+    const stand = page.lanes && laneStand(page.lanes, clock.lastUs);
+    const watermark = stand?.watermarkUs ?? (hasMore ? page.lastUs! : clock.lastUs);
+    const response = assembleResponse({ serverChanges: page.serverChanges, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes);
+    if (stand) response.lanes = stand.cursors;
+    return {
+      response,
+      // The watermark of every cut page (see `paging` in planOf and the horizon's continuation).
+      cursor: hasMore ? { cursorUs: watermark, lanes: laneKey(stand?.cursorsUs, watermark), horizonUs: clock.horizonUs } : undefined,
+      behind: stand?.behind,
+    };
+  });
 }
 
 /** The pull that ends every sync request, and the response built from it. */
@@ -67,14 +118,8 @@ export class SyncPullService {
   ): Promise<PullResult[]> {
     const familyId = pulls[0]?.req.scope.familyId;
     if (familyId === undefined) return [];
-    const plans: { since: number | null; resync: boolean; patches: boolean }[] = [];
+    const plans: PullPlan[] = [];
     for (const { req, cursor: known } of pulls) {
-      // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
-      // full state. The pages of a full state can end below the horizon; the device's own
-      // page cursor (kept per device) tells such a continuation from a stale client. It also
-      // tells whether the device holds every entity as of its watermark, which patches need
-      // (PROTOCOL 2.10): while it pages (the cursor is the watermark of its last cut page), an
-      // entity that existed at the watermark may have changed again since and not reached it.
       const behind = req.since !== null && req.since < clock.horizonUs;
       const needed = behind || (req.patches && req.since !== null);
       const cursor = !needed
@@ -82,37 +127,12 @@ export class SyncPullService {
         : known !== undefined
           ? (known ?? undefined)
           : await this.repo.resyncCursor(tx, familyId, req.deviceId);
-      // The watermark and the lane cursors of the answer it got: a device resending an older
-      // request after a lost answer can send the same watermark (lanes tell them apart).
-      const continuing = cursor !== undefined && cursor.us === req.since && cursor.lanes === laneKey(req.lanes, req.since);
-      // A page answer may have been lost: any watermark up to the cursor is still paging.
-      const paging = cursor !== undefined && req.since !== null && req.since <= cursor.us;
-      // Ahead of the family's newest position: this database never issued that watermark (a
-      // restore from backup, another server's value), so "after it" would be an empty page
-      // forever. Every watermark issued is at most the position it was read under (PROTOCOL 2.13).
-      const ahead = req.since !== null && (req.since > positionBeforeUs || LANES.some((l) => (req.lanes?.[l] ?? 0) > positionBeforeUs));
-      const resync = ahead || (behind && !continuing);
-      const since = resync ? null : req.since;
-      plans.push({ since, resync, patches: req.patches && since !== null && !paging });
+      plans.push(planOf(req, clock, positionBeforeUs, cursor));
     }
     const pages = await this.repo.pullAllAndCommit(
       tx,
       familyId,
-      zip(pulls, plans).map(([{ req, batch }, plan]) => ({
-        sinceUs: plan.since,
-        limit: req.limit,
-        // A full state goes lane by lane from the start (PROTOCOL 2.9).
-        lanes: req.lanes && (plan.resync ? { 0: null, 1: null, 2: null } : req.lanes),
-        patches: plan.patches,
-        maxBytes: this.maxPageBytes,
-        tables: this.registry.all().map(({ type, resolver, lane }) => ({
-          entityType: type,
-          table: resolver.table,
-          lane,
-          excludeIds: batch.notEchoed.get(type) ?? [],
-          alsoDeleted: batch.changedLater?.get(type),
-        })),
-      })),
+      this.queriesOf(pulls, plans),
       clock.lastUs > positionBeforeUs
         ? commitNotice(
             familyId,
@@ -121,19 +141,54 @@ export class SyncPullService {
           )
         : undefined,
     );
-    return zip(zip(pulls, plans), pages).map(([[{ batch }, { resync }], page]) => {
-      const { hasMore } = page;
-      const stand = page.lanes && laneStand(page.lanes, clock.lastUs);
-      const watermark = stand?.watermarkUs ?? (hasMore ? page.lastUs! : clock.lastUs);
-      const response = assembleResponse({ serverChanges: page.serverChanges, lastSyncAtUs: watermark, hasMore, resync }, batch.outcomes);
-      if (stand) response.lanes = stand.cursors;
-      return {
-        response,
-        // The watermark of every cut page (see `paging` above and the horizon's continuation).
-        cursor: hasMore ? { cursorUs: watermark, lanes: laneKey(stand?.cursorsUs, watermark), horizonUs: clock.horizonUs } : undefined,
-        behind: stand?.behind,
-      };
-    });
+    return responsesOf(pulls, plans, pages, clock);
+  }
+
+  /**
+   * A request without changes in one round trip: BEGIN, the family's clock (`clock.sql`, in
+   * the same snapshot) and the page with COMMIT in one message. The page is read with the
+   * plan of a device in step (its watermark is neither behind the horizon nor ahead of the
+   * family); the clock then says whether that was its plan. When it was not (a resync, a
+   * continuation below the horizon, a patched pull while the device pages), the answer is
+   * `replan` and nothing is used: the caller pulls again the usual way. A pull with patches
+   * needs the device's page cursor for its plan: it is not sent this way. Undefined: the
+   * caller is not a member (the page read is dropped, never answered).
+   */
+  async pullWithClock<C extends FamilyClock & { deviceCursor: DeviceCursor | null }>(
+    tx: WireTransaction,
+    req: SyncRequestContext,
+    clock: { sql: string; read(row: Record<string, unknown> | undefined): C | undefined },
+  ): Promise<PullResult | undefined | 'replan'> {
+    // A watermark past the safe integers (a far-future date) is ahead of any family: a resync.
+    const marks = [req.since, ...LANES.map((l) => req.lanes?.[l] ?? null)];
+    if ((req.patches && req.since !== null) || marks.some((us) => us !== null && !Number.isSafeInteger(us))) return 'replan';
+    const assumed: PullPlan = { since: req.since, resync: false, patches: false };
+    const pulls = [{ req, batch: NOTHING_PUSHED }];
+    const { first, pages } = await this.repo.firstPullAllAndCommit(tx, req.scope.familyId, clock.sql, this.queriesOf(pulls, [assumed]));
+    const read = clock.read(first[0]);
+    if (!read) return undefined;
+    const behind = req.since !== null && req.since < read.horizonUs;
+    const actual = planOf(req, read, read.lastUs, behind ? (read.deviceCursor ?? undefined) : undefined);
+    if (actual.since !== assumed.since || actual.resync || actual.patches) return 'replan';
+    return responsesOf(pulls, [assumed], pages, read)[0];
+  }
+
+  private queriesOf(pulls: { req: SyncRequestContext; batch: PushedBatch }[], plans: PullPlan[]): PullQuery[] {
+    return zip(pulls, plans).map(([{ req, batch }, plan]) => ({
+      sinceUs: plan.since,
+      limit: req.limit,
+      // A full state goes lane by lane from the start (PROTOCOL 2.9).
+      lanes: req.lanes && (plan.resync ? { 0: null, 1: null, 2: null } : req.lanes),
+      patches: plan.patches,
+      maxBytes: this.maxPageBytes,
+      tables: this.registry.all().map(({ type, resolver, lane }) => ({
+        entityType: type,
+        table: resolver.table,
+        lane,
+        excludeIds: batch.notEchoed.get(type) ?? [],
+        alsoDeleted: batch.changedLater?.get(type),
+      })),
+    }));
   }
 
   /** After the commit, on the pool: the device's resync cursor, and the answer's `backlog` (PROTOCOL 2.9). */

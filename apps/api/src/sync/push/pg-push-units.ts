@@ -56,22 +56,26 @@ export class PgPushUnits extends PushUnits {
     return this.tx.runWire((tx) => work(new PgPushUnit(tx, this.repo, this.hooks, this.pulls)));
   }
 
-  /** REPEATABLE READ: the watermark and the changes come from one snapshot. */
-  pull(req: SyncRequestContext): Promise<PullResult | undefined> {
-    return this.tx.runWire(
-      async (tx) => {
-        const clock = await this.repo.readFamilyClock(tx, req.scope, req.deviceId);
-        if (!clock) return undefined;
-        const [pulled] = await this.pulls.respondAndCommit(
-          tx,
-          [{ req, batch: NOTHING_PUSHED, cursor: clock.deviceCursor }],
-          clock,
-          clock.lastUs,
-        );
-        return pulled;
-      },
-      { isolation: 'REPEATABLE READ' },
-    );
+  /**
+   * REPEATABLE READ: the watermark and the changes come from one snapshot. Usually one round
+   * trip (SyncPullService.pullWithClock); a device whose plan needs the clock first (a resync,
+   * paging below the horizon, patches) is pulled in a second transaction as before.
+   */
+  async pull(req: SyncRequestContext): Promise<PullResult | undefined> {
+    const rr = { isolation: 'REPEATABLE READ' } as const;
+    const once = await this.tx.runWire((tx) => this.pulls.pullWithClock(tx, req, this.repo.familyClock(tx, req.scope, req.deviceId)), rr);
+    if (once !== 'replan') return once;
+    return this.tx.runWire(async (tx) => {
+      const clock = await this.repo.readFamilyClock(tx, req.scope, req.deviceId);
+      if (!clock) return undefined;
+      const [pulled] = await this.pulls.respondAndCommit(
+        tx,
+        [{ req, batch: NOTHING_PUSHED, cursor: clock.deviceCursor }],
+        clock,
+        clock.lastUs,
+      );
+      return pulled;
+    }, rr);
   }
 
   isDatabaseFault(error: unknown): boolean {

@@ -120,24 +120,35 @@ export class SyncRepository {
   }
 
   /**
-   * Opens the (REPEATABLE READ) transaction and reads the family's clock without a lock, with
-   * the membership check (undefined: not a member), in one round trip as above.
+   * The family's clock for a pull without changes, with the membership check, and the
+   * device's page cursor (see SyncPullService): the statement's text (values inlined as
+   * literals) and how its row reads (undefined: no row, not a member).
    */
-  /** The family's clock for a pull without changes, and the device's page cursor (see SyncPullService) in the same statement. */
+  familyClock(
+    tx: WireTransaction,
+    scope: FamilyScope,
+    deviceId: string,
+  ): { sql: string; read(row: Record<string, unknown> | undefined): (FamilyClock & { deviceCursor: DeviceCursor | null }) | undefined } {
+    return {
+      sql: `SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us, ${NOW_US} AS now_us,
+              (SELECT jsonb_build_object('us', d.resync_cursor_us, 'lanes', d.resync_lanes) FROM sync_devices d
+                WHERE d.family_id = m.family_id AND d.device_id = ${tx.literal(deviceId)} AND d.resync_cursor_us IS NOT NULL) AS device_cursor
+       FROM family_members m LEFT JOIN family_sync_state s ON s.family_id = m.family_id
+       WHERE m.family_id = ${uuidLiteral(scope.familyId)} AND m.user_id = ${tx.literal(scope.userId)}`,
+      read: (row) =>
+        row === undefined ? undefined : { ...toClock(row), deviceCursor: (row.device_cursor as DeviceCursor | null) ?? null },
+    };
+  }
+
+  /** Opens the transaction with the family's clock (see `familyClock`), in one round trip with BEGIN. */
   async readFamilyClock(
     tx: WireTransaction,
     scope: FamilyScope,
     deviceId: string,
   ): Promise<(FamilyClock & { deviceCursor: DeviceCursor | null }) | undefined> {
-    const rows = await tx.begin(
-      `SELECT coalesce(s.last_us, 0) AS last_us, coalesce(s.horizon_us, 0) AS horizon_us, ${NOW_US} AS now_us,
-              (SELECT jsonb_build_object('us', d.resync_cursor_us, 'lanes', d.resync_lanes) FROM sync_devices d
-                WHERE d.family_id = m.family_id AND d.device_id = ${tx.literal(deviceId)} AND d.resync_cursor_us IS NOT NULL) AS device_cursor
-       FROM family_members m LEFT JOIN family_sync_state s ON s.family_id = m.family_id
-       WHERE m.family_id = ${uuidLiteral(scope.familyId)} AND m.user_id = ${tx.literal(scope.userId)}`,
-    );
-    const [row] = rows;
-    return row === undefined ? undefined : { ...toClock(row), deviceCursor: (row.device_cursor as DeviceCursor | null) ?? null };
+    const clock = this.familyClock(tx, scope, deviceId);
+    const [row] = await tx.begin(clock.sql);
+    return clock.read(row);
   }
 
   /**
