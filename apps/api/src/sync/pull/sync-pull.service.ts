@@ -34,6 +34,11 @@ export function commitNotice(familyId: string, positionUs: number, deviceIds: st
   return Buffer.byteLength(JSON.stringify(notice)) <= 7000 ? notice : { f: familyId, p: notice.p };
 }
 
+/** At most this many devices' paging hints are kept (see SyncPullService.notePaging). */
+const PAGING_HINTS = 10_000;
+
+const deviceKey = (req: SyncRequestContext) => `${req.scope.familyId}/${req.deviceId}`;
+
 /** How one request is pulled: after which position, whether as a full state, with patches. */
 interface PullPlan {
   since: number | null;
@@ -89,6 +94,8 @@ function responsesOf(pulls: { batch: PushedBatch }[], plans: PullPlan[], pages: 
 @Injectable()
 export class SyncPullService {
   private readonly maxPageBytes: number;
+  /** Device (family/device id) -> the cursor of the cut page this instance answered it last. */
+  private readonly paging = new Map<string, number>();
 
   constructor(
     private readonly repo: SyncPullRepository,
@@ -148,11 +155,11 @@ export class SyncPullService {
    * A request without changes in one round trip: BEGIN, the family's clock (`clock.sql`, in
    * the same snapshot) and the page with COMMIT in one message. The page is read with the
    * plan of a device in step (its watermark is neither behind the horizon nor ahead of the
-   * family); the clock then says whether that was its plan. When it was not (a resync, a
-   * continuation below the horizon, a patched pull while the device pages), the answer is
-   * `replan` and nothing is used: the caller pulls again the usual way. A pull with patches
-   * needs the device's page cursor for its plan: it is not sent this way. Undefined: the
-   * caller is not a member (the page read is dropped, never answered).
+   * family, and it is not paging: patches on, when asked for); the clock then says whether
+   * that was its plan. When it was not (a resync, a continuation below the horizon, a device
+   * paging with patches on), the answer is `replan` and nothing is used: the caller pulls
+   * again the usual way. A device this instance knows to be paging (see `paging`) goes that
+   * way at once. Undefined: the caller is not a member (the page read is dropped, never answered).
    */
   async pullWithClock<C extends FamilyClock & { deviceCursor: DeviceCursor | null }>(
     tx: WireTransaction,
@@ -161,15 +168,18 @@ export class SyncPullService {
   ): Promise<PullResult | undefined | 'replan'> {
     // A watermark past the safe integers (a far-future date) is ahead of any family: a resync.
     const marks = [req.since, ...LANES.map((l) => req.lanes?.[l] ?? null)];
-    if ((req.patches && req.since !== null) || marks.some((us) => us !== null && !Number.isSafeInteger(us))) return 'replan';
-    const assumed: PullPlan = { since: req.since, resync: false, patches: false };
+    if (marks.some((us) => us !== null && !Number.isSafeInteger(us))) return 'replan';
+    const pagingUs = this.paging.get(deviceKey(req));
+    if (req.patches && req.since !== null && pagingUs !== undefined && req.since <= pagingUs) return 'replan';
+    const assumed: PullPlan = { since: req.since, resync: false, patches: req.patches && req.since !== null };
     const pulls = [{ req, batch: NOTHING_PUSHED }];
     const { first, pages } = await this.repo.firstPullAllAndCommit(tx, req.scope.familyId, clock.sql, this.queriesOf(pulls, [assumed]));
     const read = clock.read(first[0]);
     if (!read) return undefined;
     const behind = req.since !== null && req.since < read.horizonUs;
-    const actual = planOf(req, read, read.lastUs, behind ? (read.deviceCursor ?? undefined) : undefined);
-    if (actual.since !== assumed.since || actual.resync || actual.patches) return 'replan';
+    const needed = behind || assumed.patches;
+    const actual = planOf(req, read, read.lastUs, needed ? (read.deviceCursor ?? undefined) : undefined);
+    if (actual.since !== assumed.since || actual.resync || actual.patches !== assumed.patches) return 'replan';
     return responsesOf(pulls, [assumed], pages, read)[0];
   }
 
@@ -191,8 +201,23 @@ export class SyncPullService {
     }));
   }
 
+  /**
+   * Devices this instance answered a cut page last (their page cursor): their next pull is
+   * likely a continuation, whose plan with patches on needs the cursor first. A hint only
+   * (another instance may have answered since): `pullWithClock` checks against the clock.
+   * Bounded: the oldest entry goes first.
+   */
+  private notePaging(req: SyncRequestContext, cursorUs: number | undefined): void {
+    const key = deviceKey(req);
+    this.paging.delete(key);
+    if (cursorUs === undefined) return;
+    this.paging.set(key, cursorUs);
+    if (this.paging.size > PAGING_HINTS) this.paging.delete(this.paging.keys().next().value!);
+  }
+
   /** After the commit, on the pool: the device's resync cursor, and the answer's `backlog` (PROTOCOL 2.9). */
   async settle(req: SyncRequestContext, pulled: PullResult): Promise<void> {
+    this.notePaging(req, pulled.cursor?.cursorUs);
     const [, backlog] = await Promise.all([
       pulled.cursor && this.repo.setResyncCursor(req.scope.familyId, req.deviceId, pulled.cursor),
       pulled.behind && this.countBacklog(req.scope.familyId, pulled.behind),
