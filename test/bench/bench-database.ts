@@ -17,7 +17,15 @@ export async function benchDatabase(
   if (!adminUrl) {
     const port = Number(process.env.BENCH_PG_PORT ?? 54331);
     log(`no DATABASE_URL/TEST_DATABASE_URL: starting the embedded PostgreSQL in .data/pg-bench on port ${port}`);
-    embedded = await startEmbeddedPostgres({ dataDir: join(root, '.data', 'pg-bench'), port, database: 'postgres', log });
+    // BENCH_PG_SETTINGS=shared_buffers=1GB,max_wal_size=8GB: server settings for this run (the defaults otherwise).
+    const settings = Object.fromEntries(
+      (process.env.BENCH_PG_SETTINGS ?? '')
+        .split(',')
+        .filter((s) => s.includes('='))
+        .map((s) => [s.slice(0, s.indexOf('=')).trim(), s.slice(s.indexOf('=') + 1).trim()]),
+    );
+    if (Object.keys(settings).length > 0) log(`embedded PostgreSQL settings: ${JSON.stringify(settings)}`);
+    embedded = await startEmbeddedPostgres({ dataDir: join(root, '.data', 'pg-bench'), port, database: 'postgres', log, settings });
     cleanups.push(() => embedded!.stop());
     adminUrl = embedded.url;
   }

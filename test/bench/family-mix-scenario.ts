@@ -252,6 +252,45 @@ export async function familyMixScenario(ctx: BenchContext): Promise<FamilyMixRes
   };
 }
 
+type StatementTimes = Map<string, { query: string; calls: number; ms: number; blocks: number }>;
+
+/**
+ * pg_stat_statements' counters, where the server loads it (BENCH_PG_SETTINGS=
+ * shared_preload_libraries=pg_stat_statements): which statement grows. Elsewhere nothing.
+ */
+async function statementTimes(ctx: BenchContext): Promise<{ read(): Promise<StatementTimes> }> {
+  try {
+    await ctx.db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await ctx.db.query('SELECT pg_stat_statements_reset()');
+  } catch {
+    return { read: async () => new Map() };
+  }
+  return {
+    read: async () => {
+      const { rows } = await ctx.db.query<{ id: string; query: string; calls: number; ms: number; blocks: number }>(
+        `SELECT queryid::text AS id, left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS query, calls::float8 AS calls, total_exec_time AS ms,
+                (shared_blks_hit + shared_blks_read)::float8 AS blocks
+         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      return new Map(rows.map((r) => [r.id, { query: r.query, calls: r.calls, ms: r.ms, blocks: r.blocks }]));
+    },
+  };
+}
+
+/** The `count` statements that took the most time between two readings. */
+function topStatements(before: StatementTimes, after: StatementTimes, count: number): string[] {
+  const deltas = [...after].map(([id, a]) => {
+    const b = before.get(id);
+    return { query: a.query, calls: a.calls - (b?.calls ?? 0), ms: a.ms - (b?.ms ?? 0), blocks: a.blocks - (b?.blocks ?? 0) };
+  });
+  const total = deltas.reduce((sum, d) => sum + d.ms, 0);
+  return deltas
+    .filter((d) => d.calls > 0)
+    .sort((x, y) => y.ms - x.ms)
+    .slice(0, count)
+    .map((d) => `${round(d.ms / d.calls)} ms ${round(d.blocks / d.calls)} buffers ${Math.round((d.ms / total) * 100)}% "${d.query}"`);
+}
+
 /** The soak: the closed-loop mix for `minutes`, throughput and the service's memory per minute. */
 export async function familySoak(
   ctx: BenchContext,
@@ -261,15 +300,21 @@ export async function familySoak(
   const postmaster = await benchPostmaster(ctx);
   const perMinute: { pushes: number; rssMb: number }[] = [];
   // What of PostgreSQL grows: its CPU per request by process kind, autovacuum runs and the database's size, per minute.
+  // pg_stat_wal and pg_stat_database are cluster/database-wide counters: the bench's database is the only busy one.
   const vacuums = async () =>
     (
-      await ctx.db.query<{ runs: number; mb: number }>(
+      await ctx.db.query<{ runs: number; mb: number; walBytes: number; fpi: number; read: number; checkpoints: number }>(
         `SELECT (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)::int FROM pg_stat_user_tables) AS runs,
-                round(pg_database_size(current_database()) / 1048576.0)::int AS mb`,
+                round(pg_database_size(current_database()) / 1048576.0)::int AS mb,
+                (SELECT wal_bytes::float8 FROM pg_stat_wal) AS "walBytes", (SELECT wal_fpi::float8 FROM pg_stat_wal) AS fpi,
+                (SELECT blks_read::float8 FROM pg_stat_database WHERE datname = current_database()) AS read,
+                (SELECT (checkpoints_timed + checkpoints_req)::int FROM pg_stat_bgwriter) AS checkpoints`,
       )
     ).rows[0];
   let split = postmaster === undefined ? undefined : clusterSplit(postmaster);
   let vac = await vacuums();
+  const statements = await statementTimes(ctx);
+  let times = await statements.read();
   for (let m = 0; m < minutes; m++) {
     const w = await loadWindow(ctx, devices, postmaster, 0, 60);
     perMinute.push({ pushes: w.pushes, rssMb: rssMb(ctx.servicePid) });
@@ -282,11 +327,23 @@ export async function familySoak(
       `soak minute ${m + 1}/${minutes}: ${w.pushes} rounds, ${w.pushesPerSecond}/s, p99 ${round(w.latency.p99)} ms, ` +
         `CPU ms/request service ${svc} / postgres ${pg} (backends ${per('backends')}, autovacuum and exited ${per('autovacuum')}, ` +
         `background ${per('background')}) / bench ${bench}, service RSS ${perMinute[m].rssMb} MB, ` +
-        `autovacuum/analyze runs +${nextVac.runs - vac.runs}, database ${nextVac.mb} MB`,
+        `autovacuum/analyze runs +${nextVac.runs - vac.runs}, database ${nextVac.mb} MB; per request: WAL ` +
+        `${round((nextVac.walBytes - vac.walBytes) / 1024 / requests)} kB, full-page images ${round((nextVac.fpi - vac.fpi) / requests)}, ` +
+        `blocks read ${round((nextVac.read - vac.read) / requests)}; checkpoints +${nextVac.checkpoints - vac.checkpoints}`,
     );
+    const nextTimes = await statements.read();
+    const top = topStatements(times, nextTimes, 4);
+    if (top.length > 0) ctx.log(`soak minute ${m + 1} statements (per call: ms, buffers; share of the time): ${top.join('; ')}`);
+    times = nextTimes;
     split = nextSplit;
     vac = nextVac;
   }
+  const { rows: largest } = await ctx.db.query<{ name: string; mb: number }>(
+    `SELECT c.relname AS name, round(pg_total_relation_size(c.oid) / 1048576.0)::int AS mb
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 6`,
+  );
+  ctx.log(`soak: largest tables (with indexes and TOAST) ${largest.map((t) => `${t.name} ${t.mb} MB`).join(', ')}`);
   const { mismatches } = await convergence(ctx, devices);
   if (mismatches > 0) throw new Error(`soak: ${mismatches} entities differ from the database after convergence`);
   for (const d of devices) d.http.close();

@@ -13,6 +13,8 @@ export interface EmbeddedPostgresOptions {
   database: string;
   /** Trade durability for speed (fsync off): for throw-away test clusters only. */
   fast?: boolean;
+  /** More server settings (`name` -> value, each passed as `-c name=value`): the bench's BENCH_PG_SETTINGS. */
+  settings?: Record<string, string>;
   log?: (message: string) => void;
   /** Where the cluster goes when the postgres OS user cannot reach `dataDir` (see embedded-postgres-cache). */
   cacheDir?: string;
@@ -71,6 +73,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       "-c unix_socket_directories=''",
       '-c max_connections=300',
       ...(options.fast ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
+      ...Object.entries(options.settings ?? {}).map(([name, value]) => {
+        if (!/^[a-z_.]+$/.test(name) || !/^[\w.]+$/.test(value))
+          throw new Error(`PostgreSQL setting ${name}=${value}: not a plain name and value`);
+        return `-c ${name}=${value}`;
+      }),
     ].join(' ');
     await run(
       join(bin, 'pg_ctl'),
