@@ -252,7 +252,7 @@ export async function familyMixScenario(ctx: BenchContext): Promise<FamilyMixRes
   };
 }
 
-type StatementTimes = Map<string, { query: string; calls: number; ms: number; blocks: number }>;
+type StatementTimes = Map<string, { query: string; calls: number; ms: number; blocks: number; rows: number }>;
 
 /**
  * pg_stat_statements' counters, where the server loads it (BENCH_PG_SETTINGS=
@@ -267,12 +267,12 @@ async function statementTimes(ctx: BenchContext): Promise<{ read(): Promise<Stat
   }
   return {
     read: async () => {
-      const { rows } = await ctx.db.query<{ id: string; query: string; calls: number; ms: number; blocks: number }>(
+      const { rows } = await ctx.db.query<{ id: string; query: string; calls: number; ms: number; blocks: number; rows: number }>(
         `SELECT queryid::text AS id, left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS query, calls::float8 AS calls, total_exec_time AS ms,
-                (shared_blks_hit + shared_blks_read)::float8 AS blocks
+                (shared_blks_hit + shared_blks_read)::float8 AS blocks, rows::float8 AS rows
          FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       );
-      return new Map(rows.map((r) => [r.id, { query: r.query, calls: r.calls, ms: r.ms, blocks: r.blocks }]));
+      return new Map(rows.map((r) => [r.id, { query: r.query, calls: r.calls, ms: r.ms, blocks: r.blocks, rows: r.rows }]));
     },
   };
 }
@@ -281,14 +281,18 @@ async function statementTimes(ctx: BenchContext): Promise<{ read(): Promise<Stat
 function topStatements(before: StatementTimes, after: StatementTimes, count: number): string[] {
   const deltas = [...after].map(([id, a]) => {
     const b = before.get(id);
-    return { query: a.query, calls: a.calls - (b?.calls ?? 0), ms: a.ms - (b?.ms ?? 0), blocks: a.blocks - (b?.blocks ?? 0) };
+    const since = (k: 'calls' | 'ms' | 'blocks' | 'rows') => a[k] - (b?.[k] ?? 0);
+    return { query: a.query, calls: since('calls'), ms: since('ms'), blocks: since('blocks'), rows: since('rows') };
   });
   const total = deltas.reduce((sum, d) => sum + d.ms, 0);
   return deltas
     .filter((d) => d.calls > 0)
     .sort((x, y) => y.ms - x.ms)
     .slice(0, count)
-    .map((d) => `${round(d.ms / d.calls)} ms ${round(d.blocks / d.calls)} buffers ${Math.round((d.ms / total) * 100)}% "${d.query}"`);
+    .map(
+      (d) =>
+        `${round(d.ms / d.calls)} ms ${round(d.blocks / d.calls)} buffers ${round(d.rows / d.calls)} rows ${Math.round((d.ms / total) * 100)}% "${d.query}"`,
+    );
 }
 
 /** The soak: the closed-loop mix for `minutes`, throughput and the service's memory per minute. */
@@ -333,7 +337,7 @@ export async function familySoak(
     );
     const nextTimes = await statements.read();
     const top = topStatements(times, nextTimes, 4);
-    if (top.length > 0) ctx.log(`soak minute ${m + 1} statements (per call: ms, buffers; share of the time): ${top.join('; ')}`);
+    if (top.length > 0) ctx.log(`soak minute ${m + 1} statements (per call: ms, buffers, rows; share of the time): ${top.join('; ')}`);
     times = nextTimes;
     split = nextSplit;
     vac = nextVac;
