@@ -307,12 +307,13 @@ export async function familySoak(
   // pg_stat_wal and pg_stat_database are cluster/database-wide counters: the bench's database is the only busy one.
   const vacuums = async () =>
     (
-      await ctx.db.query<{ runs: number; mb: number; walBytes: number; fpi: number; read: number; checkpoints: number }>(
+      await ctx.db.query<{ runs: number; mb: number; walBytes: number; fpi: number; read: number; checkpoints: number; slruRead: number }>(
         `SELECT (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)::int FROM pg_stat_user_tables) AS runs,
                 round(pg_database_size(current_database()) / 1048576.0)::int AS mb,
                 (SELECT wal_bytes::float8 FROM pg_stat_wal) AS "walBytes", (SELECT wal_fpi::float8 FROM pg_stat_wal) AS fpi,
                 (SELECT blks_read::float8 FROM pg_stat_database WHERE datname = current_database()) AS read,
-                (SELECT (checkpoints_timed + checkpoints_req)::int FROM pg_stat_bgwriter) AS checkpoints`,
+                (SELECT (checkpoints_timed + checkpoints_req)::int FROM pg_stat_bgwriter) AS checkpoints,
+                (SELECT coalesce(sum(blks_read), 0)::float8 FROM pg_stat_slru) AS "slruRead"`,
       )
     ).rows[0];
   let split = postmaster === undefined ? undefined : clusterSplit(postmaster);
@@ -333,7 +334,8 @@ export async function familySoak(
         `background ${per('background')}) / bench ${bench}, service RSS ${perMinute[m].rssMb} MB, ` +
         `autovacuum/analyze runs +${nextVac.runs - vac.runs}, database ${nextVac.mb} MB; per request: WAL ` +
         `${round((nextVac.walBytes - vac.walBytes) / 1024 / requests)} kB, full-page images ${round((nextVac.fpi - vac.fpi) / requests)}, ` +
-        `blocks read ${round((nextVac.read - vac.read) / requests)}; checkpoints +${nextVac.checkpoints - vac.checkpoints}`,
+        `blocks read ${round((nextVac.read - vac.read) / requests)}, SLRU pages read ${round((nextVac.slruRead - vac.slruRead) / requests)}; ` +
+        `checkpoints +${nextVac.checkpoints - vac.checkpoints}`,
     );
     const nextTimes = await statements.read();
     const top = topStatements(times, nextTimes, 4);
