@@ -63,12 +63,18 @@ interface Counters {
   samples: string[];
 }
 
+/**
+ * BENCH_PATCHES=1: every request asks for patches (PROTOCOL 2.10), as the SDK does by default.
+ * The devices' models then hold patched entities' fields only partly (versions stay exact).
+ */
+const PULL = { limit: PULL_LIMIT, ...(process.env.BENCH_PATCHES === '1' ? { patches: true } : {}) };
+
 const counters = (): Counters => ({ pushes: 0, pulls: 0, changes: 0, applied: 0, conflicts: 0, errors: 0, latencies: [], samples: [] });
 
 /** One device round: its 10 changes with the pull, then follow-up pulls while `has_more`. */
 async function deviceRound(d: MixDevice, into: Counters | undefined, startedAt?: number, empty = false): Promise<void> {
   const changes = empty ? [] : d.model.nextChanges(CHANGES_PER_REQUEST);
-  const res = await d.device.delta(changes, { limit: PULL_LIMIT });
+  const res = await d.device.delta(changes, PULL);
   if (res.status !== 200) {
     if (into) into.errors++;
     if (into && into.samples.length < 3) into.samples.push(`HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
@@ -89,7 +95,7 @@ async function deviceRound(d: MixDevice, into: Counters | undefined, startedAt?:
 
 async function pullToEnd(d: MixDevice, last: DeltaResponse, into?: Counters): Promise<void> {
   while (last.has_more) {
-    const res = await d.device.delta([], { limit: PULL_LIMIT });
+    const res = await d.device.delta([], PULL);
     if (res.status !== 200) throw new Error(`family mix pull: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
     d.model.absorb([], res.body as Parameters<FamilyDevice['absorb']>[1]);
     if (into) into.pulls++;

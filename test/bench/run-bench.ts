@@ -11,6 +11,7 @@
  *   BENCH_ONLY=push,sync,lanes,patches,mixed,batch,realtime,family,soak  run only these scenario
  *                                     groups (soak, 10 minutes of the family mix, runs only when named)
  *   BENCH_SOAK_MINUTES=10             the soak's length
+ *   BENCH_PATCHES=1                   the family mix asks for patches on every request (as the SDK does)
  *   BENCH_PG_SETTINGS=a=1,b=2          settings of the embedded PostgreSQL (e.g. shared_buffers=1GB,max_wal_size=8GB)
  *   BENCH_CPU_PROF=1                  write a V8 CPU profile of the service to .data/bench/profile
  *                                     (summarise it with test/bench/profile-summary.ts)
