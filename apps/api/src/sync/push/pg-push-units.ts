@@ -58,8 +58,9 @@ export class PgPushUnits extends PushUnits {
 
   /**
    * REPEATABLE READ: the watermark and the changes come from one snapshot. Usually one round
-   * trip (SyncPullService.pullWithClock); a device whose plan needs the clock first (a resync,
-   * paging below the horizon, patches) is pulled in a second transaction as before.
+   * trip (SyncPullService.pullWithClock); a device whose plan the clock changes (a resync, a
+   * watermark ahead of the family, paging with patches on) is pulled in a second transaction,
+   * clock first, as before.
    */
   async pull(req: SyncRequestContext): Promise<PullResult | undefined> {
     const rr = { isolation: 'REPEATABLE READ' } as const;
