@@ -78,15 +78,8 @@ export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
  * for clean figures).
  */
 export function clusterSeconds(postmasterPid: number): number {
-  const own = statFields(postmasterPid);
-  if (!own) return Number.NaN;
-  let total = (Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])) / TICKS_PER_SECOND;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = statFields(entry);
-    if (f && Number(f[1]) === postmasterPid) total += (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
-  }
-  return total;
+  const { backends, autovacuum, background } = clusterSplit(postmasterPid);
+  return backends + autovacuum + background;
 }
 
 /** A cluster's CPU seconds by kind of process (see `clusterSplit`). */
@@ -104,7 +97,7 @@ const BACKGROUND =
   /^postgres: (\S+: )?(checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher|archiver|stats collector)/;
 
 /**
- * `clusterSeconds` split by process kind, from each child's title (`postgres: <role> <db> ...`
+ * `clusterSeconds` by process kind, from each child's title (`postgres: <role> <db> ...`
  * for a client backend, `postgres: autovacuum worker ...`, PostgreSQL's own processes): which part of PostgreSQL's CPU
  * grows in a soak.
  */
@@ -120,11 +113,11 @@ export function clusterSplit(postmasterPid: number): ClusterSplit {
     if (!/^\d+$/.test(entry)) continue;
     const f = statFields(entry);
     if (!f || Number(f[1]) !== postmasterPid) continue;
-    let title: string;
+    let title = '';
     try {
       title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
     } catch {
-      continue;
+      // Exited since its stat was read: its CPU still counts (as a backend's).
     }
     const seconds = (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
     if (title.includes('autovacuum worker')) split.autovacuum += seconds;
