@@ -311,7 +311,7 @@ export async function familySoak(
   const perMinute: { pushes: number; rssMb: number }[] = [];
   // What of PostgreSQL grows: its CPU per request by process kind, autovacuum runs and the database's size, per minute.
   // pg_stat_wal and pg_stat_database are cluster/database-wide counters: the bench's database is the only busy one.
-  const vacuums = async () =>
+  const serverCounters = async () =>
     (
       await ctx.db.query<{ runs: number; mb: number; walBytes: number; fpi: number; read: number; checkpoints: number; slruRead: number }>(
         `SELECT (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)::int FROM pg_stat_user_tables) AS runs,
@@ -323,7 +323,7 @@ export async function familySoak(
       )
     ).rows[0];
   let split = postmaster === undefined ? undefined : clusterSplit(postmaster);
-  let vac = await vacuums();
+  let counts = await serverCounters();
   const statements = await statementTimes(ctx);
   let times = await statements.read();
   for (let m = 0; m < minutes; m++) {
@@ -331,24 +331,24 @@ export async function familySoak(
     perMinute.push({ pushes: w.pushes, rssMb: rssMb(ctx.servicePid) });
     const { serviceMsPerRequest: svc, postgresMsPerRequest: pg, benchMsPerRequest: bench } = w.cpu;
     const nextSplit = postmaster === undefined ? undefined : clusterSplit(postmaster);
-    const nextVac = await vacuums();
+    const nextCounts = await serverCounters();
     const requests = w.pushes + w.pulls;
     const per = (k: keyof ClusterSplit) => (split && nextSplit ? round(((nextSplit[k] - split[k]) * 1000) / requests) : Number.NaN);
     ctx.log(
       `soak minute ${m + 1}/${minutes}: ${w.pushes} rounds, ${w.pushesPerSecond}/s, p99 ${round(w.latency.p99)} ms, ` +
         `CPU ms/request service ${svc} / postgres ${pg} (backends ${per('backends')}, autovacuum and exited ${per('autovacuum')}, ` +
         `background ${per('background')}) / bench ${bench}, service RSS ${perMinute[m].rssMb} MB, ` +
-        `autovacuum/analyze runs +${nextVac.runs - vac.runs}, database ${nextVac.mb} MB; per request: WAL ` +
-        `${round((nextVac.walBytes - vac.walBytes) / 1024 / requests)} kB, full-page images ${round((nextVac.fpi - vac.fpi) / requests)}, ` +
-        `blocks read ${round((nextVac.read - vac.read) / requests)}, SLRU pages read ${round((nextVac.slruRead - vac.slruRead) / requests)}; ` +
-        `checkpoints +${nextVac.checkpoints - vac.checkpoints}`,
+        `autovacuum/analyze runs +${nextCounts.runs - counts.runs}, database ${nextCounts.mb} MB; per request: WAL ` +
+        `${round((nextCounts.walBytes - counts.walBytes) / 1024 / requests)} kB, full-page images ${round((nextCounts.fpi - counts.fpi) / requests)}, ` +
+        `blocks read ${round((nextCounts.read - counts.read) / requests)}, SLRU pages read ${round((nextCounts.slruRead - counts.slruRead) / requests)}; ` +
+        `checkpoints +${nextCounts.checkpoints - counts.checkpoints}`,
     );
     const nextTimes = await statements.read();
     const top = topStatements(times, nextTimes, 4);
     if (top.length > 0) ctx.log(`soak minute ${m + 1} statements (per call: ms, buffers, rows; share of the time): ${top.join('; ')}`);
     times = nextTimes;
     split = nextSplit;
-    vac = nextVac;
+    counts = nextCounts;
   }
   const { rows: largest } = await ctx.db.query<{ name: string; mb: number }>(
     `SELECT c.relname AS name, round(pg_total_relation_size(c.oid) / 1048576.0)::int AS mb
