@@ -46,10 +46,14 @@ interface PullPlan {
   patches: boolean;
 }
 
+/** Whether a request's plan depends on the device's page cursor: behind the horizon, or patches asked for (see planOf). */
+const needsCursor = (req: SyncRequestContext, clock: FamilyClock) =>
+  (req.since !== null && req.since < clock.horizonUs) || (req.patches && req.since !== null);
+
 /**
  * A request's pull plan from the family's clock (`positionBeforeUs`: its position before the
- * group's writes) and the device's page cursor (undefined: none, or not needed: it is read
- * only when the device is behind the horizon or asks for patches).
+ * group's writes) and the device's page cursor (undefined: none, or not needed: see
+ * `needsCursor`).
  */
 function planOf(req: SyncRequestContext, clock: FamilyClock, positionBeforeUs: number, cursor: DeviceCursor | undefined): PullPlan {
   // Behind the horizon: tombstones the device may never have seen are gone, so it gets the
@@ -127,9 +131,7 @@ export class SyncPullService {
     if (familyId === undefined) return [];
     const plans: PullPlan[] = [];
     for (const { req, cursor: known } of pulls) {
-      const behind = req.since !== null && req.since < clock.horizonUs;
-      const needed = behind || (req.patches && req.since !== null);
-      const cursor = !needed
+      const cursor = !needsCursor(req, clock)
         ? undefined
         : known !== undefined
           ? (known ?? undefined)
@@ -176,9 +178,7 @@ export class SyncPullService {
     const { first, pages } = await this.repo.firstPullAllAndCommit(tx, req.scope.familyId, clock.sql, this.queriesOf(pulls, [assumed]));
     const read = clock.read(first[0]);
     if (!read) return undefined;
-    const behind = req.since !== null && req.since < read.horizonUs;
-    const needed = behind || assumed.patches;
-    const actual = planOf(req, read, read.lastUs, needed ? (read.deviceCursor ?? undefined) : undefined);
+    const actual = planOf(req, read, read.lastUs, needsCursor(req, read) ? (read.deviceCursor ?? undefined) : undefined);
     if (actual.since !== assumed.since || actual.resync || actual.patches !== assumed.patches) return 'replan';
     return responsesOf(pulls, [assumed], pages, read)[0];
   }
