@@ -102,7 +102,7 @@ export class PgTransaction implements WireTransaction {
   async begin<T = Record<string, unknown>>(sql: string): Promise<T[]> {
     if (this.state !== 'idle') throw new Error('begin() must be the first statement of the transaction');
     this.state = 'open';
-    const [, result] = (await this.client.query(`BEGIN ISOLATION LEVEL ${this.isolation}; ${sql}`)) as unknown as QueryResult[];
+    const [, result] = (await this.client.query(`${this.beginText}; ${sql}`)) as unknown as QueryResult[];
     return (result?.rows ?? []) as T[];
   }
 
@@ -116,7 +116,7 @@ export class PgTransaction implements WireTransaction {
     const opening = this.state === 'idle';
     if (!opening) await this.ensureOpen();
     this.state = 'closing';
-    const text = `${opening ? `BEGIN ISOLATION LEVEL ${this.isolation}; ` : ''}${statements.join('; ')}; COMMIT${after ? `; ${after}` : ''}`;
+    const text = `${opening ? `${this.beginText}; ` : ''}${statements.join('; ')}; COMMIT${after ? `; ${after}` : ''}`;
     const results = (await this.client.query(text)) as unknown as QueryResult[];
     this.state = 'closed';
     // One result per statement (after BEGIN's), then COMMIT's (a single statement and COMMIT still come as an array).
@@ -150,10 +150,15 @@ export class PgTransaction implements WireTransaction {
     await this.client.query(outcome === 'commit' ? 'COMMIT' : 'ROLLBACK');
   }
 
+  /** The BEGIN of this transaction, alone or at the head of a message. */
+  private get beginText(): string {
+    return `BEGIN ISOLATION LEVEL ${this.isolation}`;
+  }
+
   private async ensureOpen(): Promise<void> {
     if (this.state === 'open') return;
     if (this.state !== 'idle') throw new Error('the transaction is already committed');
     this.state = 'open';
-    await this.client.query(`BEGIN ISOLATION LEVEL ${this.isolation}`);
+    await this.client.query(this.beginText);
   }
 }
